@@ -1,0 +1,173 @@
+//! `pulse add`: store content as a prompt's working content and release it.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::error::{Error, IoResultExt, Result};
+use crate::name::Name;
+use crate::repo::{AddRequest, Added, Content, VersionChoice};
+use crate::version::{Bump, Version};
+
+/// The largest prompt pulse stores (10 MiB): prompts are text, and programs read them whole.
+pub const MAX_CONTENT: u64 = 10 * 1024 * 1024;
+
+/// Which part of the version `--bump` raises.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BumpArg {
+    /// x+1.0.0
+    Major,
+    /// x.y+1.0
+    Minor,
+    /// x.y.z+1
+    Patch,
+}
+
+impl From<BumpArg> for Bump {
+    fn from(b: BumpArg) -> Self {
+        match b {
+            BumpArg::Major => Bump::Major,
+            BumpArg::Minor => Bump::Minor,
+            BumpArg::Patch => Bump::Patch,
+        }
+    }
+}
+
+/// How the version is chosen (shared by `add` and `release`).
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct VersionArgs {
+    /// The version to release (SemVer; a leading 'v' is dropped).
+    #[arg(long = "version", id = "release_version", value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Release one above the highest existing version.
+    #[arg(long, value_enum)]
+    pub bump: Option<BumpArg>,
+}
+
+impl VersionArgs {
+    pub(super) fn choice(&self) -> Result<VersionChoice> {
+        match (&self.version, self.bump) {
+            (Some(v), _) => Ok(VersionChoice::Exact(Version::parse(v)?)),
+            (None, Some(b)) => Ok(VersionChoice::Bump(b.into())),
+            (None, None) => Err(Error::usage(
+                "pass --version VERSION or --bump major|minor|patch",
+            )),
+        }
+    }
+}
+
+/// Store content (from --file, or stdin) as the prompt's working content on the branch, in
+/// one commit, and release it as NAME@VERSION. Prints NAME@VERSION. The same version with
+/// identical content is a success that changes nothing; with other content it is a
+/// conflict (exit 4). An uncommitted edit to the prompt's file is never overwritten.
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// The prompt's name, e.g. reviewer or team-a/code.reviewer.
+    pub name: String,
+    #[command(flatten)]
+    pub version: VersionArgs,
+    /// Read the content from this file ('-' for stdin; default: stdin).
+    #[arg(long, short, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A description of the prompt.
+    #[arg(long, short)]
+    pub description: Option<String>,
+    /// Comma-separated keywords.
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Option<Vec<String>>,
+    /// The release message.
+    #[arg(long, short)]
+    pub message: Option<String>,
+    /// Allow a version lower than the highest release (a back-port).
+    #[arg(long)]
+    pub allow_older: bool,
+}
+
+fn read_content(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match file.filter(|f| f.as_os_str() != "-") {
+        Some(path) => {
+            let f =
+                std::fs::File::open(path).io_ctx(|| format!("cannot read '{}'", path.display()))?;
+            let meta = f
+                .metadata()
+                .io_ctx(|| format!("cannot read '{}'", path.display()))?;
+            if meta.is_dir() {
+                return Err(Error::usage(format!(
+                    "'{}' is a directory, not a file",
+                    path.display()
+                )));
+            }
+            f.take(MAX_CONTENT + 1)
+                .read_to_end(&mut buf)
+                .io_ctx(|| format!("cannot read '{}'", path.display()))?;
+        }
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(Error::usage("no content given")
+                    .with_hint("pass --file FILE, or pipe the content into pulse add"));
+            }
+            stdin
+                .lock()
+                .take(MAX_CONTENT + 1)
+                .read_to_end(&mut buf)
+                .io_ctx(|| "cannot read stdin")?;
+        }
+    }
+    if buf.len() as u64 > MAX_CONTENT {
+        return Err(Error::usage(format!(
+            "the content is larger than {} MiB, the most pulse stores in one prompt",
+            MAX_CONTENT / (1024 * 1024)
+        )));
+    }
+    Ok(buf)
+}
+
+/// Print the outcome of `add` or `release`.
+pub(super) fn report(ctx: &Ctx, out: &mut dyn Write, name: &Name, added: &Added) -> Result<()> {
+    if !added.created {
+        ctx.note(&format!(
+            "note: {name}@{} already exists with identical content; nothing changed",
+            added.version
+        ));
+    }
+    if ctx.format == Format::Json {
+        return write_json(
+            out,
+            &serde_json::json!({
+                "name": name,
+                "version": added.version,
+                "new": added.created,
+                "commit": added.commit.to_string(),
+                "tag": added.tag.to_string(),
+            }),
+        );
+    }
+    writeln!(out, "{name}@{}", added.version).map_err(out_err)
+}
+
+pub(super) fn run(args: AddArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+    let name = Name::parse(&args.name)?;
+    let version = args.version.choice()?;
+    let tags = args.tags.map(|t| {
+        t.into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    let content = read_content(args.file.as_ref())?;
+    let req = AddRequest {
+        name: &name,
+        version,
+        content: Content::Given(&content),
+        description: args.description,
+        tags,
+        message: args.message,
+        allow_older: args.allow_older,
+    };
+    let branch = ctx.branch.clone();
+    let added = ctx.repo()?.add(branch.as_deref(), &req)?;
+    report(ctx, out, &name, &added)
+}

@@ -1,0 +1,20 @@
+//! `pulse completions`: shell completion scripts.
+
+use std::io::Write;
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::error::Result;
+
+/// Print a completion script for SHELL, e.g. `pulse completions bash > ~/.local/share/bash-completion/completions/pulse`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
+}
+
+pub(super) fn run(args: CompletionsArgs, out: &mut dyn Write) -> Result<()> {
+    clap_complete::generate(args.shell, &mut Cli::command(), "pulse", out);
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! `pulse diff`: a unified diff between two versions of a prompt.
+
+use std::io::Write;
+
+use crate::cli::{Ctx, Format, out_err, parse_spec, write_json};
+use crate::error::{Error, Result};
+use crate::name::Name;
+use crate::repo::PromptRepo;
+
+/// Show a unified diff from NAME@A to NAME@B, or, without B, from NAME@A to the prompt's
+/// working content on the branch. B may be written as NAME@B or just B.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// NAME@A: the old side.
+    pub from: String,
+    /// NAME@B or B: the new side (default: the working content).
+    pub to: Option<String>,
+}
+
+fn release_bytes(
+    repo: &PromptRepo,
+    name: &Name,
+    sel: &crate::Selector,
+    branch: &crate::repo::Branch,
+) -> Result<(String, Vec<u8>)> {
+    let version = repo.resolve(name, sel, branch)?;
+    let release = repo
+        .release(name, &version)?
+        .ok_or_else(|| Error::not_found(format!("prompt '{name}' has no release {version}")))?;
+    Ok((format!("{name}@{version}"), repo.release_content(&release)?))
+}
+
+/// A unified diff of two byte strings, with `---`/`+++` headers; binary content is summarised.
+pub fn unified(old_label: &str, old: &[u8], new_label: &str, new: &[u8]) -> Vec<u8> {
+    use gix::diff::blob::{
+        Algorithm, InternedInput, UnifiedDiff, diff_with_slider_heuristics, unified_diff,
+    };
+    if old == new {
+        return Vec::new();
+    }
+    if old.contains(&0) || new.contains(&0) {
+        return format!("Binary contents of {old_label} and {new_label} differ\n").into_bytes();
+    }
+    let input = InternedInput::new(old, new);
+    let diff = diff_with_slider_heuristics(Algorithm::Histogram, &input);
+    let body = UnifiedDiff::new(
+        &diff,
+        &input,
+        unified_diff::ConsumeBinaryHunk::new(Vec::<u8>::new(), "\n"),
+        unified_diff::ContextSize::symmetrical(3),
+    )
+    .consume()
+    .unwrap_or_default();
+    let mut out = format!("--- {old_label}\n+++ {new_label}\n").into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
+
+pub(super) fn run(args: DiffArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+    let (name, from_sel) = parse_spec(&args.from, None)?;
+    if !args.from.contains('@') {
+        return Err(Error::usage("the first argument must be NAME@VERSION")
+            .with_hint(format!("e.g. pulse diff {name}@1.0.0 {name}@1.1.0")));
+    }
+    let branch_opt = ctx.branch.clone();
+    let format = ctx.format;
+    let repo = ctx.repo()?;
+    let branch = repo.branch(branch_opt.as_deref())?;
+    let (old_label, old) = release_bytes(repo, &name, &from_sel, &branch)?;
+    let (new_label, new) = match &args.to {
+        Some(to) => {
+            let spec = if to.contains('@') {
+                to.clone()
+            } else {
+                format!("{name}@{to}")
+            };
+            let (to_name, to_sel) = parse_spec(&spec, None)?;
+            if to_name != name {
+                return Err(Error::usage(format!(
+                    "both sides must be the same prompt ('{name}' and '{to_name}')"
+                )));
+            }
+            release_bytes(repo, &name, &to_sel, &branch)?
+        }
+        None => {
+            let commit = branch
+                .read_commit()
+                .ok_or_else(|| Error::not_found("the branch has no commits"))?;
+            let bytes = repo.file_at(commit, &name.content_path())?.ok_or_else(|| {
+                Error::not_found(format!(
+                    "prompt '{name}' has no working content on branch '{}'",
+                    branch.short_name()
+                ))
+            })?;
+            (format!("{name} (working, {})", branch.short_name()), bytes)
+        }
+    };
+    let patch = unified(&old_label, &old, &new_label, &new);
+    if format == Format::Json {
+        return write_json(
+            out,
+            &serde_json::json!({
+                "from": old_label,
+                "to": new_label,
+                "identical": old == new,
+                "diff": String::from_utf8_lossy(&patch),
+            }),
+        );
+    }
+    out.write_all(&patch).map_err(out_err)
+}

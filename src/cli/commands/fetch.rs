@@ -1,0 +1,60 @@
+//! `pulse fetch`: print a release's content, byte-exact.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::cli::{Ctx, out_err, parse_spec};
+use crate::error::{Error, Result};
+
+/// Print the content of NAME@SELECTOR (default: latest), byte-exact, after checking its
+/// SHA-256 against the release tag. SELECTOR is an exact version, 'latest', a label or a
+/// SemVer requirement (^1.2, ~1.2.0, '>=1.0.0, <2.0.0'). With --ref, print the unreleased
+/// working content at a branch or commit instead.
+#[derive(Debug, clap::Args)]
+pub struct FetchArgs {
+    /// NAME or NAME@SELECTOR.
+    pub spec: String,
+    /// The selector, as a flag (the seed's spelling of NAME@SELECTOR).
+    #[arg(long = "version", id = "selector", value_name = "SELECTOR")]
+    pub version: Option<String>,
+    /// Read the working content at this branch or commit instead of a release.
+    #[arg(long = "ref", value_name = "REF", conflicts_with = "selector")]
+    pub rev: Option<String>,
+    /// Write the content to this file (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+    let (name, selector) = parse_spec(&args.spec, args.version.as_deref())?;
+    let branch_opt = ctx.branch.clone();
+    let repo = ctx.repo()?;
+    let content = match &args.rev {
+        Some(rev) => {
+            if args.spec.contains('@') {
+                return Err(Error::usage(
+                    "--ref reads working content; do not also give @SELECTOR",
+                ));
+            }
+            let commit = repo.resolve_rev(rev)?;
+            repo.file_at(commit, &name.content_path())?.ok_or_else(|| {
+                Error::not_found(format!("prompt '{name}' has no working content at '{rev}'"))
+                    .with_hint(format!(
+                        "'git ls-tree -r {rev} prompts/' lists what is there"
+                    ))
+            })?
+        }
+        None => {
+            let branch = repo.branch(branch_opt.as_deref())?;
+            let version = repo.resolve(&name, &selector, &branch)?;
+            let release = repo.release(&name, &version)?.ok_or_else(|| {
+                Error::not_found(format!("prompt '{name}' has no release {version}"))
+            })?;
+            repo.release_content(&release)?
+        }
+    };
+    match &args.output {
+        Some(path) => crate::layout::write_file(path, &content),
+        None => out.write_all(&content).map_err(out_err),
+    }
+}

@@ -1,0 +1,41 @@
+//! `pulse release`: release a prompt's committed working content.
+
+use std::io::Write;
+
+use super::add::{VersionArgs, report};
+use crate::cli::Ctx;
+use crate::error::Result;
+use crate::name::Name;
+use crate::repo::{AddRequest, Content};
+
+/// Release the prompt's content as committed on the branch (prompts/NAME.md), e.g. after
+/// a pull request that edited it was merged. Prints NAME@VERSION.
+#[derive(Debug, clap::Args)]
+pub struct ReleaseArgs {
+    /// The prompt's name.
+    pub name: String,
+    #[command(flatten)]
+    pub version: VersionArgs,
+    /// The release message.
+    #[arg(long, short)]
+    pub message: Option<String>,
+    /// Allow a version lower than the highest release (a back-port).
+    #[arg(long)]
+    pub allow_older: bool,
+}
+
+pub(super) fn run(args: ReleaseArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+    let name = Name::parse(&args.name)?;
+    let req = AddRequest {
+        name: &name,
+        version: args.version.choice()?,
+        content: Content::Working,
+        description: None,
+        tags: None,
+        message: args.message,
+        allow_older: args.allow_older,
+    };
+    let branch = ctx.branch.clone();
+    let added = ctx.repo()?.add(branch.as_deref(), &req)?;
+    report(ctx, out, &name, &added)
+}

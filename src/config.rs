@@ -1,0 +1,381 @@
+//! Configuration: the seed's keys, read from the repository's `.pulse/config.yaml`, the
+//! user's `config.yaml`, `PULSE_*` environment variables and flags, in rising precedence.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// The keys the seed's configuration accepts.
+pub const KNOWN_KEYS: [&str; 7] = [
+    "storage",
+    "storage_path",
+    "storage_config",
+    "cache_size",
+    "cache_ttl",
+    "log_level",
+    "log_format",
+];
+
+/// Settings after every layer is applied. `None` means "not set anywhere".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// Which store pulse reads and writes: `git` (the repository), `filesystem`, `s3` or `http`.
+    pub storage: Option<String>,
+    /// Where a filesystem store lives.
+    pub storage_path: Option<String>,
+    /// Store-specific options (bucket, endpoint, ...), values with `${VAR}` expanded.
+    pub storage_config: BTreeMap<String, String>,
+    /// The size of the read cache, in bytes.
+    pub cache_size: Option<u64>,
+    /// How long a resolved `latest`, label or range stays cached, in seconds.
+    pub cache_ttl: Option<u64>,
+    /// How much pulse says on stderr: `error`, `warn`, `info`, `debug` or `trace`.
+    pub log_level: Option<String>,
+    /// `text` or `json` diagnostics.
+    pub log_format: Option<String>,
+}
+
+/// The repository's own settings file, `.pulse/config.yaml`: the format version, plus
+/// any of the seed's keys as repository defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoSettings {
+    /// The repository format version.
+    pub format: u32,
+    /// Repository-level defaults for the seed's keys.
+    pub settings: Settings,
+    /// Unknown keys, reported as warnings.
+    pub warnings: Vec<String>,
+}
+
+impl RepoSettings {
+    /// Parse `.pulse/config.yaml`; `path` names the file in errors.
+    pub fn parse(bytes: &[u8], path: &str) -> Result<RepoSettings> {
+        let mut map = parse_mapping(bytes, path)?;
+        let format = match map.remove("format") {
+            Some(serde_yaml_ng::Value::Number(n)) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::integrity(format!("'{path}': 'format' must be a whole number"))
+                })?,
+            Some(_) => {
+                return Err(Error::integrity(format!(
+                    "'{path}': 'format' must be a whole number"
+                )));
+            }
+            None => return Err(Error::integrity(format!("'{path}' has no 'format' key"))),
+        };
+        let mut out = RepoSettings {
+            format,
+            ..Default::default()
+        };
+        apply_mapping(&mut out.settings, map, path, &mut out.warnings)?;
+        Ok(out)
+    }
+}
+
+fn parse_mapping(bytes: &[u8], path: &str) -> Result<serde_yaml_ng::Mapping> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(serde_yaml_ng::Mapping::new());
+    }
+    let value: serde_yaml_ng::Value = serde_yaml_ng::from_slice(bytes).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+            .unwrap_or_default();
+        Error::usage(format!("configuration file '{path}' is malformed{at}: {e}"))
+            .with_hint("fix the YAML; keys are storage, storage_path, storage_config, cache_size, cache_ttl, log_level, log_format")
+    })?;
+    match value {
+        serde_yaml_ng::Value::Mapping(m) => Ok(m),
+        serde_yaml_ng::Value::Null => Ok(serde_yaml_ng::Mapping::new()),
+        _ => Err(Error::usage(format!(
+            "configuration file '{path}' must be a mapping of keys to values"
+        ))),
+    }
+}
+
+/// Expand `${VAR}` from the environment; a variable that is not set is an error.
+pub fn expand_vars(input: &str, key: &str) -> Result<String> {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| {
+            Error::usage(format!("config key '{key}': unclosed '${{' in '{input}'"))
+        })?;
+        let var = &after[..end];
+        let value = std::env::var(var).map_err(|_| {
+            Error::usage(format!(
+                "config key '{key}' uses ${{{var}}}, which is not set"
+            ))
+            .with_hint(format!(
+                "export {var}=... or remove it from the configuration"
+            ))
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn scalar(value: &serde_yaml_ng::Value, key: &str, path: &str) -> Result<String> {
+    let s = match value {
+        serde_yaml_ng::Value::String(s) => s.clone(),
+        serde_yaml_ng::Value::Number(n) => n.to_string(),
+        serde_yaml_ng::Value::Bool(b) => b.to_string(),
+        _ => {
+            return Err(Error::usage(format!(
+                "'{path}': '{key}' must be a single value"
+            )));
+        }
+    };
+    expand_vars(&s, key)
+}
+
+fn apply_mapping(
+    settings: &mut Settings,
+    map: serde_yaml_ng::Mapping,
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for (k, v) in map {
+        let Some(key) = k.as_str() else {
+            warnings.push(format!("'{path}': ignoring a key that is not a string"));
+            continue;
+        };
+        if key == "storage_config" {
+            let serde_yaml_ng::Value::Mapping(m) = v else {
+                return Err(Error::usage(format!(
+                    "'{path}': 'storage_config' must be a mapping"
+                )));
+            };
+            for (ik, iv) in m {
+                let ik = ik.as_str().unwrap_or_default().to_owned();
+                let value = scalar(&iv, &format!("storage_config.{ik}"), path)?;
+                settings.storage_config.insert(ik, value);
+            }
+            continue;
+        }
+        if KNOWN_KEYS.contains(&key) {
+            let value = scalar(&v, key, path)?;
+            set_key(settings, key, &value, path)?;
+        } else {
+            warnings.push(format!("'{path}': unknown key '{key}' is ignored"));
+        }
+    }
+    Ok(())
+}
+
+/// Set one of the seed's keys from text, checking its value.
+pub fn set_key(settings: &mut Settings, key: &str, value: &str, source: &str) -> Result<()> {
+    let bad = |allowed: &str| {
+        Error::usage(format!(
+            "{source}: '{key}' is '{value}', expected {allowed}"
+        ))
+    };
+    match key {
+        "storage" => {
+            if !["git", "filesystem", "s3", "http"].contains(&value) {
+                return Err(bad("git, filesystem, s3 or http"));
+            }
+            settings.storage = Some(value.to_owned());
+        }
+        "storage_path" => settings.storage_path = Some(value.to_owned()),
+        "cache_size" => {
+            settings.cache_size = Some(
+                parse_size(value).ok_or_else(|| bad("a size such as 1048576, 64KiB or 100MB"))?,
+            )
+        }
+        "cache_ttl" => {
+            settings.cache_ttl = Some(
+                parse_duration(value)
+                    .ok_or_else(|| bad("seconds, or a duration such as 90s, 5m, 1h"))?,
+            )
+        }
+        "log_level" => {
+            if !["error", "warn", "info", "debug", "trace"].contains(&value) {
+                return Err(bad("error, warn, info, debug or trace"));
+            }
+            settings.log_level = Some(value.to_owned());
+        }
+        "log_format" => {
+            if !["text", "json"].contains(&value) {
+                return Err(bad("text or json"));
+            }
+            settings.log_format = Some(value.to_owned());
+        }
+        _ => return Err(Error::usage(format!("{source}: unknown key '{key}'"))),
+    }
+    Ok(())
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "KiB" => 1 << 10,
+        "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let mult = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Where the user's configuration file is: `--config`, else
+/// `$XDG_CONFIG_HOME/progress-pulse/config.yaml`, else `~/.config/progress-pulse/config.yaml`.
+pub fn user_config_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("progress-pulse").join("config.yaml"))
+}
+
+/// Read the layers in precedence order: repository settings, then the user file, then
+/// `PULSE_<KEY>` variables. Flags are applied by the caller. Returns the settings and warnings.
+pub fn load(
+    repo: Option<&RepoSettings>,
+    user_file: Option<&Path>,
+    explicit: bool,
+) -> Result<(Settings, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let mut settings = Settings::default();
+    if let Some(r) = repo {
+        settings = r.settings.clone();
+        warnings.extend(r.warnings.iter().cloned());
+    }
+    if let Some(path) = user_file {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let shown = path.display().to_string();
+                let map = parse_mapping(&bytes, &shown)?;
+                apply_mapping(&mut settings, map, &shown, &mut warnings)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot read configuration file '{}'", path.display()),
+                    e,
+                ));
+            }
+        }
+    }
+    for key in KNOWN_KEYS {
+        if key == "storage_config" {
+            continue;
+        }
+        let var = format!("PULSE_{}", key.to_ascii_uppercase());
+        if let Ok(value) = std::env::var(&var) {
+            set_key(
+                &mut settings,
+                key,
+                &value,
+                &format!("environment variable {var}"),
+            )?;
+        }
+    }
+    Ok((settings, warnings))
+}
+
+/// The time pulse records: `PULSE_TIMESTAMP` (seconds since the epoch, or RFC 3339) when
+/// set, so tests and reproducible builds get fixed dates; otherwise now.
+pub fn now() -> Result<gix::date::Time> {
+    match std::env::var("PULSE_TIMESTAMP") {
+        Ok(value) => parse_time(&value).ok_or_else(|| {
+            Error::usage(format!(
+                "PULSE_TIMESTAMP='{value}' is neither seconds since the epoch nor RFC 3339"
+            ))
+        }),
+        Err(_) => Ok(gix::date::Time::now_local_or_utc()),
+    }
+}
+
+/// Parse seconds since the epoch or an RFC 3339 time.
+pub fn parse_time(value: &str) -> Option<gix::date::Time> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<i64>() {
+        return Some(gix::date::Time::new(secs, 0));
+    }
+    let normalized = match value.strip_suffix('Z').or_else(|| value.strip_suffix('z')) {
+        Some(v) => format!("{v}+00:00"),
+        None => value.to_owned(),
+    };
+    // Drop fractional seconds: git times are whole seconds.
+    let normalized = match (normalized.find('.'), normalized.rfind(['+', '-'])) {
+        (Some(dot), Some(tz)) if dot < tz && normalized[..dot].contains('T') => {
+            format!("{}{}", &normalized[..dot], &normalized[tz..])
+        }
+        _ => normalized,
+    };
+    gix::date::parse(&normalized, None).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            parse_time("1700000000").map(|t| t.seconds),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z").map(|t| t.seconds),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20.123+00:00").map(|t| t.seconds),
+            Some(1_700_000_000)
+        );
+        assert!(parse_time("yesterday-ish").is_none());
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("64KiB"), Some(65536));
+        assert_eq!(parse_size("100MB"), Some(100_000_000));
+        assert_eq!(parse_duration("5m"), Some(300));
+        assert_eq!(parse_duration("x"), None);
+    }
+
+    #[test]
+    fn repo_settings() {
+        let r = RepoSettings::parse(b"format: 1\nlog_level: debug\nfancy: 2\n", "f").unwrap();
+        assert_eq!(r.format, 1);
+        assert_eq!(r.settings.log_level.as_deref(), Some("debug"));
+        assert_eq!(r.warnings.len(), 1);
+        let err = RepoSettings::parse(b"format: 1\n  bad: [\n", "f").unwrap_err();
+        assert!(err.message().contains("line"), "{}", err.message());
+    }
+}

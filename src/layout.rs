@@ -1,0 +1,266 @@
+//! Paths inside the repository, and the directory layout of SPEC §6 used by `import` and
+//! `export`: `<root>/<name>/<version>/content.md` + `metadata.json`, with the prompt's
+//! labels in `<root>/<name>/labels.json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoResultExt, Result};
+use crate::meta::sha256_hex;
+use crate::name::{Label, Name};
+use crate::repo::ImportRelease;
+use crate::version::Version;
+
+/// The directory, in every branch, that holds the prompts.
+pub const PROMPTS_DIR: &str = "prompts";
+
+/// The seed's `metadata.json`, plus pulse's own `author` and `message` (optional on import).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirMeta {
+    /// The prompt's name.
+    pub name: String,
+    /// The version.
+    pub version: String,
+    /// When it was released (RFC 3339).
+    pub created_at: String,
+    /// When its metadata last changed (RFC 3339); a release never changes, so this is `created_at`.
+    pub updated_at: String,
+    /// Content size in bytes.
+    pub size: u64,
+    /// `sha256:<hex>` of the content.
+    pub checksum: String,
+    /// Keywords.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Who released it (`Name <email>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The release message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Labels per prompt, as read from `labels.json` files.
+pub type DirLabels = BTreeMap<Name, BTreeMap<Label, Version>>;
+
+fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::usage(format!("'{}': {why}", path.display()))
+        .with_hint("the import layout is <dir>/<name>/<version>/content.md + metadata.json, and <dir>/<name>/labels.json")
+}
+
+/// Read every release and label below `root`, checking each against its metadata.
+pub fn read_dir(root: &Path) -> Result<(Vec<ImportRelease>, DirLabels)> {
+    let meta =
+        std::fs::symlink_metadata(root).io_ctx(|| format!("cannot read '{}'", root.display()))?;
+    if !meta.is_dir() {
+        return Err(invalid(root, "is not a directory"));
+    }
+    let mut releases = Vec::new();
+    let mut labels = DirLabels::new();
+    walk(root, &mut Vec::new(), &mut releases, &mut labels)?;
+    Ok((releases, labels))
+}
+
+fn walk(
+    dir: &Path,
+    segments: &mut Vec<String>,
+    releases: &mut Vec<ImportRelease>,
+    labels: &mut DirLabels,
+) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .io_ctx(|| format!("cannot list '{}'", dir.display()))?
+        .collect::<std::io::Result<_>>()
+        .io_ctx(|| format!("cannot list '{}'", dir.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    let has_content = entries.iter().any(|e| e.file_name() == "content.md");
+    if has_content {
+        releases.push(read_release(dir, segments)?);
+    }
+    for entry in entries {
+        let path = entry.path();
+        let file_type = entry
+            .file_type()
+            .io_ctx(|| format!("cannot inspect '{}'", path.display()))?;
+        if file_type.is_symlink() {
+            return Err(invalid(&path, "is a symbolic link; the layout has none"));
+        }
+        let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
+            return Err(invalid(&path, "has a name that is not UTF-8"));
+        };
+        if file_type.is_dir() {
+            segments.push(file_name);
+            walk(&path, segments, releases, labels)?;
+            segments.pop();
+        } else if file_name == "labels.json" && !segments.is_empty() {
+            let name = Name::parse(&segments.join("/")).map_err(|e| invalid(dir, e))?;
+            let bytes =
+                std::fs::read(&path).io_ctx(|| format!("cannot read '{}'", path.display()))?;
+            let raw: BTreeMap<String, String> = serde_json::from_slice(&bytes)
+                .map_err(|e| invalid(&path, format!("malformed JSON: {e}")))?;
+            let mut parsed = BTreeMap::new();
+            for (l, v) in raw {
+                let label = Label::parse(&l).map_err(|e| invalid(&path, e))?;
+                let version = Version::parse(&v).map_err(|e| invalid(&path, e))?;
+                parsed.insert(label, version);
+            }
+            labels.insert(name, parsed);
+        }
+    }
+    Ok(())
+}
+
+fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
+    let Some((version_segment, name_segments)) = segments.split_last() else {
+        return Err(invalid(dir, "content.md must be inside <name>/<version>/"));
+    };
+    if name_segments.is_empty() {
+        return Err(invalid(dir, "content.md must be inside <name>/<version>/"));
+    }
+    let name = Name::parse(&name_segments.join("/")).map_err(|e| invalid(dir, e))?;
+    let version = Version::parse(version_segment).map_err(|e| invalid(dir, e))?;
+    let content_path = dir.join("content.md");
+    let content = std::fs::read(&content_path)
+        .io_ctx(|| format!("cannot read '{}'", content_path.display()))?;
+    let meta_path = dir.join("metadata.json");
+    let meta: Option<DirMeta> = match std::fs::read(&meta_path) {
+        Ok(bytes) => Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| invalid(&meta_path, format!("malformed metadata: {e}")))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(Error::io(
+                format!("cannot read '{}'", meta_path.display()),
+                e,
+            ));
+        }
+    };
+    let mut release = ImportRelease {
+        name: name.clone(),
+        version: version.clone(),
+        content,
+        description: None,
+        tags: Vec::new(),
+        created: None,
+        author: None,
+        message: None,
+    };
+    if let Some(meta) = meta {
+        if meta.name != name.as_str()
+            || Version::parse(&meta.version).ok().as_ref() != Some(&version)
+        {
+            return Err(invalid(
+                &meta_path,
+                format!(
+                    "names '{}@{}' but lies at '{name}@{version}'",
+                    meta.name, meta.version
+                ),
+            ));
+        }
+        let actual = format!("sha256:{}", sha256_hex(&release.content));
+        if meta.checksum != actual || meta.size != release.content.len() as u64 {
+            return Err(Error::integrity(format!(
+                "'{}': content does not match metadata.json (checksum {} / {} bytes, content is {actual} / {} bytes)",
+                content_path.display(),
+                meta.checksum,
+                meta.size,
+                release.content.len()
+            ))
+            .with_hint("nothing was imported; restore the file or fix its metadata"));
+        }
+        release.created = Some(crate::config::parse_time(&meta.created_at).ok_or_else(|| {
+            invalid(
+                &meta_path,
+                format!("created_at '{}' is not RFC 3339", meta.created_at),
+            )
+        })?);
+        release.description = meta.description.filter(|d| !d.is_empty());
+        release.tags = meta.tags;
+        release.message = meta.message;
+        release.author = meta.author.as_deref().and_then(parse_author);
+    }
+    Ok(release)
+}
+
+/// Split `Name <email>`.
+fn parse_author(s: &str) -> Option<(String, String)> {
+    let (name, rest) = s.split_once('<')?;
+    let email = rest.strip_suffix('>')?;
+    Some((name.trim().to_owned(), email.trim().to_owned()))
+}
+
+/// The directory of one release below `root`.
+pub fn release_dir(root: &Path, name: &Name, version: &Version) -> PathBuf {
+    root.join(name.as_str()).join(version.to_string())
+}
+
+/// Write one release's `content.md` and `metadata.json`. A release already there with the
+/// same checksum is left alone (returns `false`); a different one is a conflict.
+pub fn write_release(
+    root: &Path,
+    meta: &DirMeta,
+    name: &Name,
+    version: &Version,
+    content: &[u8],
+) -> Result<bool> {
+    let dir = release_dir(root, name, version);
+    let content_path = dir.join("content.md");
+    if let Ok(existing) = std::fs::read(&content_path) {
+        if sha256_hex(&existing) == sha256_hex(content) {
+            return Ok(false);
+        }
+        return Err(Error::conflict(format!(
+            "'{}' already holds different content for '{name}@{version}'",
+            content_path.display()
+        ))
+        .with_hint("export into an empty directory, or remove that release's directory"));
+    }
+    std::fs::create_dir_all(&dir).io_ctx(|| format!("cannot create '{}'", dir.display()))?;
+    let mut json = serde_json::to_vec_pretty(meta).map_err(|e| Error::other(e.to_string()))?;
+    json.push(b'\n');
+    // metadata first, content last: a directory with content.md is complete.
+    write_file(&dir.join("metadata.json"), &json)?;
+    write_file(&content_path, content)?;
+    Ok(true)
+}
+
+/// Write `<root>/<name>/labels.json` (removed when there are no labels).
+pub fn write_labels(root: &Path, name: &Name, labels: &BTreeMap<String, String>) -> Result<()> {
+    let path = root.join(name.as_str()).join("labels.json");
+    if labels.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("cannot remove '{}'", path.display()), e))
+            }
+            _ => Ok(()),
+        };
+    }
+    let mut json = serde_json::to_vec_pretty(labels).map_err(|e| Error::other(e.to_string()))?;
+    json.push(b'\n');
+    write_file(&path, &json)
+}
+
+/// Write a file atomically: a temporary file in the same directory, renamed into place.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).io_ctx(|| format!("cannot create '{}'", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .io_ctx(|| format!("cannot write in '{}'", dir.display()))?;
+    tmp.write_all(bytes)
+        .io_ctx(|| format!("cannot write '{}'", path.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .io_ctx(|| format!("cannot write '{}'", path.display()))?;
+    }
+    tmp.persist(path)
+        .map(|_| ())
+        .map_err(|e| Error::io(format!("cannot write '{}'", path.display()), e.error))
+}

@@ -1,0 +1,253 @@
+//! What pulse records about prompts and releases: the YAML sidecar kept beside each
+//! prompt, the trailers of a release tag's message, and the metadata reported to users.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::name::{Label, Name};
+use crate::version::Version;
+
+/// The repository format this pulse writes and reads (`docs/format.md`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The SHA-256 of `content` as lowercase hex.
+pub fn sha256_hex(content: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(content);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+    }
+    out
+}
+
+/// The per-prompt metadata file `prompts/<name>.yaml`: description, keywords and labels.
+/// Keys are written in this order and labels sorted, so diffs stay small and stable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sidecar {
+    /// What the prompt is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Keywords to find the prompt by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Label name to the released version it points to.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Sidecar {
+    /// Parse a sidecar file; `path` names it in the error.
+    pub fn parse(bytes: &[u8], path: &str) -> crate::Result<Sidecar> {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(Sidecar::default());
+        }
+        serde_yaml_ng::from_slice(bytes).map_err(|e| {
+            crate::Error::integrity(format!("metadata file '{path}' is malformed: {e}"))
+                .with_hint("fix the YAML by hand (keys: description, tags, labels) and commit it")
+        })
+    }
+
+    /// Whether there is nothing to write (the file is then removed).
+    pub fn is_empty(&self) -> bool {
+        self.description.is_none() && self.tags.is_empty() && self.labels.is_empty()
+    }
+
+    /// The YAML text of this sidecar.
+    pub fn to_yaml(&self) -> String {
+        // Serializing plain strings, lists and maps cannot fail.
+        serde_yaml_ng::to_string(self).unwrap_or_default()
+    }
+
+    /// The version a label points to, if it is set and well formed.
+    pub fn label(&self, label: &Label) -> Option<Version> {
+        self.labels
+            .get(label.as_str())
+            .and_then(|v| Version::parse(v).ok())
+    }
+}
+
+/// The machine-readable part of a release tag's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trailers {
+    /// The prompt's name.
+    pub name: Name,
+    /// The released version.
+    pub version: Version,
+    /// The path of the content in the tagged commit.
+    pub path: String,
+    /// The content's size in bytes.
+    pub size: u64,
+    /// The content's SHA-256, lowercase hex.
+    pub sha256: String,
+    /// The repository format the tag was written with.
+    pub format: u32,
+}
+
+const T_NAME: &str = "Pulse-Name";
+const T_VERSION: &str = "Pulse-Version";
+const T_PATH: &str = "Pulse-Path";
+const T_SIZE: &str = "Pulse-Size";
+const T_CHECKSUM: &str = "Pulse-Checksum";
+const T_FORMAT: &str = "Pulse-Format";
+
+/// Render a release tag's message: the user's message, a blank line, then the trailers.
+pub fn render_tag_message(message: &str, t: &Trailers) -> String {
+    let message = message.trim_end();
+    format!(
+        "{message}\n\n{T_NAME}: {}\n{T_VERSION}: {}\n{T_PATH}: {}\n{T_SIZE}: {}\n{T_CHECKSUM}: sha256:{}\n{T_FORMAT}: {}\n",
+        t.name, t.version, t.path, t.size, t.sha256, t.format
+    )
+}
+
+/// Why a tag message is not a pulse release message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TrailerError(pub String);
+
+/// Split a release tag's message into the user's message and the parsed trailers.
+pub fn parse_tag_message(raw: &[u8]) -> Result<(String, Trailers), TrailerError> {
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| TrailerError("the tag message is not UTF-8".into()))?;
+    let text = text.trim_end_matches('\n');
+    let (message, block) = match text.rfind("\n\n") {
+        Some(i) => (&text[..i], &text[i + 2..]),
+        None => ("", text),
+    };
+    let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in block.lines() {
+        let (k, v) = line.split_once(": ").ok_or_else(|| {
+            TrailerError(format!(
+                "'{}' is not a 'Key: value' trailer",
+                line.escape_debug()
+            ))
+        })?;
+        if fields.insert(k, v.trim()).is_some() {
+            return Err(TrailerError(format!("trailer '{k}' appears twice")));
+        }
+    }
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .copied()
+            .ok_or_else(|| TrailerError(format!("trailer '{k}' is missing")))
+    };
+    let name = Name::parse(get(T_NAME)?).map_err(|e| TrailerError(e.to_string()))?;
+    let version = Version::parse(get(T_VERSION)?).map_err(|e| TrailerError(e.to_string()))?;
+    let size = get(T_SIZE)?
+        .parse::<u64>()
+        .map_err(|_| TrailerError(format!("trailer '{T_SIZE}' is not a number")))?;
+    let sha256 = get(T_CHECKSUM)?
+        .strip_prefix("sha256:")
+        .filter(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+        .ok_or_else(|| {
+            TrailerError(format!(
+                "trailer '{T_CHECKSUM}' is not sha256:<64 hex digits>"
+            ))
+        })?
+        .to_owned();
+    let format = get(T_FORMAT)?
+        .parse::<u32>()
+        .map_err(|_| TrailerError(format!("trailer '{T_FORMAT}' is not a number")))?;
+    Ok((
+        message.to_owned(),
+        Trailers {
+            name,
+            version,
+            path: get(T_PATH)?.to_owned(),
+            size,
+            sha256,
+            format,
+        },
+    ))
+}
+
+/// Everything known about one release (SPEC §3.5); this is also its `--format json` form.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionMeta {
+    /// The prompt's name.
+    pub name: Name,
+    /// The released version.
+    pub version: Version,
+    /// When it was released (RFC 3339).
+    pub created: String,
+    /// Who released it, `Name <email>`.
+    pub author: String,
+    /// Content size in bytes.
+    pub size: u64,
+    /// Content SHA-256 as `sha256:<hex>`.
+    pub sha256: String,
+    /// The release message.
+    pub message: String,
+    /// The prompt's description as of this release.
+    pub description: Option<String>,
+    /// The prompt's keywords as of this release.
+    pub tags: Vec<String>,
+    /// The commit the release tag points to.
+    pub commit: String,
+    /// The content's path in that commit.
+    pub path: String,
+    /// Labels on the branch that point to this version.
+    pub labels: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailers_round_trip() {
+        let t = Trailers {
+            name: Name::parse("team/a").unwrap(),
+            version: Version::parse("1.2.3-rc.1").unwrap(),
+            path: "prompts/team/a.md".into(),
+            size: 7,
+            sha256: sha256_hex(b"content"),
+            format: FORMAT_VERSION,
+        };
+        let msg = render_tag_message("Fix tone\n\nLonger text: with colon\n", &t);
+        let (m, back) = parse_tag_message(msg.as_bytes()).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(m, "Fix tone\n\nLonger text: with colon");
+    }
+
+    #[test]
+    fn malformed_messages_are_refused() {
+        for bad in [
+            "",
+            "hello",
+            "msg\n\nPulse-Name: a\n",
+            "msg\n\nnot a trailer\n",
+        ] {
+            assert!(parse_tag_message(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sidecar_is_stable() {
+        let mut s = Sidecar {
+            description: Some("d".into()),
+            tags: vec!["x".into()],
+            ..Default::default()
+        };
+        s.labels.insert("staging".into(), "1.0.0".into());
+        s.labels.insert("production".into(), "0.9.0".into());
+        let y = s.to_yaml();
+        assert_eq!(
+            y,
+            "description: d\ntags:\n- x\nlabels:\n  production: 0.9.0\n  staging: 1.0.0\n"
+        );
+        assert_eq!(Sidecar::parse(y.as_bytes(), "p").unwrap(), s);
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! The repository's write lock: serialises pulse writers and cleans up after a killed one.
+//!
+//! Every writing pulse holds an exclusive `flock` on `$GIT_DIR/pulse.lock`. The kernel drops
+//! that lock when the process dies, even by SIGKILL, but git's own `.lock` files (for refs,
+//! `packed-refs` and the index) would stay behind and block every later git command. So
+//! the holder writes a journal line (`pid start-time`) into the lock file when it starts
+//! and empties it when it is done. A writer that gets the lock and finds a journal knows
+//! the previous holder died mid-write: it removes the `.lock` files created since that
+//! start and the half-written temporary files under `$GIT_DIR/pulse-tmp`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, IoResultExt, Result};
+
+/// How long a writer waits for another pulse to finish before giving up.
+const WAIT: Duration = Duration::from_secs(120);
+/// Slack for coarse filesystem timestamps when deciding which `.lock` files are stale.
+const CLOCK_SLACK: Duration = Duration::from_secs(2);
+
+/// Held while pulse writes to a repository; released (and the journal emptied) on drop.
+#[derive(Debug)]
+pub struct WriteLock {
+    file: File,
+    tmp_dir: PathBuf,
+}
+
+impl WriteLock {
+    /// Wait for and take the write lock of the repository whose git dir is `git_dir`.
+    pub fn acquire(git_dir: &Path) -> Result<WriteLock> {
+        let path = git_dir.join("pulse.lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .io_ctx(|| format!("cannot open the lock file '{}'", path.display()))?;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if started.elapsed() > WAIT {
+                        return Err(Error::conflict(format!(
+                            "another pulse has been writing to '{}' for over {}s",
+                            git_dir.display(),
+                            WAIT.as_secs()
+                        ))
+                        .with_hint("wait for it to finish, then retry"));
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::io(format!("cannot lock '{}'", path.display()), e));
+                }
+            }
+        }
+        let mut journal = String::new();
+        // A journal that cannot be read is treated as absent: the lock is still ours.
+        let _ = file.read_to_string(&mut journal);
+        let tmp_dir = git_dir.join("pulse-tmp");
+        if let Some(since) = parse_journal(&journal) {
+            recover(git_dir, since);
+            let _ = std::fs::remove_dir_all(&tmp_dir);
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let line = format!("{} {now}\n", std::process::id());
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(line.as_bytes()))
+            .io_ctx(|| format!("cannot write the lock journal '{}'", path.display()))?;
+        Ok(WriteLock { file, tmp_dir })
+    }
+
+    /// A directory for temporary files that are renamed into place; emptied after a crash.
+    pub fn tmp_dir(&self) -> Result<&Path> {
+        std::fs::create_dir_all(&self.tmp_dir)
+            .io_ctx(|| format!("cannot create '{}'", self.tmp_dir.display()))?;
+        Ok(&self.tmp_dir)
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        // An empty journal tells the next writer that this one finished cleanly.
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
+    }
+}
+
+fn parse_journal(journal: &str) -> Option<SystemTime> {
+    let nanos: u128 = journal.split_whitespace().nth(1)?.parse().ok()?;
+    let since = UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).ok()?);
+    Some(since.checked_sub(CLOCK_SLACK).unwrap_or(since))
+}
+
+/// Remove git lock files that a dead pulse left behind (created at or after `since`).
+fn recover(git_dir: &Path, since: SystemTime) {
+    for name in ["packed-refs.lock", "index.lock", "HEAD.lock", "config.lock"] {
+        remove_if_newer(&git_dir.join(name), since);
+    }
+    remove_locks_below(&git_dir.join("refs"), since);
+}
+
+fn remove_locks_below(dir: &Path, since: SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => remove_locks_below(&path, since),
+            Ok(t) if t.is_file() && path.extension().is_some_and(|e| e == "lock") => {
+                remove_if_newer(&path, since)
+            }
+            _ => {}
+        }
+    }
+}
+
+fn remove_if_newer(path: &Path, since: SystemTime) {
+    let newer = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|m| m >= since);
+    if newer {
+        let _ = std::fs::remove_file(path);
+    }
+}

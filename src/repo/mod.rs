@@ -1,0 +1,321 @@
+//! The prompt repository: a git repository read and written through gix.
+//!
+//! Reads go straight to refs and objects; writes build blobs, trees, commits and tags as
+//! objects and move refs with compare-and-swap, so a branch that is not checked out (or a
+//! bare repository) is written without a worktree. The layout is `docs/format.md`.
+
+mod lock;
+mod read;
+mod worktree;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use crate::error::{Error, GitResultExt, Result};
+
+pub use lock::WriteLock;
+pub use read::{LabelMove, Release, VerifyProblem, format_time, parse_tag_name};
+pub use write::{AddRequest, Added, Content, ImportRelease, LabelChange, VersionChoice};
+
+/// The path, inside every branch, of the repository's own settings and format version.
+pub const SETTINGS_PATH: &str = ".pulse/config.yaml";
+
+/// A git repository that pulse manages.
+pub struct PromptRepo {
+    repo: gix::Repository,
+}
+
+/// The branch an operation reads or writes.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    /// `refs/heads/<name>`, or `None` for a detached HEAD (read-only).
+    pub full_name: Option<gix::refs::FullName>,
+    /// The commit the branch points to now (`None`: the branch does not exist yet, or is unborn).
+    pub tip: Option<ObjectId>,
+    /// The commit a branch that does not exist yet will start from (the current branch's head).
+    pub base: Option<ObjectId>,
+    /// Whether this branch is checked out in this repository's worktree.
+    pub checked_out: bool,
+}
+
+impl Branch {
+    /// The short branch name (`main`), or `HEAD` when detached.
+    pub fn short_name(&self) -> String {
+        self.full_name
+            .as_ref()
+            .map(|n| n.shorten().to_string())
+            .unwrap_or_else(|| "HEAD".to_owned())
+    }
+
+    /// The commit to read from: the tip, or for a branch not created yet, its base.
+    pub fn read_commit(&self) -> Option<ObjectId> {
+        self.tip.or(self.base)
+    }
+}
+
+fn open_error(path: &Path, err: gix::Error) -> Error {
+    let text = format!("{err} {}", err.probable_cause());
+    if text.contains("refStorage") || text.contains("reftable") {
+        return Error::other(format!(
+            "the repository at '{}' stores its refs as reftable, which pulse (through gix) cannot read yet",
+            path.display()
+        ))
+        .with_hint("convert it with 'git refs migrate --ref-format=files'");
+    }
+    if err.classify().is_not_found()
+        || text.contains("not a git repository")
+        || text.contains("Could not find")
+    {
+        return Error::not_found(format!(
+            "no git repository at or above '{}'",
+            path.display()
+        ))
+        .with_hint("run 'pulse init' to make one, or pass --repo PATH");
+    }
+    Error::git(
+        format!("cannot open the repository at '{}'", path.display()),
+        err,
+    )
+}
+
+impl PromptRepo {
+    /// Find the repository containing `start` (this directory or a parent), as git does.
+    pub fn discover(start: &Path) -> Result<PromptRepo> {
+        let repo = gix::discover(start).map_err(|e| open_error(start, e))?;
+        Self::from_gix(repo, start)
+    }
+
+    /// Open the repository at exactly `path` (a worktree or a bare repository).
+    pub fn open(path: &Path) -> Result<PromptRepo> {
+        if !path.exists() {
+            return Err(
+                Error::not_found(format!("'{}' does not exist", path.display()))
+                    .with_hint("check --repo / PULSE_REPO, or run 'pulse init PATH'"),
+            );
+        }
+        let repo = gix::open(path).map_err(|e| open_error(path, e))?;
+        Self::from_gix(repo, path)
+    }
+
+    fn from_gix(mut repo: gix::Repository, path: &Path) -> Result<PromptRepo> {
+        // reftable repositories can be opened but their refs are invisible to gix: refuse them.
+        let reftable = repo
+            .config_snapshot()
+            .string("extensions.refStorage")
+            .is_some_and(|v| AsRef::<[u8]>::as_ref(&*v) == b"reftable");
+        if reftable || repo.git_dir().join("reftable").is_dir() {
+            return Err(open_error(
+                path,
+                gix::error::message("refStorage is reftable").into(),
+            ));
+        }
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        Ok(PromptRepo { repo })
+    }
+
+    /// Make a new repository at `path` (non-bare, or bare), with HEAD on `branch`.
+    pub fn init(path: &Path, bare: bool) -> Result<PromptRepo> {
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::io(format!("cannot create '{}'", path.display()), e))?;
+        let repo = if bare {
+            gix::init_bare(path)
+        } else {
+            gix::init(path)
+        }
+        .git_ctx(|| format!("cannot create a git repository at '{}'", path.display()))?;
+        Self::from_gix(repo, path)
+    }
+
+    /// The underlying gix repository.
+    pub fn git(&self) -> &gix::Repository {
+        &self.repo
+    }
+
+    /// The `.git` directory (or the bare repository itself).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.git_dir()
+    }
+
+    /// The worktree root, if this is not a bare repository.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// Whether the repository is shallow (its history, and possibly tags, are cut off).
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow().unwrap_or(false)
+    }
+
+    /// Where a human should look: the worktree, or the git dir of a bare repository.
+    pub fn display_path(&self) -> PathBuf {
+        self.workdir().unwrap_or(self.git_dir()).to_path_buf()
+    }
+
+    /// The branch HEAD points to (`None` when detached).
+    pub fn head_branch(&self) -> Result<Option<gix::refs::FullName>> {
+        self.repo.head_name().git_ctx(|| "cannot read HEAD")
+    }
+
+    /// Resolve the branch an operation acts on: `--branch NAME`, or the one checked out.
+    pub fn branch(&self, name: Option<&str>) -> Result<Branch> {
+        let head = self.repo.head().git_ctx(|| "cannot read HEAD")?;
+        let head_name = head.referent_name().map(|n| n.to_owned());
+        let head_commit = head.id().map(|id| id.detach());
+        let has_worktree = self.repo.workdir().is_some();
+        match name {
+            None => Ok(Branch {
+                checked_out: has_worktree && head_name.is_some(),
+                full_name: head_name,
+                tip: head_commit,
+                base: None,
+            }),
+            Some(short) => {
+                let full: gix::refs::FullName =
+                    format!("refs/heads/{short}").try_into().map_err(|_| {
+                        Error::usage(format!(
+                            "'{}' is not a valid branch name",
+                            crate::name::printable(short)
+                        ))
+                    })?;
+                let tip = self.ref_target(full.as_bstr().to_string().as_str())?;
+                let checked_out = has_worktree && head_name.as_ref() == Some(&full);
+                Ok(Branch {
+                    full_name: Some(full),
+                    tip,
+                    base: if tip.is_none() { head_commit } else { None },
+                    checked_out,
+                })
+            }
+        }
+    }
+
+    /// The object a ref points to (peeled only through symbolic refs), or `None`.
+    pub(crate) fn ref_target(&self, full: &str) -> Result<Option<ObjectId>> {
+        let found = self
+            .repo
+            .try_find_reference(full)
+            .git_ctx(|| format!("cannot read ref '{full}'"))?;
+        Ok(match found {
+            Some(mut r) => Some(
+                r.peel_to_id()
+                    .map(|id| id.detach())
+                    .git_ctx(|| format!("cannot resolve ref '{full}'"))?,
+            ),
+            None => None,
+        })
+    }
+
+    /// Resolve a revision (`--ref`): a branch, tag, or commit id, to a commit.
+    pub fn resolve_rev(&self, spec: &str) -> Result<ObjectId> {
+        let id = self.repo.rev_parse_single(spec).map_err(|e| {
+            Error::not_found(format!(
+                "no branch or commit '{}': {e}",
+                crate::name::printable(spec)
+            ))
+            .with_hint("list branches with 'git branch -a'")
+        })?;
+        let commit = id
+            .object()
+            .and_then(|o| o.peel_to_commit())
+            .git_ctx(|| format!("'{spec}' does not name a commit"))?;
+        Ok(commit.id)
+    }
+
+    /// The format version recorded at `commit`, or `None` if pulse was never initialised there.
+    pub fn format_at(&self, commit: ObjectId) -> Result<Option<u32>> {
+        let Some(bytes) = self.file_at(commit, SETTINGS_PATH)? else {
+            return Ok(None);
+        };
+        let settings = crate::config::RepoSettings::parse(&bytes, SETTINGS_PATH)?;
+        Ok(Some(settings.format))
+    }
+
+    /// Check that `branch` holds a pulse repository whose format this pulse can write.
+    pub fn ensure_writable(&self, branch: &Branch) -> Result<()> {
+        let not_init = || {
+            Error::not_found(format!(
+                "branch '{}' of '{}' is not a prompt repository (no {SETTINGS_PATH})",
+                branch.short_name(),
+                self.display_path().display()
+            ))
+            .with_hint("run 'pulse init' first")
+        };
+        let commit = branch.read_commit().ok_or_else(not_init)?;
+        match self.format_at(commit)? {
+            None => Err(not_init()),
+            Some(f) if f > crate::meta::FORMAT_VERSION => Err(Error::other(format!(
+                "this repository uses pulse format {f}; this pulse understands format {} at most",
+                crate::meta::FORMAT_VERSION
+            ))
+            .with_hint("upgrade pulse")),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Take the repository's write lock (see [`WriteLock`]).
+    pub fn lock(&self) -> Result<WriteLock> {
+        WriteLock::acquire(self.git_dir())
+    }
+
+    /// The bytes of the file at `path` in `commit`, if there is one.
+    pub fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        Ok(match self.blob_id_at(commit, path)? {
+            Some(id) => Some(self.read_blob(id)?),
+            None => None,
+        })
+    }
+
+    fn tree_of(&self, commit: ObjectId) -> Result<gix::Tree<'_>> {
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .git_ctx(|| format!("cannot read commit {commit}"))?;
+        let tree = commit
+            .tree_id()
+            .git_ctx(|| format!("commit {} has no readable tree", commit.id))?;
+        self.repo
+            .find_tree(tree.detach())
+            .git_ctx(|| format!("cannot read tree {tree}"))
+    }
+
+    /// The blob id at `path` in `commit`, if that path is a regular file there.
+    pub fn blob_id_at(&self, commit: ObjectId, path: &str) -> Result<Option<ObjectId>> {
+        let tree = self.tree_of(commit)?;
+        Self::blob_in_tree(&tree, path)
+    }
+
+    fn blob_in_tree(tree: &gix::Tree<'_>, path: &str) -> Result<Option<ObjectId>> {
+        let entry = tree
+            .lookup_entry(path.split('/'))
+            .git_ctx(|| format!("cannot look up '{path}'"))?;
+        Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
+    }
+
+    pub(crate) fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
+        let mut blob = self
+            .repo
+            .find_blob(id)
+            .git_ctx(|| format!("cannot read blob {id}"))?;
+        Ok(blob.take_data())
+    }
+
+    /// The author pulse records: the git identity (`user.name`, `user.email`, `GIT_COMMITTER_*`),
+    /// at the time `PULSE_TIMESTAMP` names or now.
+    pub fn signature(&self) -> Result<gix::actor::Signature> {
+        let sig = self
+            .repo
+            .committer()
+            .ok_or_else(|| {
+                Error::usage("no git identity is configured to record who releases")
+                    .with_hint("run 'git config --global user.name \"Your Name\"' and 'git config --global user.email you@example.com'")
+            })?
+            .git_ctx(|| "cannot read the git identity")?;
+        Ok(gix::actor::Signature {
+            name: sig.name.to_owned(),
+            email: sig.email.to_owned(),
+            time: crate::config::now()?,
+        })
+    }
+}

@@ -1,0 +1,479 @@
+//! Reading releases, labels and prompts: ref listings, tag objects and tree lookups.
+
+use std::collections::BTreeMap;
+
+use gix::ObjectId;
+
+use super::{Branch, PromptRepo};
+use crate::error::{Error, GitResultExt, Result};
+use crate::meta::{Sidecar, Trailers, VersionMeta, parse_tag_message, sha256_hex};
+use crate::name::Name;
+use crate::version::{Selector, Version};
+
+/// One release as its tag records it.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// The tag object's id.
+    pub tag: ObjectId,
+    /// The commit the tag points to.
+    pub commit: ObjectId,
+    /// The tagger: who released, and when.
+    pub tagger: gix::actor::Signature,
+    /// The release message (without trailers).
+    pub message: String,
+    /// The parsed trailers.
+    pub trailers: Trailers,
+}
+
+impl Release {
+    /// `name@version` of this release.
+    pub fn spec(&self) -> String {
+        format!("{}@{}", self.trailers.name, self.trailers.version)
+    }
+
+    /// The tagger as `Name <email>`.
+    pub fn author(&self) -> String {
+        format!("{} <{}>", self.tagger.name, self.tagger.email)
+    }
+
+    /// The release time as RFC 3339.
+    pub fn created(&self) -> String {
+        format_time(self.tagger.time)
+    }
+}
+
+/// Format a git time as RFC 3339 (`2026-11-26T04:49:57+00:00`).
+pub fn format_time(t: gix::date::Time) -> String {
+    t.format_or_unix(gix::date::time::format::ISO8601_STRICT)
+}
+
+/// One thing `verify` found wrong with a release tag.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifyProblem {
+    /// The tag (`name@version`) it concerns.
+    pub tag: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// One move of a label, found in the branch's history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LabelMove {
+    /// The label.
+    pub label: String,
+    /// The version it pointed to before (`None`: it was new).
+    pub from: Option<String>,
+    /// The version it points to after (`None`: it was removed).
+    pub to: Option<String>,
+    /// Who moved it (`Name <email>` of the commit's author).
+    pub author: String,
+    /// When (RFC 3339).
+    pub date: String,
+    /// The commit that moved it.
+    pub commit: String,
+}
+
+impl PromptRepo {
+    /// The versions of `name` that have a release tag, with the tag ref's target, unsorted.
+    /// Only refs under `refs/tags/<name>@` are read.
+    pub fn release_refs(&self, name: &Name) -> Result<Vec<(Version, ObjectId)>> {
+        let prefix = name.tag_prefix();
+        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
+        let iter = platform
+            .prefixed(prefix.as_str())
+            .git_ctx(|| format!("cannot list refs under '{prefix}'"))?;
+        let mut out = Vec::new();
+        for r in iter {
+            let r = r.git_ctx(|| format!("cannot read a ref under '{prefix}'"))?;
+            let full = r.name().as_bstr();
+            let Some(rest) = full.strip_prefix(prefix.as_bytes()) else {
+                continue;
+            };
+            let (Ok(rest), Some(id)) = (
+                std::str::from_utf8(rest),
+                r.target().try_id().map(|id| id.to_owned()),
+            ) else {
+                continue;
+            };
+            if let Ok(v) = Version::parse(rest) {
+                out.push((v, id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every release tag in the repository, grouped by prompt name. Tags that are not
+    /// `name@version` are skipped (`verify` reports the malformed ones).
+    pub fn all_release_refs(&self) -> Result<BTreeMap<Name, Vec<(Version, ObjectId)>>> {
+        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
+        let mut out: BTreeMap<Name, Vec<(Version, ObjectId)>> = BTreeMap::new();
+        for r in platform.tags().git_ctx(|| "cannot list tags")? {
+            let r = r.git_ctx(|| "cannot read a tag ref")?;
+            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
+                continue;
+            };
+            let (Ok(short), Some(id)) = (
+                std::str::from_utf8(short),
+                r.target().try_id().map(|id| id.to_owned()),
+            ) else {
+                continue;
+            };
+            if let Some((name, version)) = parse_tag_name(short) {
+                out.entry(name).or_default().push((version, id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Read and parse the release tag object `tag_id` of `name@version`.
+    pub fn read_release(
+        &self,
+        name: &Name,
+        version: &Version,
+        tag_id: ObjectId,
+    ) -> Result<Release> {
+        let spec = name.tag_name(version);
+        let malformed = |why: String| {
+            Error::integrity(format!("release tag '{spec}' is malformed: {why}")).with_hint(format!(
+                "inspect it with 'git cat-file -p {spec}'; 'pulse verify {name}' checks every release"
+            ))
+        };
+        let object = self
+            .repo
+            .find_object(tag_id)
+            .git_ctx(|| format!("cannot read the object of tag '{spec}'"))?;
+        if object.kind != gix::object::Kind::Tag {
+            return Err(malformed(format!(
+                "it is a lightweight tag pointing to a {}, not an annotated tag",
+                object.kind
+            )));
+        }
+        let tag = object.into_tag();
+        let decoded = tag
+            .decode()
+            .git_ctx(|| format!("cannot decode tag '{spec}'"))?;
+        if decoded.target_kind != gix::object::Kind::Commit {
+            return Err(malformed(format!(
+                "it points to a {}, not a commit",
+                decoded.target_kind
+            )));
+        }
+        let tagger = decoded
+            .tagger()
+            .ok()
+            .flatten()
+            .and_then(|t| t.to_owned().ok())
+            .ok_or_else(|| malformed("it has no tagger".into()))?;
+        let (message, trailers) = parse_tag_message(decoded.message).map_err(|e| malformed(e.0))?;
+        if trailers.name != *name || trailers.version != *version {
+            return Err(malformed(format!(
+                "its trailers name '{}@{}'",
+                trailers.name, trailers.version
+            )));
+        }
+        let commit = tag
+            .target_id()
+            .git_ctx(|| format!("tag '{spec}' has no target"))?
+            .detach();
+        Ok(Release {
+            tag: tag_id,
+            commit,
+            tagger,
+            message,
+            trailers,
+        })
+    }
+
+    /// The release `name@version`, if it exists.
+    pub fn release(&self, name: &Name, version: &Version) -> Result<Option<Release>> {
+        let full = format!("refs/tags/{}", name.tag_name(version));
+        let found = self
+            .repo
+            .try_find_reference(full.as_str())
+            .git_ctx(|| format!("cannot read ref '{full}'"))?;
+        match found.and_then(|r| r.target().try_id().map(|id| id.to_owned())) {
+            Some(id) => self.read_release(name, version, id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The content of `release`, with its size and SHA-256 checked against the tag.
+    pub fn release_content(&self, release: &Release) -> Result<Vec<u8>> {
+        let spec = release.spec();
+        let path = &release.trailers.path;
+        let id = self.blob_id_at(release.commit, path)?.ok_or_else(|| {
+            Error::integrity(format!(
+                "release '{spec}' points to commit {} which has no file '{path}'",
+                release.commit
+            ))
+            .with_hint("the tag was made by hand or the history was rewritten; 'pulse verify' lists such releases")
+        })?;
+        let content = self.read_blob(id)?;
+        let actual = sha256_hex(&content);
+        if actual != release.trailers.sha256 || content.len() as u64 != release.trailers.size {
+            return Err(Error::integrity(format!(
+                "content of '{spec}' does not match its checksum: tag says sha256:{} ({} bytes), content is sha256:{actual} ({} bytes)",
+                release.trailers.sha256,
+                release.trailers.size,
+                content.len()
+            ))
+            .with_hint("do not trust this content; 'pulse verify' checks every release"));
+        }
+        Ok(content)
+    }
+
+    /// The prompt's sidecar at `commit` (empty if it has none).
+    pub fn sidecar_at(&self, commit: Option<ObjectId>, name: &Name) -> Result<Sidecar> {
+        let Some(commit) = commit else {
+            return Ok(Sidecar::default());
+        };
+        let path = name.sidecar_path();
+        match self.file_at(commit, &path)? {
+            Some(bytes) => Sidecar::parse(&bytes, &path),
+            None => Ok(Sidecar::default()),
+        }
+    }
+
+    /// Resolve `name@selector` to a version, using the labels of `branch`.
+    pub fn resolve(&self, name: &Name, selector: &Selector, branch: &Branch) -> Result<Version> {
+        let missing_prompt = || {
+            Error::not_found(format!("prompt '{name}' has no releases")).with_hint(
+                "'pulse list' shows the prompts on this branch; 'pulse add' releases one",
+            )
+        };
+        match selector {
+            Selector::Exact(v) => {
+                // One ref lookup: no listing needed for an exact version.
+                if self.release(name, v)?.is_some() {
+                    Ok(v.clone())
+                } else {
+                    Err(
+                        Error::not_found(format!("prompt '{name}' has no release {v}"))
+                            .with_hint(format!("'pulse versions {name}' lists its releases")),
+                    )
+                }
+            }
+            Selector::Label(label) => {
+                let sidecar = self.sidecar_at(branch.read_commit(), name)?;
+                sidecar.label(label).ok_or_else(|| {
+                    Error::not_found(format!(
+                        "prompt '{name}' has no label '{label}' on branch '{}'",
+                        branch.short_name()
+                    ))
+                    .with_hint(format!("'pulse label list {name}' shows its labels"))
+                })
+            }
+            Selector::Latest | Selector::Req(_) => {
+                let refs = self.release_refs(name)?;
+                if refs.is_empty() {
+                    return Err(missing_prompt());
+                }
+                selector
+                    .pick(refs.iter().map(|(v, _)| v))
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::not_found(format!(
+                            "prompt '{name}' has no release matching '{selector}'"
+                        ))
+                        .with_hint(format!("'pulse versions {name}' lists its releases"))
+                    })
+            }
+        }
+    }
+
+    /// All releases of `name`, read and sorted by SemVer precedence (lowest first).
+    pub fn releases(&self, name: &Name) -> Result<Vec<Release>> {
+        let mut refs = self.release_refs(name)?;
+        refs.sort_by(|a, b| a.0.cmp(&b.0));
+        refs.into_iter()
+            .map(|(v, id)| self.read_release(name, &v, id))
+            .collect()
+    }
+
+    /// The full metadata of a release (SPEC §3.5), with the labels of `branch` that point to it.
+    pub fn version_meta(&self, release: &Release, labels: &Sidecar) -> Result<VersionMeta> {
+        let at_release = self.sidecar_at(Some(release.commit), &release.trailers.name)?;
+        let version = release.trailers.version.to_string();
+        Ok(VersionMeta {
+            name: release.trailers.name.clone(),
+            version: release.trailers.version.clone(),
+            created: release.created(),
+            author: release.author(),
+            size: release.trailers.size,
+            sha256: format!("sha256:{}", release.trailers.sha256),
+            message: release.message.clone(),
+            description: at_release.description,
+            tags: at_release.tags,
+            commit: release.commit.to_string(),
+            path: release.trailers.path.clone(),
+            labels: labels
+                .labels
+                .iter()
+                .filter(|(_, v)| **v == version)
+                .map(|(l, _)| l.clone())
+                .collect(),
+        })
+    }
+
+    /// The prompts present at `commit`: every `prompts/**/<name>.md` whose path is a valid name.
+    pub fn prompts_at(&self, commit: Option<ObjectId>) -> Result<Vec<Name>> {
+        let Some(commit) = commit else {
+            return Ok(Vec::new());
+        };
+        let root = self.tree_of(commit)?;
+        let Some(entry) = root
+            .find_entry(crate::layout::PROMPTS_DIR)
+            .filter(|e| e.mode().is_tree())
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        self.collect_prompts(entry.object_id(), String::new(), &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn collect_prompts(&self, tree: ObjectId, prefix: String, out: &mut Vec<Name>) -> Result<()> {
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .git_ctx(|| format!("cannot read tree {tree}"))?;
+        let decoded = tree
+            .decode()
+            .git_ctx(|| format!("cannot decode tree {}", tree.id))?;
+        for e in &decoded.entries {
+            let Ok(file) = std::str::from_utf8(e.filename) else {
+                continue;
+            };
+            if e.mode.is_tree() {
+                self.collect_prompts(e.oid.to_owned(), format!("{prefix}{file}/"), out)?;
+            } else if e.mode.is_blob()
+                && let Some(stem) = file.strip_suffix(".md")
+                    && let Ok(name) = Name::parse(&format!("{prefix}{stem}")) {
+                        out.push(name);
+                    }
+        }
+        Ok(())
+    }
+
+    /// Every move of `name`'s labels on the branch, newest first, found by comparing the
+    /// sidecar along the branch's first-parent history (so moves made by hand count too).
+    pub fn label_history(&self, name: &Name, branch: &Branch) -> Result<Vec<LabelMove>> {
+        let path = name.sidecar_path();
+        let mut moves = Vec::new();
+        let mut current = branch.read_commit();
+        while let Some(id) = current {
+            let commit = self
+                .repo
+                .find_commit(id)
+                .git_ctx(|| format!("cannot read commit {id}"))?;
+            let parent = commit.parent_ids().next().map(|p| p.detach());
+            let here = self.blob_id_at(id, &path)?;
+            let before = match parent {
+                Some(p) => self.blob_id_at(p, &path)?,
+                None => None,
+            };
+            if here != before {
+                let labels_of = |blob: Option<ObjectId>| -> Result<BTreeMap<String, String>> {
+                    Ok(match blob {
+                        Some(b) => Sidecar::parse(&self.read_blob(b)?, &path)?.labels,
+                        None => BTreeMap::new(),
+                    })
+                };
+                let (old, new) = (labels_of(before)?, labels_of(here)?);
+                let author = commit
+                    .author()
+                    .git_ctx(|| format!("commit {id} has no author"))?;
+                let date = author.time().map(format_time).unwrap_or_default();
+                let who = format!("{} <{}>", author.name, author.email);
+                let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    let (a, b) = (old.get(k), new.get(k));
+                    if a != b {
+                        moves.push(LabelMove {
+                            label: k.clone(),
+                            from: a.cloned(),
+                            to: b.cloned(),
+                            author: who.clone(),
+                            date: date.clone(),
+                            commit: id.to_string(),
+                        });
+                    }
+                }
+            }
+            current = parent;
+        }
+        Ok(moves)
+    }
+
+    /// Check every release (or those of `only`): tag form, target commit, path and checksum.
+    pub fn verify(&self, only: Option<&Name>) -> Result<(usize, Vec<VerifyProblem>)> {
+        let mut problems = Vec::new();
+        let mut checked = 0;
+        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
+        for r in platform.tags().git_ctx(|| "cannot list tags")? {
+            let r = r.git_ctx(|| "cannot read a tag ref")?;
+            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
+                continue;
+            };
+            let short = String::from_utf8_lossy(short).into_owned();
+            let Some((raw_name, raw_version)) = short.rsplit_once('@') else {
+                continue;
+            };
+            // Only tags that look like releases of a pulse name are ours to judge.
+            let Ok(name) = Name::parse(raw_name) else {
+                continue;
+            };
+            if only.is_some_and(|o| *o != name) {
+                continue;
+            }
+            checked += 1;
+            let mut report = |problem: String| {
+                problems.push(VerifyProblem {
+                    tag: short.clone(),
+                    problem,
+                })
+            };
+            let version = match Version::parse(raw_version) {
+                Ok(v) if v.to_string() == raw_version => v,
+                Ok(v) => {
+                    report(format!(
+                        "the version is not written canonically (expected '{name}@{v}')"
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    report(e.to_string());
+                    continue;
+                }
+            };
+            let Some(id) = r.target().try_id().map(|id| id.to_owned()) else {
+                report("the tag is a symbolic ref".into());
+                continue;
+            };
+            match self
+                .read_release(&name, &version, id)
+                .and_then(|release| self.release_content(&release).map(|_| release))
+            {
+                Ok(release) if release.trailers.path != name.content_path() => {
+                    report(format!(
+                        "its path '{}' is not '{}'",
+                        release.trailers.path,
+                        name.content_path()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => report(e.message().to_owned()),
+            }
+        }
+        Ok((checked, problems))
+    }
+}
+
+/// Split a tag's short name into a prompt name and a version, if it is a release tag.
+pub fn parse_tag_name(short: &str) -> Option<(Name, Version)> {
+    let (name, version) = short.rsplit_once('@')?;
+    Some((Name::parse(name).ok()?, Version::parse(version).ok()?))
+}

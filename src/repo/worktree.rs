@@ -1,0 +1,221 @@
+//! Keeping the checked-out branch's worktree and index in line with commits pulse makes.
+//!
+//! pulse commits objects and moves the branch ref directly, so on the checked-out branch
+//! the files and the index would lag behind. Before moving the ref it checks that every
+//! path it writes is unmodified (worktree and index agree with the old commit, or already
+//! hold the new content); after moving it, it writes the files atomically and updates
+//! just those index entries, so `git status` is clean and other staged work is untouched.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use gix::ObjectId;
+
+use super::{PromptRepo, WriteLock};
+use crate::error::{Error, GitResultExt, IoResultExt, Result};
+
+type Written = BTreeMap<String, Option<(ObjectId, Vec<u8>)>>;
+
+impl PromptRepo {
+    fn blob_hash(&self, bytes: &[u8]) -> Result<ObjectId> {
+        gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Blob, bytes).git_ctx(|| "cannot hash a file")
+    }
+
+    /// Refuse (exit 4) if any path pulse is about to write holds an edit that is not committed.
+    pub(crate) fn ensure_no_uncommitted_edits(
+        &self,
+        base: Option<ObjectId>,
+        written: &Written,
+    ) -> Result<()> {
+        let Some(workdir) = self.workdir() else {
+            return Ok(());
+        };
+        let index = self.open_index_if_present()?;
+        for (path, new) in written {
+            let committed = match base {
+                Some(c) => self.blob_id_at(c, path)?,
+                None => None,
+            };
+            let new_id = new.as_ref().map(|(id, _)| *id);
+            let acceptable = |id: Option<ObjectId>| id == committed || id == new_id;
+            let on_disk = workdir.join(path);
+            let disk_id = match std::fs::symlink_metadata(&on_disk) {
+                Ok(m) if m.is_file() => {
+                    let bytes = std::fs::read(&on_disk)
+                        .io_ctx(|| format!("cannot read '{}'", on_disk.display()))?;
+                    Some(self.blob_hash(&bytes)?)
+                }
+                Ok(_) => {
+                    return Err(in_the_way(path, "is not a regular file"));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("cannot inspect '{}'", on_disk.display()),
+                        e,
+                    ));
+                }
+            };
+            if !acceptable(disk_id) {
+                let why = match (committed, disk_id) {
+                    (Some(_), None) => "was deleted but the deletion is not committed",
+                    (None, Some(_)) => "exists but is not committed",
+                    _ => "has uncommitted changes",
+                };
+                return Err(in_the_way(path, why));
+            }
+            if let Some(index) = &index {
+                let staged = index.entry_by_path(path.as_str().into()).map(|e| e.id);
+                let staged_ok = acceptable(staged) || (staged.is_none() && committed.is_none());
+                if !staged_ok {
+                    return Err(in_the_way(
+                        path,
+                        "has staged changes that are not committed",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open_index_if_present(&self) -> Result<Option<gix::index::File>> {
+        if !self.repo.index_path().exists() {
+            return Ok(None);
+        }
+        self.repo
+            .open_index()
+            .map(Some)
+            .git_ctx(|| "cannot read the index (.git/index)")
+    }
+
+    /// Write the committed files into the worktree and update their index entries.
+    pub(crate) fn sync_worktree(&self, lock: &WriteLock, written: &Written) -> Result<()> {
+        let Some(workdir) = self.workdir() else {
+            return Ok(());
+        };
+        for (path, new) in written {
+            let target = workdir.join(path);
+            match new {
+                Some((_, bytes)) => write_atomically(lock, &target, bytes)?,
+                None => match std::fs::remove_file(&target) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(Error::io(
+                            format!("cannot remove '{}'", target.display()),
+                            e,
+                        ));
+                    }
+                },
+            }
+        }
+        let head = self.repo.head_id().git_ctx(|| "cannot read HEAD")?.detach();
+        let mut index = match self.open_index_if_present()? {
+            Some(index) => index,
+            None => {
+                let tree = self.tree_of(head)?.id;
+                let state =
+                    gix::index::State::from_tree(&tree, &self.repo.objects, Default::default())
+                        .git_ctx(|| "cannot build the index from HEAD")?;
+                gix::index::File::from_state(state, self.repo.index_path())
+            }
+        };
+        for (path, new) in written {
+            let key: &gix::bstr::BStr = path.as_str().into();
+            match new {
+                Some((id, _)) => {
+                    let meta = gix::index::fs::Metadata::from_path_no_follow(&workdir.join(path))
+                        .io_ctx(|| format!("cannot stat '{path}'"))?;
+                    let stat = gix::index::entry::Stat::from_fs(&meta).unwrap_or_default();
+                    match index
+                        .entry_mut_by_path_and_stage(key, gix::index::entry::Stage::Unconflicted)
+                    {
+                        Some(entry) => {
+                            entry.id = *id;
+                            entry.stat = stat;
+                            entry.mode = gix::index::entry::Mode::FILE;
+                        }
+                        None => {
+                            index.dangerously_push_entry(
+                                stat,
+                                *id,
+                                gix::index::entry::Flags::empty(),
+                                gix::index::entry::Mode::FILE,
+                                key,
+                            );
+                            index.sort_entries();
+                        }
+                    }
+                }
+                None => index.remove_entries(|_, p, _| p == key),
+            }
+        }
+        // The cached tree extension no longer matches; git rebuilds it when it needs it.
+        index.remove_tree();
+        let mut pause = std::time::Duration::from_millis(5);
+        for attempt in 0.. {
+            match index.write(Default::default()) {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if attempt < 40 && self.repo.index_path().with_extension("lock").exists() =>
+                {
+                    let _ = e;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                }
+                Err(e) => {
+                    return Err(Error::git("cannot write the index", e).with_hint(
+                        "the commit and tag are made; run 'git reset' to refresh the index",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn in_the_way(path: &str, why: &str) -> Error {
+    Error::conflict(format!("'{path}' {why}; pulse will not overwrite it")).with_hint(format!(
+        "commit or stash it first ('git stash'), or release exactly that file with --file {path}"
+    ))
+}
+
+/// Replace `target` with `bytes` by writing a temporary file and renaming it into place.
+fn write_atomically(lock: &WriteLock, target: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).io_ctx(|| format!("cannot create '{}'", dir.display()))?;
+    // Prefer the lock's scratch dir (emptied after a crash); fall back to the target's
+    // directory when it is on another filesystem.
+    let mut tmp = tempfile::NamedTempFile::new_in(lock.tmp_dir()?)
+        .io_ctx(|| "cannot create a temporary file")?;
+    tmp.write_all(bytes)
+        .io_ctx(|| "cannot write a temporary file")?;
+    set_readable(tmp.as_file())?;
+    match tmp.persist(target) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.raw_os_error() == Some(18) => {
+            let mut local = tempfile::NamedTempFile::new_in(dir)
+                .io_ctx(|| format!("cannot create a temporary file in '{}'", dir.display()))?;
+            local
+                .write_all(bytes)
+                .io_ctx(|| "cannot write a temporary file")?;
+            set_readable(local.as_file())?;
+            local
+                .persist(target)
+                .map(|_| ())
+                .map_err(|e| Error::io(format!("cannot write '{}'", target.display()), e.error))
+        }
+        Err(e) => Err(Error::io(
+            format!("cannot write '{}'", target.display()),
+            e.error,
+        )),
+    }
+}
+
+/// Temporary files are created private (0600); a prompt file gets the usual 0644.
+fn set_readable(file: &std::fs::File) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .io_ctx(|| "cannot set the permissions of a temporary file")
+}

@@ -117,6 +117,11 @@ pub fn parse_tag_message(raw: &[u8]) -> Result<(String, Trailers), TrailerError>
         Some(i) => (&text[..i], &text[i + 2..]),
         None => ("", text),
     };
+    if !block.lines().any(|l| l.starts_with("Pulse-")) {
+        return Err(TrailerError(
+            "it carries no Pulse-* trailers, so pulse did not make it".into(),
+        ));
+    }
     let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
     for line in block.lines() {
         let (k, v) = line.split_once(": ").ok_or_else(|| {

@@ -60,6 +60,9 @@ fn is_alnum(b: u8) -> bool {
 
 fn check_segment(segment: &str) -> Result<(), &'static str> {
     let bytes = segment.as_bytes();
+    if bytes.iter().any(u8::is_ascii_uppercase) {
+        return Err("names are lowercase");
+    }
     if bytes.is_empty() {
         return Err("it has an empty segment (leading, trailing or doubled '/')");
     }

@@ -72,6 +72,8 @@ pub struct Ctx {
     /// `--log-level`, if given.
     pub log_level: Option<String>,
     repo: Option<PromptRepo>,
+    /// The effective settings, once loaded.
+    settings: Option<Settings>,
 }
 
 impl Ctx {
@@ -98,9 +100,12 @@ impl Ctx {
         self.branch.as_deref()
     }
 
-    /// Load the configuration layers (repository, user file, environment, flags).
+    /// The configuration layers (repository, user file, environment, flags), loaded once.
     /// Warnings (unknown keys) are printed unless `--quiet`.
     pub fn settings(&mut self) -> Result<Settings> {
+        if let Some(s) = &self.settings {
+            return Ok(s.clone());
+        }
         let repo_settings = match self.repo() {
             Ok(repo) => read_repo_settings(repo)?,
             Err(_) => None,
@@ -114,15 +119,20 @@ impl Ctx {
         if let Some(level) = &self.log_level {
             config::set_key(&mut settings, "log_level", level, "--log-level")?;
         }
+        self.settings = Some(settings.clone());
         for w in warnings {
             self.note(&format!("warning: {w}"));
         }
         Ok(settings)
     }
 
-    /// Print a note for people on stderr, unless `--quiet`.
+    /// Print a note for people on stderr, unless `--quiet` or `log_level: error`.
     pub fn note(&self, text: &str) {
-        if !self.quiet {
+        let errors_only = self
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.log_level.as_deref() == Some("error"));
+        if !self.quiet && !errors_only {
             eprintln!("{text}");
         }
     }
@@ -179,9 +189,10 @@ fn is_broken_pipe(err: &Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe {
-                return true;
-            }
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
         source = s.source();
     }
     false
@@ -197,7 +208,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         config_path: cli.config,
         log_level: cli.log_level,
         repo: None,
+        settings: None,
     };
+    // A broken configuration stops every command before it reads or writes anything.
+    let needs_repo = !matches!(
+        cli.command,
+        commands::Command::Init(_) | commands::Command::Completions(_)
+    );
+    if needs_repo {
+        ctx.settings()?;
+    }
     commands::dispatch(cli.command, &mut ctx, out)
 }
 

@@ -3,15 +3,21 @@
 //! Every writing pulse holds an exclusive `flock` on `$GIT_DIR/pulse.lock`. The kernel drops
 //! that lock when the process dies, even by SIGKILL, but git's own `.lock` files (for refs,
 //! `packed-refs` and the index) would stay behind and block every later git command. So
-//! the holder writes a journal line (`pid start-time`) into the lock file when it starts
-//! and empties it when it is done. A writer that gets the lock and finds a journal knows
-//! the previous holder died mid-write: it removes the `.lock` files created since that
-//! start and the half-written temporary files under `$GIT_DIR/pulse-tmp`.
+//! the holder keeps a journal in the lock file: `pid start-time` when it starts, and, just
+//! before it moves the checked-out branch, one `sync` line per worktree path it is about
+//! to update. It empties the journal when it is done. A writer that gets the lock and
+//! finds a journal knows the previous holder died mid-write: it removes the `.lock` files
+//! created since that start and the half-written files under `$GIT_DIR/pulse-tmp`, and
+//! hands the pending `sync` lines to the repository so the worktree and index are brought
+//! in line with the branch (a file is only touched if it still holds the old or the new
+//! content, so a user's edit is never overwritten).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use gix::ObjectId;
 
 use crate::error::{Error, IoResultExt, Result};
 
@@ -20,11 +26,24 @@ const WAIT: Duration = Duration::from_secs(120);
 /// Slack for coarse filesystem timestamps when deciding which `.lock` files are stale.
 const CLOCK_SLACK: Duration = Duration::from_secs(2);
 
+/// A worktree path a dead writer was about to update: its blob before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSync {
+    /// The path, relative to the worktree.
+    pub path: String,
+    /// The blob id before the commit (`None`: the path did not exist).
+    pub old: Option<ObjectId>,
+    /// The blob id after the commit (`None`: the path is removed).
+    pub new: Option<ObjectId>,
+}
+
 /// Held while pulse writes to a repository; released (and the journal emptied) on drop.
 #[derive(Debug)]
 pub struct WriteLock {
     file: File,
+    header: String,
     tmp_dir: PathBuf,
+    recovered: Vec<PendingSync>,
 }
 
 impl WriteLock {
@@ -64,20 +83,53 @@ impl WriteLock {
         // A journal that cannot be read is treated as absent: the lock is still ours.
         let _ = file.read_to_string(&mut journal);
         let tmp_dir = git_dir.join("pulse-tmp");
-        if let Some(since) = parse_journal(&journal) {
+        let mut recovered = Vec::new();
+        if let Some(since) = parse_start(&journal) {
             recover(git_dir, since);
             let _ = std::fs::remove_dir_all(&tmp_dir);
+            recovered = journal.lines().skip(1).filter_map(parse_sync).collect();
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        let line = format!("{} {now}\n", std::process::id());
-        file.set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(line.as_bytes()))
-            .io_ctx(|| format!("cannot write the lock journal '{}'", path.display()))?;
-        Ok(WriteLock { file, tmp_dir })
+        let header = format!("{} {now}\n", std::process::id());
+        let lock = WriteLock {
+            file,
+            header,
+            tmp_dir,
+            recovered,
+        };
+        lock.write_journal(&[])?;
+        Ok(lock)
+    }
+
+    fn write_journal(&self, syncs: &[PendingSync]) -> Result<()> {
+        let mut text = self.header.clone();
+        let id = |o: &Option<ObjectId>| o.map_or_else(|| "-".to_owned(), |o| o.to_string());
+        for s in syncs {
+            text.push_str(&format!("sync {} {} {}\n", id(&s.old), id(&s.new), s.path));
+        }
+        let mut f = &self.file;
+        f.set_len(0)
+            .and_then(|()| f.seek(SeekFrom::Start(0)))
+            .and_then(|_| f.write_all(text.as_bytes()))
+            .io_ctx(|| "cannot write the lock journal (pulse.lock)")
+    }
+
+    /// Record the worktree paths about to be updated, before the branch moves.
+    pub fn record_sync(&self, syncs: &[PendingSync]) -> Result<()> {
+        self.write_journal(syncs)
+    }
+
+    /// Forget the recorded paths once the worktree is in line.
+    pub fn clear_sync(&self) -> Result<()> {
+        self.write_journal(&[])
+    }
+
+    /// Worktree updates a killed writer left unfinished (empty after a clean exit).
+    pub fn recovered(&self) -> &[PendingSync] {
+        &self.recovered
     }
 
     /// A directory for temporary files that are renamed into place; emptied after a crash.
@@ -96,10 +148,27 @@ impl Drop for WriteLock {
     }
 }
 
-fn parse_journal(journal: &str) -> Option<SystemTime> {
-    let nanos: u128 = journal.split_whitespace().nth(1)?.parse().ok()?;
+fn parse_start(journal: &str) -> Option<SystemTime> {
+    let first = journal.lines().next()?;
+    let nanos: u128 = first.split_whitespace().nth(1)?.parse().ok()?;
     let since = UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).ok()?);
     Some(since.checked_sub(CLOCK_SLACK).unwrap_or(since))
+}
+
+fn parse_sync(line: &str) -> Option<PendingSync> {
+    let rest = line.strip_prefix("sync ")?;
+    let mut parts = rest.splitn(3, ' ');
+    let id = |s: &str| -> Option<Option<ObjectId>> {
+        if s == "-" {
+            Some(None)
+        } else {
+            ObjectId::from_hex(s.as_bytes()).ok().map(Some)
+        }
+    };
+    let old = id(parts.next()?)?;
+    let new = id(parts.next()?)?;
+    let path = parts.next()?.to_owned();
+    Some(PendingSync { path, old, new })
 }
 
 /// Remove git lock files that a dead pulse left behind (created at or after `since`).

@@ -15,7 +15,7 @@ use gix::ObjectId;
 
 use crate::error::{Error, GitResultExt, Result};
 
-pub use lock::WriteLock;
+pub use lock::{PendingSync, WriteLock};
 pub use read::{LabelMove, Release, VerifyProblem, format_time, parse_tag_name};
 pub use write::{AddRequest, Added, Content, ImportRelease, LabelChange, VersionChoice};
 
@@ -254,9 +254,14 @@ impl PromptRepo {
         }
     }
 
-    /// Take the repository's write lock (see [`WriteLock`]).
+    /// Take the repository's write lock (see [`WriteLock`]); if the previous writer was
+    /// killed while updating the worktree, finish that update first.
     pub fn lock(&self) -> Result<WriteLock> {
-        WriteLock::acquire(self.git_dir())
+        let lock = WriteLock::acquire(self.git_dir())?;
+        if !lock.recovered().is_empty() {
+            self.repair_worktree(&lock)?;
+        }
+        Ok(lock)
     }
 
     /// The bytes of the file at `path` in `commit`, if there is one.

@@ -234,8 +234,19 @@ impl PromptRepo {
         }
     }
 
-    /// Resolve `name@selector` to a version, using the labels of `branch`.
+    /// Resolve `name@selector` to a version, using the labels of `branch`. In a shallow
+    /// clone, a release that is not found may just not have been fetched: the hint says so.
     pub fn resolve(&self, name: &Name, selector: &Selector, branch: &Branch) -> Result<Version> {
+        self.resolve_inner(name, selector, branch).map_err(|e| {
+            if e.kind() == crate::Kind::NotFound && self.is_shallow() {
+                e.with_hint("this is a shallow clone, which lacks older commits and tags: run 'git fetch --unshallow --tags'")
+            } else {
+                e
+            }
+        })
+    }
+
+    fn resolve_inner(&self, name: &Name, selector: &Selector, branch: &Branch) -> Result<Version> {
         let missing_prompt = || {
             Error::not_found(format!("prompt '{name}' has no releases")).with_hint(
                 "'pulse list' shows the prompts on this branch; 'pulse add' releases one",
@@ -349,9 +360,10 @@ impl PromptRepo {
                 self.collect_prompts(e.oid.to_owned(), format!("{prefix}{file}/"), out)?;
             } else if e.mode.is_blob()
                 && let Some(stem) = file.strip_suffix(".md")
-                    && let Ok(name) = Name::parse(&format!("{prefix}{stem}")) {
-                        out.push(name);
-                    }
+                && let Ok(name) = Name::parse(&format!("{prefix}{stem}"))
+            {
+                out.push(name);
+            }
         }
         Ok(())
     }

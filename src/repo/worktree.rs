@@ -11,24 +11,27 @@ use std::path::Path;
 
 use gix::ObjectId;
 
-use super::{PromptRepo, WriteLock};
+use super::{PendingSync, PromptRepo, WriteLock};
 use crate::error::{Error, GitResultExt, IoResultExt, Result};
 
 type Written = BTreeMap<String, Option<(ObjectId, Vec<u8>)>>;
 
 impl PromptRepo {
     fn blob_hash(&self, bytes: &[u8]) -> Result<ObjectId> {
-        gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Blob, bytes).git_ctx(|| "cannot hash a file")
+        gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Blob, bytes)
+            .git_ctx(|| "cannot hash a file")
     }
 
-    /// Refuse (exit 4) if any path pulse is about to write holds an edit that is not committed.
+    /// Refuse (exit 4) if any path pulse is about to write holds an edit that is not
+    /// committed. Returns each path with its blob before and after, for the lock journal.
     pub(crate) fn ensure_no_uncommitted_edits(
         &self,
         base: Option<ObjectId>,
         written: &Written,
-    ) -> Result<()> {
+    ) -> Result<Vec<PendingSync>> {
+        let mut pending = Vec::with_capacity(written.len());
         let Some(workdir) = self.workdir() else {
-            return Ok(());
+            return Ok(pending);
         };
         let index = self.open_index_if_present()?;
         for (path, new) in written {
@@ -74,6 +77,52 @@ impl PromptRepo {
                     ));
                 }
             }
+            pending.push(PendingSync {
+                path: path.clone(),
+                old: committed,
+                new: new_id,
+            });
+        }
+        Ok(pending)
+    }
+
+    fn worktree_blob(&self, path: &Path) -> Result<Option<ObjectId>> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(self.blob_hash(&bytes)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(format!("cannot read '{}'", path.display()), e)),
+        }
+    }
+
+    /// Finish the worktree update of a writer that was killed after moving the branch:
+    /// every recorded path that still holds its old or new content (in the worktree and
+    /// the index) is set to what the branch holds now.
+    pub(crate) fn repair_worktree(&self, lock: &WriteLock) -> Result<()> {
+        let Some(workdir) = self.workdir() else {
+            return Ok(());
+        };
+        let Ok(head) = self.repo.head_id() else {
+            return Ok(());
+        };
+        let head = head.detach();
+        let index = self.open_index_if_present()?;
+        let mut written = Written::new();
+        for p in lock.recovered() {
+            let known = |id: Option<ObjectId>| id == p.old || id == p.new;
+            let staged = index
+                .as_ref()
+                .and_then(|i| i.entry_by_path(p.path.as_str().into()).map(|e| e.id));
+            if !known(self.worktree_blob(&workdir.join(&p.path))?) || !known(staged) {
+                continue;
+            }
+            let now = match self.blob_id_at(head, &p.path)? {
+                Some(id) => Some((id, self.read_blob(id)?)),
+                None => None,
+            };
+            written.insert(p.path.clone(), now);
+        }
+        if !written.is_empty() {
+            self.sync_worktree(lock, &written)?;
         }
         Ok(())
     }

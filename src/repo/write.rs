@@ -213,7 +213,8 @@ impl PromptRepo {
                 return Ok(heads);
             }
             if branch.checked_out {
-                self.ensure_no_uncommitted_edits(start, &written)?;
+                let pending = self.ensure_no_uncommitted_edits(start, &written)?;
+                lock.record_sync(&pending)?;
             }
             let edit = RefEdit {
                 change: Change::Update {
@@ -235,6 +236,7 @@ impl PromptRepo {
                 Ok(_) => {
                     if branch.checked_out {
                         self.sync_worktree(lock, &written)?;
+                        lock.clear_sync()?;
                     }
                     return Ok(heads);
                 }
@@ -430,9 +432,10 @@ impl PromptRepo {
         let lock = self.lock()?;
         let branch = self.branch(branch)?;
         if let Some(c) = branch.read_commit()
-            && self.format_at(c)?.is_some() {
-                return Ok(false);
-            }
+            && self.format_at(c)?.is_some()
+        {
+            return Ok(false);
+        }
         let settings =
             format!("# pulse repository settings; see docs/format.md\nformat: {FORMAT_VERSION}\n");
         self.commit_plans(&lock, &branch, |_| {
@@ -459,12 +462,13 @@ impl PromptRepo {
         let branch = self.branch(branch)?;
         self.ensure_writable(&branch)?;
         if let Some(v) = target
-            && self.release(name, v)?.is_none() {
-                return Err(Error::not_found(format!(
-                    "prompt '{name}' has no release {v} to label"
-                ))
-                .with_hint(format!("'pulse versions {name}' lists its releases")));
-            }
+            && self.release(name, v)?.is_none()
+        {
+            return Err(
+                Error::not_found(format!("prompt '{name}' has no release {v} to label"))
+                    .with_hint(format!("'pulse versions {name}' lists its releases")),
+            );
+        }
         let mut from = None;
         self.commit_plans(&lock, &branch, |parent| {
             let mut sidecar = self.sidecar_at(parent, name)?;

@@ -2,6 +2,7 @@
 
 mod add;
 mod completions;
+mod config;
 mod delete;
 mod diff;
 mod export;
@@ -57,6 +58,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Print the effective configuration.
+    Config(config::ConfigArgs),
 }
 
 /// Run `command`.
@@ -77,5 +80,6 @@ pub fn dispatch(command: Command, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
         Command::Import(a) => import::run(a, ctx, out),
         Command::Export(a) => export::run(a, ctx, out),
         Command::Completions(a) => completions::run(a, out),
+        Command::Config(a) => config::run(a, ctx, out),
     }
 }

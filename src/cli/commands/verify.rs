@@ -25,9 +25,10 @@ pub(super) fn run(args: VerifyArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Resul
     let repo = ctx.repo()?;
     let (checked, problems) = repo.verify(only.as_ref())?;
     if let Some(n) = &only
-        && checked == 0 {
-            return Err(Error::not_found(format!("prompt '{n}' has no releases")));
-        }
+        && checked == 0
+    {
+        return Err(Error::not_found(format!("prompt '{n}' has no releases")));
+    }
     if format == Format::Json {
         write_json(
             out,

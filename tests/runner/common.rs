@@ -1,0 +1,163 @@
+//! A hermetic environment per test: temp HOME and XDG dirs, fixed identity and clock,
+//! no system git config, and helpers to run `pulse` and `git` in it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The fixed release time of every test (2024-01-02T03:04:05Z).
+pub const TIMESTAMP: &str = "1704164645";
+
+pub struct Env {
+    pub root: tempfile::TempDir,
+    /// The repository `pulse` runs in by default.
+    pub repo: PathBuf,
+}
+
+impl Env {
+    /// An environment with an initialised prompt repository at `<root>/repo`.
+    pub fn new() -> Env {
+        let env = Env::empty();
+        env.pulse(&["init", env.repo.to_str().unwrap()]).assert_ok();
+        env
+    }
+
+    /// An environment with no repository yet.
+    pub fn empty() -> Env {
+        let root = tempfile::tempdir().unwrap();
+        for d in ["home", "config", "cache"] {
+            std::fs::create_dir_all(root.path().join(d)).unwrap();
+        }
+        let repo = root.path().join("repo");
+        Env { root, repo }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn apply(&self, cmd: &mut Command, cwd: &Path) {
+        cmd.env_clear()
+            .current_dir(cwd)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada Tester")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Tester")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("PULSE_TIMESTAMP", TIMESTAMP)
+            .env("LC_ALL", "C");
+    }
+
+    /// A `pulse` command run in the repository directory.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_in(&self.repo, args)
+    }
+
+    /// A `pulse` command run in `cwd`.
+    pub fn cmd_in(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pulse"));
+        let cwd = if cwd.exists() { cwd } else { self.root.path() };
+        self.apply(&mut cmd, cwd);
+        cmd.args(args);
+        cmd
+    }
+
+    /// Run `pulse args` in the repository.
+    pub fn pulse(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Run `pulse args` with `stdin` as input.
+    pub fn pulse_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // pulse may refuse its arguments before it reads stdin: a closed pipe is fine.
+        let _ = child.stdin.take().unwrap().write_all(stdin);
+        child.wait_with_output().unwrap()
+    }
+
+    /// `pulse add NAME --version V` with `content` on stdin; asserts success.
+    pub fn add(&self, name: &str, version: &str, content: &[u8]) -> Output {
+        self.pulse_stdin(&["add", name, "--version", version], content)
+            .assert_ok()
+    }
+
+    /// A `git` command in `cwd`, hermetic like pulse.
+    pub fn git_cmd_in(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        self.apply(&mut cmd, cwd);
+        cmd.args(args);
+        cmd
+    }
+
+    /// Run git in the repository; asserts success and returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.repo, args)
+    }
+
+    /// Run git in `cwd`; asserts success and returns stdout.
+    pub fn git_in(&self, cwd: &Path, args: &[&str]) -> String {
+        let out = self.git_cmd_in(cwd, args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Every ref and what it points to, for "nothing was written" checks.
+    pub fn refs(&self) -> String {
+        self.git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+    }
+}
+
+pub trait OutputExt {
+    fn assert_ok(self) -> Output;
+    fn assert_code(self, code: i32) -> Output;
+    fn stdout_str(&self) -> String;
+    fn stderr_str(&self) -> String;
+}
+
+impl OutputExt for Output {
+    fn assert_ok(self) -> Output {
+        assert!(
+            self.status.success(),
+            "expected success, got {:?}\nstdout: {}\nstderr: {}",
+            self.status.code(),
+            self.stdout_str(),
+            self.stderr_str()
+        );
+        self
+    }
+
+    fn assert_code(self, code: i32) -> Output {
+        assert_eq!(
+            self.status.code(),
+            Some(code),
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout_str(),
+            self.stderr_str()
+        );
+        self
+    }
+
+    fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}

@@ -1,0 +1,183 @@
+//! The directory layout of SPEC §6: export, import, and round trips between repositories.
+
+use crate::common::{Env, OutputExt};
+
+#[test]
+fn export_then_import_into_a_new_repository_round_trips() {
+    let env = Env::new();
+    env.pulse_stdin(
+        &[
+            "add",
+            "a",
+            "--version",
+            "1.0.0",
+            "-d",
+            "Agent",
+            "--tags",
+            "x",
+        ],
+        b"a1\r\n",
+    )
+    .assert_ok();
+    env.add("a", "1.10.0", b"a2");
+    env.add("team/b", "0.1.0-rc.1", &[0xff, 0x00]);
+    env.add("empty", "1.0.0", b"");
+    env.pulse(&["label", "set", "a", "production", "1.0.0"])
+        .assert_ok();
+    let dir = env.path("export");
+    let out = env.pulse(&["export", dir.to_str().unwrap()]).assert_ok();
+    assert_eq!(
+        out.stdout_str(),
+        format!("exported 4 releases to {} (0 unchanged)\n", dir.display())
+    );
+    assert_eq!(
+        std::fs::read(dir.join("a/1.0.0/content.md")).unwrap(),
+        b"a1\r\n"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("a/1.0.0/metadata.json")).unwrap()).unwrap();
+    assert_eq!(
+        meta["checksum"],
+        "sha256:702895f08ed87194065c186a4d069050b3635518f6374ecb5a991d302a8498dd"
+    );
+    assert_eq!(meta["description"], "Agent");
+    assert_eq!(meta["tags"], serde_json::json!(["x"]));
+    assert_eq!(meta["created_at"], "2024-01-02T03:04:05+00:00");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a/labels.json")).unwrap(),
+        "{\n  \"production\": \"1.0.0\"\n}\n"
+    );
+    // Exporting again changes nothing.
+    let out = env.pulse(&["export", dir.to_str().unwrap()]).assert_ok();
+    assert!(
+        out.stdout_str().starts_with("exported 0 releases"),
+        "{}",
+        out.stdout_str()
+    );
+
+    let other = Env::new();
+    let out = other.pulse(&["import", dir.to_str().unwrap()]).assert_ok();
+    assert_eq!(
+        out.stdout_str(),
+        "imported 4 releases (0 already present)\n"
+    );
+    for spec in [
+        "a@1.0.0",
+        "a@1.10.0",
+        "team/b@0.1.0-rc.1",
+        "empty@1.0.0",
+        "a@production",
+        "a",
+    ] {
+        assert_eq!(
+            other.pulse(&["fetch", spec]).assert_ok().stdout,
+            env.pulse(&["fetch", spec]).assert_ok().stdout,
+            "{spec}"
+        );
+    }
+    let json = |e: &Env| {
+        let v: serde_json::Value = serde_json::from_slice(
+            &e.pulse(&["--format", "json", "show", "a@1.0.0"])
+                .assert_ok()
+                .stdout,
+        )
+        .unwrap();
+        (
+            v["sha256"].clone(),
+            v["created"].clone(),
+            v["author"].clone(),
+            v["description"].clone(),
+            v["message"].clone(),
+        )
+    };
+    assert_eq!(json(&other), json(&env));
+    other.pulse(&["verify"]).assert_ok();
+    assert_eq!(other.git(&["status", "--porcelain"]), "");
+    other.git(&["fsck", "--strict"]);
+    // Tags went straight into packed-refs.
+    let packed = std::fs::read_to_string(other.repo.join(".git/packed-refs")).unwrap();
+    assert!(packed.contains("refs/tags/a@1.10.0"), "{packed}");
+    assert!(!other.repo.join(".git/refs/tags/a@1.10.0").exists());
+    // Importing again is a no-op.
+    let refs = other.refs();
+    let out = other.pulse(&["import", dir.to_str().unwrap()]).assert_ok();
+    assert_eq!(
+        out.stdout_str(),
+        "imported 0 releases (4 already present)\n"
+    );
+    assert_eq!(other.refs(), refs);
+}
+
+#[test]
+fn import_refuses_conflicts_and_bad_layouts_before_writing() {
+    let env = Env::new();
+    env.add("a", "1.0.0", b"original");
+    let dir = env.path("in");
+    let write = |rel: &str, bytes: &[u8]| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    write("a/1.0.0/content.md", b"different");
+    write("b/1.0.0/content.md", b"fine");
+    let refs = env.refs();
+    env.pulse(&["import", dir.to_str().unwrap()]).assert_code(4);
+    assert_eq!(env.refs(), refs);
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    write("b/1.0.0/content.md", b"fine");
+    write("b/1.0.0/metadata.json", br#"{"name":"b","version":"1.0.0","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z","size":4,"checksum":"sha256:0000000000000000000000000000000000000000000000000000000000000000","tags":[],"description":null}"#);
+    env.pulse(&["import", dir.to_str().unwrap()]).assert_code(5);
+    assert_eq!(env.refs(), refs);
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    write("Bad/1.0.0/content.md", b"x");
+    env.pulse(&["import", dir.to_str().unwrap()]).assert_code(2);
+    std::fs::remove_dir_all(&dir).unwrap();
+    write("b/one/content.md", b"x");
+    env.pulse(&["import", dir.to_str().unwrap()]).assert_code(2);
+    std::fs::remove_dir_all(&dir).unwrap();
+    write("b/1.0.0/content.md", b"x");
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("b/1.0.0/extra")).unwrap();
+    env.pulse(&["import", dir.to_str().unwrap()]).assert_code(2);
+    std::fs::remove_dir_all(&dir).unwrap();
+    write("b/1.0.0/content.md", b"x");
+    write("b/labels.json", br#"{"production":"2.0.0"}"#);
+    env.pulse(&["import", dir.to_str().unwrap()]).assert_code(3);
+    assert_eq!(env.refs(), refs);
+    env.pulse(&["import", env.path("nowhere").to_str().unwrap()])
+        .assert_code(3);
+}
+
+#[test]
+fn import_reads_the_seed_layout_fixture() {
+    let env = Env::new();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed-layout");
+    let out = env
+        .pulse(&["import", fixture.to_str().unwrap()])
+        .assert_ok();
+    assert_eq!(
+        out.stdout_str(),
+        "imported 3 releases (0 already present)\n"
+    );
+    assert_eq!(
+        env.pulse(&["fetch", "code-reviewer@production"])
+            .assert_ok()
+            .stdout_str(),
+        "You are a careful code reviewer.\n"
+    );
+    assert_eq!(
+        env.pulse(&["fetch", "support/triage"])
+            .assert_ok()
+            .stdout_str(),
+        "Sort tickets by urgency.\n"
+    );
+    let v: serde_json::Value = serde_json::from_slice(
+        &env.pulse(&["--format", "json", "show", "code-reviewer@1.0.0"])
+            .assert_ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["created"], "2025-03-01T12:00:00+00:00");
+    assert_eq!(v["description"], "Reviews pull requests");
+}

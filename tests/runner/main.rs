@@ -1,0 +1,16 @@
+//! Integration tests: the real `pulse` binary on real git repositories in temp dirs.
+//! One test target with modules, so the binary and fixtures are built once.
+
+mod common;
+
+mod concurrency;
+mod config;
+mod conformance;
+mod crash;
+mod errors;
+mod import_export;
+mod labels;
+mod resolution;
+mod roundtrip;
+mod verify;
+mod worktree;

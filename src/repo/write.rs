@@ -119,6 +119,19 @@ fn detached_error() -> Error {
         .with_hint("check out a branch, or pass --branch NAME")
 }
 
+/// Whether a ref edit failed because another process holds git's `.lock` file.
+fn is_lock_busy(err: &gix::Error) -> bool {
+    err.iter_errors().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AlreadyExists)
+    }) || err.to_string().contains("File exists")
+}
+
+/// The error for a ref that another process holds locked.
+fn locked_error(what: String, err: gix::Error) -> Error {
+    Error::conflict(Error::git(what, err).message().to_owned()).with_hint("another git process is writing; retry when it is done (if none is running, a crashed one left the '.lock' file named above: remove it)")
+}
+
 fn is_ref_race(err: &gix::Error) -> bool {
     use gix::refs::file::transaction::prepare::{MustNotExist, ReferenceOutOfDate};
     err.downcast_any_ref::<ReferenceOutOfDate>().is_some()
@@ -244,13 +257,16 @@ impl PromptRepo {
                     // Someone else moved the branch: rebuild on top of what they wrote.
                     tip = self.ref_target(full_name.as_bstr().to_string().as_str())?;
                 }
+                Err(e) if is_lock_busy(&e) => {
+                    return Err(locked_error(
+                        format!("cannot move branch '{}'", branch.short_name()),
+                        e,
+                    ));
+                }
                 Err(e) => {
                     return Err(Error::git(
                         format!("cannot move branch '{}'", branch.short_name()),
                         e,
-                    )
-                    .with_hint(
-                        "if a git process crashed, remove the stale '.lock' file it names",
                     ));
                 }
             }
@@ -312,8 +328,10 @@ impl PromptRepo {
                     Err(conflict_exists(&existing, &sha256))
                 }
             }
-            Err(e) => Err(Error::git(format!("cannot create tag '{tag_name}'"), e)
-                .with_hint("if a git process crashed, remove the stale '.lock' file it names")),
+            Err(e) if is_lock_busy(&e) => {
+                Err(locked_error(format!("cannot create tag '{tag_name}'"), e))
+            }
+            Err(e) => Err(Error::git(format!("cannot create tag '{tag_name}'"), e)),
         }
     }
 

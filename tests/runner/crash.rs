@@ -87,8 +87,9 @@ fn a_lock_held_by_a_live_git_is_not_stolen() {
     let lock = env.repo.join(".git/refs/heads/main.lock");
     std::fs::write(&lock, b"").unwrap();
     let refs = env.refs();
-    let out = env.pulse_stdin(&["add", "p", "--version", "1.1.0"], b"two");
-    assert_ne!(out.status.code(), Some(0));
+    let out = env
+        .pulse_stdin(&["add", "p", "--version", "1.1.0"], b"two")
+        .assert_code(4);
     assert!(out.stderr_str().contains(".lock"), "{}", out.stderr_str());
     assert!(lock.exists());
     assert_eq!(env.refs(), refs);

@@ -1,6 +1,8 @@
 //! Integration tests: the real `pulse` binary on real git repositories in temp dirs.
 //! One test target with modules, so the binary and fixtures are built once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod concurrency;
@@ -10,6 +12,7 @@ mod crash;
 mod errors;
 mod import_export;
 mod labels;
+mod props;
 mod resolution;
 mod roundtrip;
 mod verify;

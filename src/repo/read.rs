@@ -234,9 +234,15 @@ impl PromptRepo {
         }
     }
 
-    /// Resolve `name@selector` to a version, using the labels of `branch`. In a shallow
-    /// clone, a release that is not found may just not have been fetched: the hint says so.
-    pub fn resolve(&self, name: &Name, selector: &Selector, branch: &Branch) -> Result<Version> {
+    /// Resolve `name@selector` to its release; labels are read from `branch` (`--branch`,
+    /// or the one checked out), which is only looked at for a label. In a shallow clone, a
+    /// release that is not found may just not have been fetched: the hint says so.
+    pub fn resolve(
+        &self,
+        name: &Name,
+        selector: &Selector,
+        branch: Option<&str>,
+    ) -> Result<Release> {
         self.resolve_inner(name, selector, branch).map_err(|e| {
             if e.kind() == crate::Kind::NotFound && self.is_shallow() {
                 e.with_hint("this is a shallow clone, which lacks older commits and tags: run 'git fetch --unshallow --tags'")
@@ -246,48 +252,53 @@ impl PromptRepo {
         })
     }
 
-    fn resolve_inner(&self, name: &Name, selector: &Selector, branch: &Branch) -> Result<Version> {
-        let missing_prompt = || {
-            Error::not_found(format!("prompt '{name}' has no releases")).with_hint(
-                "'pulse list' shows the prompts on this branch; 'pulse add' releases one",
-            )
+    fn resolve_inner(
+        &self,
+        name: &Name,
+        selector: &Selector,
+        branch: Option<&str>,
+    ) -> Result<Release> {
+        let no_such = |v: &Version| {
+            Error::not_found(format!("prompt '{name}' has no release {v}"))
+                .with_hint(format!("'pulse versions {name}' lists its releases"))
         };
         match selector {
-            Selector::Exact(v) => {
-                // One ref lookup: no listing needed for an exact version.
-                if self.release(name, v)?.is_some() {
-                    Ok(v.clone())
-                } else {
-                    Err(
-                        Error::not_found(format!("prompt '{name}' has no release {v}"))
-                            .with_hint(format!("'pulse versions {name}' lists its releases")),
-                    )
-                }
-            }
+            // One ref lookup: no listing needed for an exact version.
+            Selector::Exact(v) => self.release(name, v)?.ok_or_else(|| no_such(v)),
             Selector::Label(label) => {
+                let branch = self.branch(branch)?;
                 let sidecar = self.sidecar_at(branch.read_commit(), name)?;
-                sidecar.label(label).ok_or_else(|| {
+                let v = sidecar.label(label).ok_or_else(|| {
                     Error::not_found(format!(
                         "prompt '{name}' has no label '{label}' on branch '{}'",
                         branch.short_name()
                     ))
                     .with_hint(format!("'pulse label list {name}' shows its labels"))
+                })?;
+                self.release(name, &v)?.ok_or_else(|| {
+                    no_such(&v).with_hint(format!(
+                        "label '{label}' points to a deleted release; move it with 'pulse label set {name} {label} VERSION'"
+                    ))
                 })
             }
             Selector::Latest | Selector::Req(_) => {
                 let refs = self.release_refs(name)?;
                 if refs.is_empty() {
-                    return Err(missing_prompt());
+                    return Err(Error::not_found(format!("prompt '{name}' has no releases")).with_hint(
+                        "'pulse list' shows the prompts on this branch; 'pulse add' releases one",
+                    ));
                 }
-                selector
-                    .pick(refs.iter().map(|(v, _)| v))
-                    .cloned()
-                    .ok_or_else(|| {
-                        Error::not_found(format!(
-                            "prompt '{name}' has no release matching '{selector}'"
-                        ))
-                        .with_hint(format!("'pulse versions {name}' lists its releases"))
-                    })
+                let picked = selector.pick(refs.iter().map(|(v, _)| v)).ok_or_else(|| {
+                    Error::not_found(format!(
+                        "prompt '{name}' has no release matching '{selector}'"
+                    ))
+                    .with_hint(format!("'pulse versions {name}' lists its releases"))
+                })?;
+                let (v, id) = refs
+                    .iter()
+                    .find(|(v, _)| v == picked)
+                    .ok_or_else(|| no_such(picked))?;
+                self.read_release(name, v, *id)
             }
         }
     }

@@ -21,13 +21,10 @@ fn release_bytes(
     repo: &PromptRepo,
     name: &Name,
     sel: &crate::Selector,
-    branch: &crate::repo::Branch,
+    branch: Option<&str>,
 ) -> Result<(String, Vec<u8>)> {
-    let version = repo.resolve(name, sel, branch)?;
-    let release = repo
-        .release(name, &version)?
-        .ok_or_else(|| Error::not_found(format!("prompt '{name}' has no release {version}")))?;
-    Ok((format!("{name}@{version}"), repo.release_content(&release)?))
+    let release = repo.resolve(name, sel, branch)?;
+    Ok((release.spec(), repo.release_content(&release)?))
 }
 
 /// A unified diff of two byte strings, with `---`/`+++` headers; binary content is summarised.
@@ -66,7 +63,7 @@ pub(super) fn run(args: DiffArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
     let format = ctx.format;
     let repo = ctx.repo()?;
     let branch = repo.branch(branch_opt.as_deref())?;
-    let (old_label, old) = release_bytes(repo, &name, &from_sel, &branch)?;
+    let (old_label, old) = release_bytes(repo, &name, &from_sel, branch_opt.as_deref())?;
     let (new_label, new) = match &args.to {
         Some(to) => {
             let spec = if to.contains('@') {
@@ -80,7 +77,7 @@ pub(super) fn run(args: DiffArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
                     "both sides must be the same prompt ('{name}' and '{to_name}')"
                 )));
             }
-            release_bytes(repo, &name, &to_sel, &branch)?
+            release_bytes(repo, &name, &to_sel, branch_opt.as_deref())?
         }
         None => {
             let commit = branch

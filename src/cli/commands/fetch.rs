@@ -45,11 +45,7 @@ pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
             })?
         }
         None => {
-            let branch = repo.branch(branch_opt.as_deref())?;
-            let version = repo.resolve(&name, &selector, &branch)?;
-            let release = repo.release(&name, &version)?.ok_or_else(|| {
-                Error::not_found(format!("prompt '{name}' has no release {version}"))
-            })?;
+            let release = repo.resolve(&name, &selector, branch_opt.as_deref())?;
             repo.release_content(&release)?
         }
     };

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::cli::{Ctx, Format, out_err, parse_spec, write_json};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Show the metadata of NAME@SELECTOR (default: latest): version, date, author, size,
 /// checksum, message, description, keywords, commit, path and labels.
@@ -21,11 +21,8 @@ pub(super) fn run(args: ShowArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
     let branch_opt = ctx.branch.clone();
     let format = ctx.format;
     let repo = ctx.repo()?;
+    let release = repo.resolve(&name, &selector, branch_opt.as_deref())?;
     let branch = repo.branch(branch_opt.as_deref())?;
-    let version = repo.resolve(&name, &selector, &branch)?;
-    let release = repo
-        .release(&name, &version)?
-        .ok_or_else(|| Error::not_found(format!("prompt '{name}' has no release {version}")))?;
     let labels = repo.sidecar_at(branch.read_commit(), &name)?;
     let meta = repo.version_meta(&release, &labels)?;
     if format == Format::Json {

@@ -192,15 +192,11 @@ fn memory_store_conforms() {
     suite(Arc::new(MemoryStore::new("Ada Tester <ada@example.com>")));
 }
 
-#[test]
-fn git_store_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("repo");
-    pulse::PromptRepo::init(&path, false).unwrap();
-    for (k, val) in [
-        ("user.name", "Ada Tester"),
-        ("user.email", "ada@example.com"),
-    ] {
+/// A prompt repository with a git identity, ready for a `GitStore`.
+fn git_repo(dir: &std::path::Path, bare: bool) -> std::path::PathBuf {
+    let path = dir.join(if bare { "bare.git" } else { "repo" });
+    pulse::PromptRepo::init(&path, bare).unwrap();
+    for (k, val) in [("user.name", "Ada Tester"), ("user.email", "ada@example.com")] {
         let ok = std::process::Command::new("git")
             .args(["config", k, val])
             .current_dir(&path)
@@ -209,43 +205,26 @@ fn git_store_conforms() {
             .unwrap();
         assert!(ok.success());
     }
-    pulse::PromptRepo::open(&path)
-        .unwrap()
-        .initialize(None)
-        .unwrap();
+    pulse::PromptRepo::open(&path).unwrap().initialize(None).unwrap();
+    path
+}
+
+#[test]
+fn git_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = git_repo(dir.path(), false);
     suite(Arc::new(GitStore::new(&path, None)));
     let fsck = std::process::Command::new("git")
         .args(["fsck", "--strict", "--no-dangling"])
         .current_dir(&path)
         .output()
         .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
 }
 
 #[test]
 fn git_store_on_a_bare_repository_conforms() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bare.git");
-    pulse::PromptRepo::init(&path, true).unwrap();
-    for (k, val) in [
-        ("user.name", "Ada Tester"),
-        ("user.email", "ada@example.com"),
-    ] {
-        let ok = std::process::Command::new("git")
-            .args(["config", k, val])
-            .current_dir(&path)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-    pulse::PromptRepo::open(&path)
-        .unwrap()
-        .initialize(None)
-        .unwrap();
+    let path = git_repo(dir.path(), true);
     suite(Arc::new(GitStore::new(&path, Some("prompts".into()))));
 }

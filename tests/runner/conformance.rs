@@ -196,7 +196,10 @@ fn memory_store_conforms() {
 fn git_repo(dir: &std::path::Path, bare: bool) -> std::path::PathBuf {
     let path = dir.join(if bare { "bare.git" } else { "repo" });
     pulse::PromptRepo::init(&path, bare).unwrap();
-    for (k, val) in [("user.name", "Ada Tester"), ("user.email", "ada@example.com")] {
+    for (k, val) in [
+        ("user.name", "Ada Tester"),
+        ("user.email", "ada@example.com"),
+    ] {
         let ok = std::process::Command::new("git")
             .args(["config", k, val])
             .current_dir(&path)
@@ -205,7 +208,10 @@ fn git_repo(dir: &std::path::Path, bare: bool) -> std::path::PathBuf {
             .unwrap();
         assert!(ok.success());
     }
-    pulse::PromptRepo::open(&path).unwrap().initialize(None).unwrap();
+    pulse::PromptRepo::open(&path)
+        .unwrap()
+        .initialize(None)
+        .unwrap();
     path
 }
 
@@ -219,7 +225,11 @@ fn git_store_conforms() {
         .current_dir(&path)
         .output()
         .unwrap();
-    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod cli;
 mod concurrency;
 mod config;
 mod conformance;

@@ -27,7 +27,36 @@ fn release_bytes(
     Ok((release.spec(), repo.release_content(&release)?))
 }
 
-/// A unified diff of two byte strings, with `---`/`+++` headers; binary content is summarised.
+/// Collects hunks as git prints them, marking a last line that has no newline.
+struct GitStyle(Vec<u8>);
+
+impl gix::diff::blob::unified_diff::ConsumeHunk for GitStyle {
+    type Out = Vec<u8>;
+
+    fn consume_hunk(
+        &mut self,
+        header: gix::diff::blob::unified_diff::HunkHeader,
+        lines: &[(gix::diff::blob::unified_diff::DiffLineKind, &[u8])],
+    ) -> std::io::Result<()> {
+        self.0.extend_from_slice(format!("{header}\n").as_bytes());
+        for (kind, line) in lines {
+            self.0.push(kind.to_prefix() as u8);
+            self.0.extend_from_slice(line);
+            if !line.ends_with(b"\n") {
+                self.0
+                    .extend_from_slice(b"\n\\ No newline at end of file\n");
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// A unified diff of two byte strings, with `---`/`+++` headers, as git prints it;
+/// binary content (with a NUL byte) is summarised in one line.
 pub fn unified(old_label: &str, old: &[u8], new_label: &str, new: &[u8]) -> Vec<u8> {
     use gix::diff::blob::{
         Algorithm, InternedInput, UnifiedDiff, diff_with_slider_heuristics, unified_diff,
@@ -40,15 +69,15 @@ pub fn unified(old_label: &str, old: &[u8], new_label: &str, new: &[u8]) -> Vec<
     }
     let input = InternedInput::new(old, new);
     let diff = diff_with_slider_heuristics(Algorithm::Histogram, &input);
+    let mut out = format!("--- {old_label}\n+++ {new_label}\n").into_bytes();
     let body = UnifiedDiff::new(
         &diff,
         &input,
-        unified_diff::ConsumeBinaryHunk::new(Vec::<u8>::new(), "\n"),
+        GitStyle(Vec::new()),
         unified_diff::ContextSize::symmetrical(3),
     )
     .consume()
     .unwrap_or_default();
-    let mut out = format!("--- {old_label}\n+++ {new_label}\n").into_bytes();
     out.extend_from_slice(&body);
     out
 }

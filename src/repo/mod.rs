@@ -16,7 +16,7 @@ use gix::ObjectId;
 use crate::error::{Error, GitResultExt, Result};
 
 pub use lock::{PendingSync, WriteLock};
-pub use read::{LabelMove, Release, VerifyProblem, format_time, parse_tag_name};
+pub use read::{LabelMove, PromptEntry, Release, VerifyProblem, format_time, parse_tag_name};
 pub use write::{AddRequest, Added, Content, ImportRelease, LabelChange, VersionChoice};
 
 /// The path, inside every branch, of the repository's own settings and format version.

@@ -47,6 +47,17 @@ pub fn format_time(t: gix::date::Time) -> String {
     t.format_or_unix(gix::date::time::format::ISO8601_STRICT)
 }
 
+/// A prompt found on a branch: its name, content blob and sidecar blob.
+#[derive(Debug, Clone)]
+pub struct PromptEntry {
+    /// The prompt's name.
+    pub name: Name,
+    /// The blob of `prompts/<name>.md`.
+    pub content: ObjectId,
+    /// The blob of `prompts/<name>.yaml`, if there is one.
+    pub sidecar: Option<ObjectId>,
+}
+
 /// One thing `verify` found wrong with a release tag.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VerifyProblem {
@@ -337,8 +348,10 @@ impl PromptRepo {
         })
     }
 
-    /// The prompts present at `commit`: every `prompts/**/<name>.md` whose path is a valid name.
-    pub fn prompts_at(&self, commit: Option<ObjectId>) -> Result<Vec<Name>> {
+    /// The prompts present at `commit`: every `prompts/**/<name>.md` whose path is a valid
+    /// name, sorted, with the blob of its sidecar if it has one. One walk of the tree, so
+    /// listing 1,000 prompts reads each tree once.
+    pub fn prompts_at(&self, commit: Option<ObjectId>) -> Result<Vec<PromptEntry>> {
         let Some(commit) = commit else {
             return Ok(Vec::new());
         };
@@ -351,11 +364,16 @@ impl PromptRepo {
         };
         let mut out = Vec::new();
         self.collect_prompts(entry.object_id(), String::new(), &mut out)?;
-        out.sort();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
-    fn collect_prompts(&self, tree: ObjectId, prefix: String, out: &mut Vec<Name>) -> Result<()> {
+    fn collect_prompts(
+        &self,
+        tree: ObjectId,
+        prefix: String,
+        out: &mut Vec<PromptEntry>,
+    ) -> Result<()> {
         let tree = self
             .repo
             .find_tree(tree)
@@ -363,20 +381,43 @@ impl PromptRepo {
         let decoded = tree
             .decode()
             .git_ctx(|| format!("cannot decode tree {}", tree.id))?;
+        let mut sidecars: BTreeMap<&str, ObjectId> = BTreeMap::new();
+        let first = out.len();
         for e in &decoded.entries {
             let Ok(file) = std::str::from_utf8(e.filename) else {
                 continue;
             };
             if e.mode.is_tree() {
                 self.collect_prompts(e.oid.to_owned(), format!("{prefix}{file}/"), out)?;
-            } else if e.mode.is_blob()
-                && let Some(stem) = file.strip_suffix(".md")
-                && let Ok(name) = Name::parse(&format!("{prefix}{stem}"))
-            {
-                out.push(name);
+            } else if e.mode.is_blob() {
+                if let Some(stem) = file.strip_suffix(".yaml") {
+                    sidecars.insert(stem, e.oid.to_owned());
+                } else if let Some(stem) = file.strip_suffix(".md")
+                    && let Ok(name) = Name::parse(&format!("{prefix}{stem}"))
+                {
+                    out.push(PromptEntry {
+                        name,
+                        content: e.oid.to_owned(),
+                        sidecar: None,
+                    });
+                }
+            }
+        }
+        for entry in &mut out[first..] {
+            let stem = entry.name.as_str().rsplit('/').next().unwrap_or_default();
+            if entry.name.as_str().len() - stem.len() == prefix.len() {
+                entry.sidecar = sidecars.get(stem).copied();
             }
         }
         Ok(())
+    }
+
+    /// The sidecar of a listed prompt (empty if it has none).
+    pub fn sidecar_of(&self, entry: &PromptEntry) -> Result<Sidecar> {
+        match entry.sidecar {
+            Some(id) => Sidecar::parse(&self.read_blob(id)?, &entry.name.sidecar_path()),
+            None => Ok(Sidecar::default()),
+        }
     }
 
     /// Every move of `name`'s labels on the branch, newest first, found by comparing the

@@ -76,14 +76,18 @@ pub(super) fn run(cmd: LabelCommand, ctx: &mut Ctx, out: &mut dyn Write) -> Resu
             let only = name.as_deref().map(Name::parse).transpose()?;
             let repo = ctx.repo()?;
             let branch = repo.branch(branch_opt.as_deref())?;
-            let names = match only {
-                Some(n) => vec![n],
-                None => repo.prompts_at(branch.read_commit())?,
-            };
             let mut rows = Vec::new();
-            for n in names {
-                for (l, v) in repo.sidecar_at(branch.read_commit(), &n)?.labels {
+            let mut add_rows = |n: &Name, sidecar: crate::meta::Sidecar| {
+                for (l, v) in sidecar.labels {
                     rows.push(serde_json::json!({"name": n, "label": l, "version": v}));
+                }
+            };
+            match only {
+                Some(n) => add_rows(&n, repo.sidecar_at(branch.read_commit(), &n)?),
+                None => {
+                    for entry in repo.prompts_at(branch.read_commit())? {
+                        add_rows(&entry.name, repo.sidecar_of(&entry)?);
+                    }
                 }
             }
             if format == Format::Json {

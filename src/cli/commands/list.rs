@@ -35,7 +35,8 @@ pub(super) fn run(args: ListArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
     let commit = branch.read_commit();
     let mut releases = repo.all_release_refs()?;
     let mut rows = Vec::new();
-    for name in repo.prompts_at(commit)? {
+    for entry in repo.prompts_at(commit)? {
+        let name = &entry.name;
         if args
             .prefix
             .as_deref()
@@ -43,11 +44,11 @@ pub(super) fn run(args: ListArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
         {
             continue;
         }
-        let sidecar = repo.sidecar_at(commit, &name)?;
+        let sidecar = repo.sidecar_of(&entry)?;
         if !args.tags.iter().all(|t| sidecar.tags.contains(t)) {
             continue;
         }
-        let versions = releases.remove(&name).unwrap_or_default();
+        let versions = releases.remove(name).unwrap_or_default();
         rows.push(Row {
             latest: latest(versions.iter().map(|(v, _)| v)).map(|v| v.to_string()),
             name: name.to_string(),

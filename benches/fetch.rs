@@ -206,8 +206,8 @@ fn big_repo(dir: &Path, prompts: usize) -> Res<(PromptRepo, Name, Version)> {
     Ok((repo, name, Version::parse("1.10.1")?))
 }
 
-/// Measure the warm exact fetch (the budget) and, for context, a warm range fetch and
-/// opening the repository for every fetch.
+/// Measure the warm exact fetch (the budget) and, for context, a warm range fetch,
+/// opening the repository, and opening it for every fetch (what one `pulse fetch` does).
 fn bench_repo(
     label: &str,
     path: &Path,
@@ -230,11 +230,15 @@ fn bench_repo(
     }
     let mut out = vec![measure(label, "warm exact fetch", || fetch(repo))?];
     let range = Selector::parse("^1")?;
-    let branch = repo.branch(None)?;
     out.push(measure(label, "warm range fetch (^1), context", || {
-        let v = repo.resolve(name, black_box(&range), &branch)?;
-        let release = repo.release(name, &v)?.ok_or("release vanished")?;
+        let release = repo.resolve(name, black_box(&range), None)?;
         Ok(repo.release_content(&release)?.len())
+    })?);
+    out.push(measure(label, "open only, context", || {
+        Ok(black_box(PromptRepo::open(path)?)
+            .git_dir()
+            .as_os_str()
+            .len())
     })?);
     out.push(measure(label, "open + exact fetch, context", || {
         fetch(&PromptRepo::open(path)?)

@@ -168,7 +168,7 @@ cd "$REPO"
 /usr/bin/time -v -o "$RES/import.time" "$PULSE" import "$DATA"
 rss_kib() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"; }
 wall_s() { # "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:01.55" -> seconds
-    sed -n 's/^[[:space:]]*Elapsed (wall clock) time[^:]*: //p' "$1" |
+    sed -n 's/^[[:space:]]*Elapsed (wall clock) time.*): //p' "$1" |
         awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'
 }
 IMPORT_S=$(wall_s "$RES/import.time")
@@ -180,13 +180,16 @@ printf '%s\t%s\n' "$IMPORT_S" "$IMPORT_KIB" >"$RES/import.tsv"
 # every object loose); pulse never runs one.
 "$GIT" config gc.auto 0
 TAGS=$("$GIT" for-each-ref refs/tags | wc -l)
-LOOSE=$(find .git/refs/tags -type f | wc -l)
+LOOSE=$(find .git/refs -type f -path '*/refs/tags/*' | wc -l)
 [ "$TAGS" -eq $((PROMPTS * 10)) ] || die "expected $((PROMPTS * 10)) tags, found $TAGS"
 if [ "$DO_GC" = 1 ]; then
     say "git gc (BENCH_GC=1)"
     "$GIT" gc --quiet
 fi
-echo "repository: $TAGS tags ($LOOSE loose tag refs), objects: $("$GIT" count-objects -v | tr '\n' ' ')"
+LOOSE_OBJECTS=$("$GIT" count-objects -v | sed -n 's/^count: //p')
+PACKED_OBJECTS=$("$GIT" count-objects -v | sed -n 's/^in-pack: //p')
+if [ "$DO_GC" = 1 ]; then STATE="packed by git gc"; else STATE="loose, as pulse import leaves them"; fi
+echo "repository: $TAGS tags ($LOOSE loose tag refs, the rest packed); objects: $LOOSE_OBJECTS loose, $PACKED_OBJECTS packed"
 
 # ---------------------------------------------------------------------------------------
 # Correctness checks: pulse and git must print the same bytes
@@ -200,6 +203,7 @@ cmp -s "$TMP/expect" "$TMP/got" || die "pulse fetch $TARGET@1.10.1 differs from 
 cmp -s "$TMP/expect" "$TMP/got" || die "pulse fetch $TARGET@^1 is not release 1.10.1"
 "$PULSE" versions "$TARGET" | awk '{print $1}' | tr '\n' ' ' | grep -q '1.9.0 1.10.0 1.10.1 2.0.0-rc.1 2.0.0' ||
     die "pulse versions $TARGET is not in SemVer order"
+[ "$("$GIT" tag -l "$TARGET@*" --sort=v:refname | wc -l)" -eq 10 ] || die "git tag -l does not list 10 releases of $TARGET"
 ROWS=$("$PULSE" list | tail -n +2 | wc -l)
 [ "$ROWS" -eq "$PROMPTS" ] || die "pulse list shows $ROWS prompts, expected $PROMPTS"
 echo "ok: fetch exact/range match git cat-file, versions in SemVer order, list shows $ROWS prompts"
@@ -445,6 +449,7 @@ sys.exit(3 if failed else 0)
 PY
 cat "$RES/table.txt"
 printf '\nimport of %s releases: %ss wall, peak RSS %s MiB\n' "$((PROMPTS * 10))" "$IMPORT_S" "$((IMPORT_KIB / 1024))"
+echo "repository: $PROMPTS prompts x 10 releases, $TAGS tags in packed-refs, objects $STATE (BENCH_GC=$DO_GC)"
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); pulse $("$PULSE" --version | cut -d' ' -f2-), $("$GIT" --version), $(hyperfine --version)"
 if [ -n "${BENCH_OUT:-}" ]; then
     mkdir -p "$BENCH_OUT"

@@ -136,6 +136,34 @@ impl PromptRepo {
         Ok(out)
     }
 
+    /// The released versions of each of `names`, from one pass over `refs/tags/`. Only the
+    /// tags of wanted prompts are parsed, so listing a branch stays cheap with many tags.
+    pub fn versions_of(&self, names: &[&Name]) -> Result<BTreeMap<Name, Vec<Version>>> {
+        let wanted: std::collections::HashMap<&str, &Name> =
+            names.iter().map(|n| (n.as_str(), *n)).collect();
+        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
+        let mut out: BTreeMap<Name, Vec<Version>> = BTreeMap::new();
+        for r in platform.tags().git_ctx(|| "cannot list tags")? {
+            let r = r.git_ctx(|| "cannot read a tag ref")?;
+            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
+                continue;
+            };
+            let Some(at) = short.iter().rposition(|b| *b == b'@') else {
+                continue;
+            };
+            let (Ok(name), Ok(version)) = (
+                std::str::from_utf8(&short[..at]),
+                std::str::from_utf8(&short[at + 1..]),
+            ) else {
+                continue;
+            };
+            if let (Some(name), Ok(version)) = (wanted.get(name), Version::parse(version)) {
+                out.entry((*name).clone()).or_default().push(version);
+            }
+        }
+        Ok(out)
+    }
+
     /// Read and parse the release tag object `tag_id` of `name@version`.
     pub fn read_release(
         &self,

@@ -33,9 +33,11 @@ pub(super) fn run(args: ListArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
     let repo = ctx.repo()?;
     let branch = repo.branch(branch_opt.as_deref())?;
     let commit = branch.read_commit();
-    let mut releases = repo.all_release_refs()?;
+    let prompts = repo.prompts_at(commit)?;
+    let names: Vec<&crate::Name> = prompts.iter().map(|p| &p.name).collect();
+    let mut releases = repo.versions_of(&names)?;
     let mut rows = Vec::new();
-    for entry in repo.prompts_at(commit)? {
+    for entry in &prompts {
         let name = &entry.name;
         if args
             .prefix
@@ -44,13 +46,13 @@ pub(super) fn run(args: ListArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
         {
             continue;
         }
-        let sidecar = repo.sidecar_of(&entry)?;
+        let sidecar = repo.sidecar_of(entry)?;
         if !args.tags.iter().all(|t| sidecar.tags.contains(t)) {
             continue;
         }
         let versions = releases.remove(name).unwrap_or_default();
         rows.push(Row {
-            latest: latest(versions.iter().map(|(v, _)| v)).map(|v| v.to_string()),
+            latest: latest(&versions).map(|v| v.to_string()),
             name: name.to_string(),
             labels: sidecar.labels,
             description: sidecar.description,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, IoResultExt, Result};
 use crate::meta::sha256_hex;
 use crate::name::{Label, Name};
-use crate::repo::ImportRelease;
+use crate::repo::{ImportRelease, ImportSource};
 use crate::version::Version;
 
 /// The directory, in every branch, that holds the prompts.
@@ -141,10 +141,16 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
             ));
         }
     };
+    let sha256 = sha256_hex(&content);
+    let size = content.len() as u64;
+    // The content is read again when it is written: an import never holds all of it.
+    drop(content);
     let mut release = ImportRelease {
         name: name.clone(),
         version: version.clone(),
-        content,
+        source: ImportSource::File(content_path.clone()),
+        size,
+        sha256,
         description: None,
         tags: Vec::new(),
         created: None,
@@ -163,14 +169,14 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
                 ),
             ));
         }
-        let actual = format!("sha256:{}", sha256_hex(&release.content));
-        if meta.checksum != actual || meta.size != release.content.len() as u64 {
+        let actual = format!("sha256:{}", release.sha256);
+        if meta.checksum != actual || meta.size != release.size {
             return Err(Error::integrity(format!(
                 "'{}': content does not match metadata.json (checksum {} / {} bytes, content is {actual} / {} bytes)",
                 content_path.display(),
                 meta.checksum,
                 meta.size,
-                release.content.len()
+                release.size
             ))
             .with_hint("nothing was imported; restore the file or fix its metadata"));
         }

@@ -5,6 +5,7 @@
 //! bare repository) is written without a worktree. The layout is `docs/format.md`.
 
 mod lock;
+mod pack;
 mod read;
 mod worktree;
 mod write;
@@ -17,7 +18,9 @@ use crate::error::{Error, GitResultExt, Result};
 
 pub use lock::{PendingSync, WriteLock};
 pub use read::{LabelMove, PromptEntry, Release, VerifyProblem, format_time, parse_tag_name};
-pub use write::{AddRequest, Added, Content, ImportRelease, LabelChange, VersionChoice};
+pub use write::{
+    AddRequest, Added, Content, ImportRelease, ImportSource, LabelChange, VersionChoice,
+};
 
 /// The path, inside every branch, of the repository's own settings and format version.
 pub const SETTINGS_PATH: &str = ".pulse/config.yaml";

@@ -14,7 +14,7 @@ use gix::ObjectId;
 use super::{PendingSync, PromptRepo, WriteLock};
 use crate::error::{Error, GitResultExt, IoResultExt, Result};
 
-type Written = BTreeMap<String, Option<(ObjectId, Vec<u8>)>>;
+type Written = BTreeMap<String, Option<ObjectId>>;
 
 impl PromptRepo {
     fn blob_hash(&self, bytes: &[u8]) -> Result<ObjectId> {
@@ -39,7 +39,7 @@ impl PromptRepo {
                 Some(c) => self.blob_id_at(c, path)?,
                 None => None,
             };
-            let new_id = new.as_ref().map(|(id, _)| *id);
+            let new_id = *new;
             let acceptable = |id: Option<ObjectId>| id == committed || id == new_id;
             let on_disk = workdir.join(path);
             let disk_id = match std::fs::symlink_metadata(&on_disk) {
@@ -115,11 +115,7 @@ impl PromptRepo {
             if !known(self.worktree_blob(&workdir.join(&p.path))?) || !known(staged) {
                 continue;
             }
-            let now = match self.blob_id_at(head, &p.path)? {
-                Some(id) => Some((id, self.read_blob(id)?)),
-                None => None,
-            };
-            written.insert(p.path.clone(), now);
+            written.insert(p.path.clone(), self.blob_id_at(head, &p.path)?);
         }
         if !written.is_empty() {
             self.sync_worktree(lock, &written)?;
@@ -145,7 +141,7 @@ impl PromptRepo {
         for (path, new) in written {
             let target = workdir.join(path);
             match new {
-                Some((_, bytes)) => write_atomically(lock, &target, bytes)?,
+                Some(id) => write_atomically(lock, &target, &self.read_blob(*id)?)?,
                 None => match std::fs::remove_file(&target) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -172,7 +168,7 @@ impl PromptRepo {
         for (path, new) in written {
             let key: &gix::bstr::BStr = path.as_str().into();
             match new {
-                Some((id, _)) => {
+                Some(id) => {
                     let meta = gix::index::fs::Metadata::from_path_no_follow(&workdir.join(path))
                         .io_ctx(|| format!("cannot stat '{path}'"))?;
                     let stat = gix::index::entry::Stat::from_fs(&meta).unwrap_or_default();

@@ -20,11 +20,11 @@ use crate::version::{Bump, Version};
 /// How many times a commit is rebuilt on a branch that moved under it before giving up.
 const MAX_ATTEMPTS: usize = 64;
 
-/// One file a commit writes (`Some` content) or removes (`None`).
+/// One file a commit writes (`Some` blob, already in the object database) or removes (`None`).
 #[derive(Debug, Clone)]
 pub(crate) struct Edit {
     pub path: String,
-    pub content: Option<Vec<u8>>,
+    pub blob: Option<ObjectId>,
 }
 
 /// One commit to make: its file edits and message. An empty plan makes no commit.
@@ -100,8 +100,12 @@ pub struct ImportRelease {
     pub name: Name,
     /// The version.
     pub version: Version,
-    /// Its content.
-    pub content: Vec<u8>,
+    /// Where its content is.
+    pub source: ImportSource,
+    /// The content's size in bytes.
+    pub size: u64,
+    /// The content's SHA-256 (lowercase hex), checked again when the content is read.
+    pub sha256: String,
     /// The prompt's description at this version.
     pub description: Option<String>,
     /// The prompt's keywords at this version.
@@ -112,6 +116,33 @@ pub struct ImportRelease {
     pub author: Option<(String, String)>,
     /// The release message, if known.
     pub message: Option<String>,
+}
+
+/// Where an imported release's content comes from.
+#[derive(Debug, Clone)]
+pub enum ImportSource {
+    /// A file, read when the release is written (so an import never holds all content).
+    File(std::path::PathBuf),
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+}
+
+impl ImportSource {
+    /// The content, checked against the checksum recorded when the release was listed.
+    fn read(&self, name: &Name, version: &Version, sha256: &str) -> Result<Vec<u8>> {
+        let bytes = match self {
+            ImportSource::File(path) => std::fs::read(path)
+                .map_err(|e| Error::io(format!("cannot read '{}'", path.display()), e))?,
+            ImportSource::Bytes(b) => b.clone(),
+        };
+        if sha256_hex(&bytes) != sha256 {
+            return Err(Error::integrity(format!(
+                "the content of '{name}@{version}' changed while it was imported"
+            ))
+            .with_hint("nothing was released; run the import again"));
+        }
+        Ok(bytes)
+    }
 }
 
 fn detached_error() -> Error {
@@ -151,11 +182,15 @@ impl PromptRepo {
     /// On the checked-out branch, refuse to overwrite uncommitted edits and bring the
     /// worktree and index in line afterwards. Returns, for each plan, the commit that holds
     /// the state after it (the last one is where the branch points now).
+    ///
+    /// `before_move` runs after the commits are written and before the branch moves: a
+    /// caller that buffers objects in memory persists them there.
     pub(crate) fn commit_plans(
         &self,
         lock: &WriteLock,
         branch: &Branch,
         mut plan: impl FnMut(Option<ObjectId>) -> Result<Vec<Plan>>,
+        before_move: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Vec<ObjectId>> {
         let full_name = branch.full_name.clone().ok_or_else(detached_error)?;
         let signature = self.signature()?;
@@ -165,7 +200,7 @@ impl PromptRepo {
             let plans = plan(start)?;
             let mut head = start;
             let mut heads = Vec::with_capacity(plans.len());
-            let mut written: BTreeMap<String, Option<(ObjectId, Vec<u8>)>> = BTreeMap::new();
+            let mut written: BTreeMap<String, Option<ObjectId>> = BTreeMap::new();
             for p in plans {
                 if p.edits.is_empty() {
                     heads.push(head);
@@ -177,16 +212,12 @@ impl PromptRepo {
                     .edit_tree(parent_tree)
                     .git_ctx(|| "cannot edit the branch's tree")?;
                 for e in &p.edits {
-                    match &e.content {
-                        Some(bytes) => {
-                            let id = self
-                                .repo
-                                .write_blob(bytes)
-                                .git_ctx(|| format!("cannot write '{}'", e.path))?;
+                    match e.blob {
+                        Some(id) => {
                             editor
                                 .upsert(e.path.as_str(), gix::object::tree::EntryKind::Blob, id)
                                 .git_ctx(|| format!("cannot place '{}' in the tree", e.path))?;
-                            written.insert(e.path.clone(), Some((id.detach(), bytes.clone())));
+                            written.insert(e.path.clone(), Some(id));
                         }
                         None => {
                             editor
@@ -229,6 +260,7 @@ impl PromptRepo {
                 let pending = self.ensure_no_uncommitted_edits(start, &written)?;
                 lock.record_sync(&pending)?;
             }
+            before_move()?;
             let edit = RefEdit {
                 change: Change::Update {
                     log: LogChange {
@@ -399,32 +431,34 @@ impl PromptRepo {
             ));
         }
         let spec = name.tag_name(&version);
-        let heads = self.commit_plans(&lock, &branch, |parent| {
-            let mut edits = Vec::new();
-            if let Content::Given(bytes) = req.content {
-                edits.push(Edit {
-                    path: path.clone(),
-                    content: Some(bytes.to_vec()),
-                });
-            }
-            if req.description.is_some() || req.tags.is_some() {
-                let mut sidecar = self.sidecar_at(parent, name)?;
-                if let Some(d) = &req.description {
-                    sidecar.description = (!d.is_empty()).then(|| d.clone());
+        let heads = self.commit_plans(
+            &lock,
+            &branch,
+            |parent| {
+                let mut edits = Vec::new();
+                if let Content::Given(bytes) = req.content {
+                    edits.push(self.blob_edit(&path, bytes)?);
                 }
-                if let Some(t) = &req.tags {
-                    sidecar.tags = t.clone();
+                if req.description.is_some() || req.tags.is_some() {
+                    let mut sidecar = self.sidecar_at(parent, name)?;
+                    if let Some(d) = &req.description {
+                        sidecar.description = (!d.is_empty()).then(|| d.clone());
+                    }
+                    if let Some(t) = &req.tags {
+                        sidecar.tags = t.clone();
+                    }
+                    edits.push(self.sidecar_edit(name, &sidecar)?);
                 }
-                edits.push(sidecar_edit(name, &sidecar));
-            }
-            let mut message = format!("Release {spec}\n");
-            if let Some(m) = req.message.as_deref().filter(|m| !m.trim().is_empty()) {
-                message.push('\n');
-                message.push_str(m.trim_end());
-                message.push('\n');
-            }
-            Ok(vec![Plan { edits, message }])
-        })?;
+                let mut message = format!("Release {spec}\n");
+                if let Some(m) = req.message.as_deref().filter(|m| !m.trim().is_empty()) {
+                    message.push('\n');
+                    message.push_str(m.trim_end());
+                    message.push('\n');
+                }
+                Ok(vec![Plan { edits, message }])
+            },
+            &mut || Ok(()),
+        )?;
         let commit = *heads
             .last()
             .ok_or_else(|| Error::other("no commit was planned"))?;
@@ -456,15 +490,17 @@ impl PromptRepo {
         }
         let settings =
             format!("# pulse repository settings; see docs/format.md\nformat: {FORMAT_VERSION}\n");
-        self.commit_plans(&lock, &branch, |_| {
-            Ok(vec![Plan {
-                edits: vec![Edit {
-                    path: super::SETTINGS_PATH.to_owned(),
-                    content: Some(settings.clone().into_bytes()),
-                }],
-                message: "Initialize pulse prompt repository\n".to_owned(),
-            }])
-        })?;
+        self.commit_plans(
+            &lock,
+            &branch,
+            |_| {
+                Ok(vec![Plan {
+                    edits: vec![self.blob_edit(super::SETTINGS_PATH, settings.as_bytes())?],
+                    message: "Initialize pulse prompt repository\n".to_owned(),
+                }])
+            },
+            &mut || Ok(()),
+        )?;
         Ok(true)
     }
 
@@ -488,32 +524,38 @@ impl PromptRepo {
             );
         }
         let mut from = None;
-        self.commit_plans(&lock, &branch, |parent| {
-            let mut sidecar = self.sidecar_at(parent, name)?;
-            let old = sidecar.label(label);
-            from = old.clone();
-            if old.as_ref() == target {
-                return Ok(Vec::new());
-            }
-            if target.is_none() && !sidecar.labels.contains_key(label.as_str()) {
-                return Ok(Vec::new());
-            }
-            match target {
-                Some(v) => sidecar.labels.insert(label.to_string(), v.to_string()),
-                None => sidecar.labels.remove(label.as_str()),
-            };
-            let show =
-                |v: &Option<Version>| v.as_ref().map_or("(none)".to_owned(), Version::to_string);
-            let message = format!(
-                "Label {name}: {label} {} -> {}\n",
-                show(&old),
-                show(&target.cloned())
-            );
-            Ok(vec![Plan {
-                edits: vec![sidecar_edit(name, &sidecar)],
-                message,
-            }])
-        })?;
+        self.commit_plans(
+            &lock,
+            &branch,
+            |parent| {
+                let mut sidecar = self.sidecar_at(parent, name)?;
+                let old = sidecar.label(label);
+                from = old.clone();
+                if old.as_ref() == target {
+                    return Ok(Vec::new());
+                }
+                if target.is_none() && !sidecar.labels.contains_key(label.as_str()) {
+                    return Ok(Vec::new());
+                }
+                match target {
+                    Some(v) => sidecar.labels.insert(label.to_string(), v.to_string()),
+                    None => sidecar.labels.remove(label.as_str()),
+                };
+                let show = |v: &Option<Version>| {
+                    v.as_ref().map_or("(none)".to_owned(), Version::to_string)
+                };
+                let message = format!(
+                    "Label {name}: {label} {} -> {}\n",
+                    show(&old),
+                    show(&target.cloned())
+                );
+                Ok(vec![Plan {
+                    edits: vec![self.sidecar_edit(name, &sidecar)?],
+                    message,
+                }])
+            },
+            &mut || Ok(()),
+        )?;
         if target.is_none() && from.is_none() {
             return Err(Error::not_found(format!(
                 "prompt '{name}' has no label '{label}' on branch '{}'",
@@ -539,23 +581,28 @@ impl PromptRepo {
         let lock = self.lock()?;
         let branch = self.branch(branch)?;
         self.ensure_writable(&branch)?;
-        self.commit_plans(&lock, &branch, |parent| {
-            let mut sidecar = self.sidecar_at(parent, name)?;
-            let before = sidecar.clone();
-            if let Some(d) = &description {
-                sidecar.description = (!d.is_empty()).then(|| d.clone());
-            }
-            if let Some(t) = &tags {
-                sidecar.tags = t.clone();
-            }
-            if sidecar == before {
-                return Ok(Vec::new());
-            }
-            Ok(vec![Plan {
-                edits: vec![sidecar_edit(name, &sidecar)],
-                message: format!("Update metadata of {name}\n"),
-            }])
-        })?;
+        self.commit_plans(
+            &lock,
+            &branch,
+            |parent| {
+                let mut sidecar = self.sidecar_at(parent, name)?;
+                let before = sidecar.clone();
+                if let Some(d) = &description {
+                    sidecar.description = (!d.is_empty()).then(|| d.clone());
+                }
+                if let Some(t) = &tags {
+                    sidecar.tags = t.clone();
+                }
+                if sidecar == before {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![Plan {
+                    edits: vec![self.sidecar_edit(name, &sidecar)?],
+                    message: format!("Update metadata of {name}\n"),
+                }])
+            },
+            &mut || Ok(()),
+        )?;
         Ok(())
     }
 
@@ -617,14 +664,15 @@ impl PromptRepo {
         Ok(())
     }
 
-    /// Import releases (and labels) in bulk: one commit per round of versions, then every
-    /// new tag written straight into `packed-refs` in one transaction. Releases that exist
-    /// with identical content are skipped; any with different content fail the whole import
-    /// before anything is written. Returns how many releases were created.
+    /// Import releases (and labels) in bulk. Releases that exist with identical content are
+    /// skipped; any with different content fail the whole import before anything is written.
+    /// Every object goes into pack files (not thousands of loose files), the branch gets one
+    /// commit per round of versions, and every new tag is written straight into
+    /// `packed-refs` in one transaction. Returns how many releases were created.
     pub fn import(
         &self,
         branch: Option<&str>,
-        mut releases: Vec<ImportRelease>,
+        releases: Vec<ImportRelease>,
         labels: &BTreeMap<Name, BTreeMap<Label, Version>>,
     ) -> Result<usize> {
         let lock = self.lock()?;
@@ -632,16 +680,15 @@ impl PromptRepo {
         self.ensure_writable(&branch)?;
         let existing = self.all_release_refs()?;
         let mut fresh = Vec::new();
-        for r in releases.drain(..) {
+        for r in releases {
             let found = existing
                 .get(&r.name)
                 .and_then(|vs| vs.iter().find(|(v, _)| *v == r.version));
             match found {
                 Some((v, tag)) => {
                     let have = self.read_release(&r.name, v, *tag)?;
-                    let sha = sha256_hex(&r.content);
-                    if have.trailers.sha256 != sha {
-                        return Err(conflict_exists(&have, &sha).with_hint(
+                    if have.trailers.sha256 != r.sha256 {
+                        return Err(conflict_exists(&have, &r.sha256).with_hint(
                             "nothing was imported; remove that version from the directory or delete the release",
                         ));
                     }
@@ -664,6 +711,28 @@ impl PromptRepo {
             }
         }
         fresh.sort_by(|a, b| a.name.cmp(&b.name).then(a.version.cmp(&b.version)));
+        // Objects are buffered in memory and written out as packs: the content in batches,
+        // trees and commits before the branch moves, tags before the tags are created.
+        let buffered = self.buffered();
+        let mut packs = super::pack::Packs::default();
+        let mut blobs = Vec::with_capacity(fresh.len());
+        let mut pending_bytes = 0;
+        for r in &fresh {
+            let content = r.source.read(&r.name, &r.version, &r.sha256)?;
+            pending_bytes += content.len();
+            blobs.push(
+                buffered
+                    .repo
+                    .write_blob(&content)
+                    .git_ctx(|| format!("cannot write '{}@{}'", r.name, r.version))?
+                    .detach(),
+            );
+            if pending_bytes > super::pack::BATCH_BYTES {
+                packs.flush(&buffered)?;
+                pending_bytes = 0;
+            }
+        }
+        packs.flush(&buffered)?;
         // Round i holds the i-th new version of every prompt, so 1,000 prompts × 10 versions
         // take 10 commits, and every tag points at a commit holding exactly its content.
         let mut rounds: Vec<Vec<usize>> = Vec::new();
@@ -680,56 +749,61 @@ impl PromptRepo {
             i = j;
         }
         let round_count = rounds.len();
-        let heads = self.commit_plans(&lock, &branch, |parent| {
-            let mut plans = Vec::new();
-            let mut sidecars: BTreeMap<&Name, Sidecar> = BTreeMap::new();
-            for (k, round) in rounds.iter().enumerate() {
-                let mut edits = Vec::new();
-                for &idx in round {
-                    let r = &fresh[idx];
-                    let sidecar = match sidecars.get(&r.name) {
-                        Some(s) => s.clone(),
-                        None => self.sidecar_at(parent, &r.name)?,
-                    };
-                    let sidecar = Sidecar {
-                        description: r.description.clone(),
-                        tags: r.tags.clone(),
-                        labels: sidecar.labels,
-                    };
-                    edits.push(Edit {
-                        path: r.name.content_path(),
-                        content: Some(r.content.clone()),
+        let heads = buffered.commit_plans(
+            &lock,
+            &branch,
+            |parent| {
+                let mut plans = Vec::new();
+                let mut sidecars: BTreeMap<&Name, Sidecar> = BTreeMap::new();
+                for (k, round) in rounds.iter().enumerate() {
+                    let mut edits = Vec::new();
+                    for &idx in round {
+                        let r = &fresh[idx];
+                        let labels = match sidecars.get(&r.name) {
+                            Some(s) => s.labels.clone(),
+                            None => buffered.sidecar_at(parent, &r.name)?.labels,
+                        };
+                        let sidecar = Sidecar {
+                            description: r.description.clone(),
+                            tags: r.tags.clone(),
+                            labels,
+                        };
+                        edits.push(Edit {
+                            path: r.name.content_path(),
+                            blob: Some(blobs[idx]),
+                        });
+                        edits.push(buffered.sidecar_edit(&r.name, &sidecar)?);
+                        sidecars.insert(&r.name, sidecar);
+                    }
+                    plans.push(Plan {
+                        edits,
+                        message: format!("Import releases (round {} of {round_count})\n", k + 1),
                     });
-                    edits.push(sidecar_edit(&r.name, &sidecar));
-                    sidecars.insert(&r.name, sidecar);
+                }
+                let mut label_edits = Vec::new();
+                let mut moved = Vec::new();
+                for (name, ls) in labels {
+                    let mut sidecar = match sidecars.get(name) {
+                        Some(s) => s.clone(),
+                        None => buffered.sidecar_at(parent, name)?,
+                    };
+                    let before = sidecar.clone();
+                    for (label, v) in ls {
+                        sidecar.labels.insert(label.to_string(), v.to_string());
+                        moved.push(format!("{name}: {label} -> {v}"));
+                    }
+                    if sidecar != before {
+                        label_edits.push(buffered.sidecar_edit(name, &sidecar)?);
+                    }
                 }
                 plans.push(Plan {
-                    edits,
-                    message: format!("Import releases (round {} of {round_count})\n", k + 1),
+                    edits: label_edits,
+                    message: format!("Import labels\n\n{}\n", moved.join("\n")),
                 });
-            }
-            let mut label_edits = Vec::new();
-            let mut moved = Vec::new();
-            for (name, ls) in labels {
-                let mut sidecar = match sidecars.get(name) {
-                    Some(s) => s.clone(),
-                    None => self.sidecar_at(parent, name)?,
-                };
-                let before = sidecar.clone();
-                for (label, v) in ls {
-                    sidecar.labels.insert(label.to_string(), v.to_string());
-                    moved.push(format!("{name}: {label} -> {v}"));
-                }
-                if sidecar != before {
-                    label_edits.push(sidecar_edit(name, &sidecar));
-                }
-            }
-            plans.push(Plan {
-                edits: label_edits,
-                message: format!("Import labels\n\n{}\n", moved.join("\n")),
-            });
-            Ok(plans)
-        })?;
+                Ok(plans)
+            },
+            &mut || packs.flush(&buffered),
+        )?;
         let signature = self.signature()?;
         let mut edits = Vec::with_capacity(fresh.len());
         for (round, commit) in rounds.iter().zip(&heads) {
@@ -748,8 +822,8 @@ impl PromptRepo {
                     name: r.name.clone(),
                     version: r.version.clone(),
                     path: r.name.content_path(),
-                    size: r.content.len() as u64,
-                    sha256: sha256_hex(&r.content),
+                    size: r.size,
+                    sha256: r.sha256.clone(),
                     format: FORMAT_VERSION,
                 };
                 let message = r
@@ -764,7 +838,7 @@ impl PromptRepo {
                     message: render_tag_message(&message, &trailers).into(),
                     signature: None,
                 };
-                let id = self
+                let id = buffered
                     .repo
                     .write_object(&tag)
                     .git_ctx(|| "cannot write a tag object")?
@@ -772,6 +846,7 @@ impl PromptRepo {
                 edits.push(tag_edit(&tag_name, id)?);
             }
         }
+        packs.flush(&buffered)?;
         let count = edits.len();
         if count > 0 {
             self.repo
@@ -787,8 +862,11 @@ impl PromptRepo {
                     gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(5)),
                     gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(5)),
                 )
-                .and_then(|t| t.commit(None)).git_ctx(|| "cannot write the imported release tags")?;
+                .and_then(|t| t.commit(None))
+                .map_err(gix::Error::from)
+                .git_ctx(|| "cannot write the imported release tags")?;
         }
+        packs.release_keeps();
         Ok(count)
     }
 }
@@ -811,10 +889,28 @@ fn tag_edit(tag_name: &str, tag_id: ObjectId) -> Result<RefEdit> {
     })
 }
 
-fn sidecar_edit(name: &Name, sidecar: &Sidecar) -> Edit {
-    Edit {
-        path: name.sidecar_path(),
-        content: (!sidecar.is_empty()).then(|| sidecar.to_yaml().into_bytes()),
+impl PromptRepo {
+    /// An edit that writes `bytes` to `path` (the blob is written now).
+    fn blob_edit(&self, path: &str, bytes: &[u8]) -> Result<Edit> {
+        let id = self
+            .repo
+            .write_blob(bytes)
+            .git_ctx(|| format!("cannot write '{path}'"))?;
+        Ok(Edit {
+            path: path.to_owned(),
+            blob: Some(id.detach()),
+        })
+    }
+
+    /// An edit that writes the prompt's sidecar, or removes it when it is empty.
+    fn sidecar_edit(&self, name: &Name, sidecar: &Sidecar) -> Result<Edit> {
+        if sidecar.is_empty() {
+            return Ok(Edit {
+                path: name.sidecar_path(),
+                blob: None,
+            });
+        }
+        self.blob_edit(&name.sidecar_path(), sidecar.to_yaml().as_bytes())
     }
 }
 

@@ -2,6 +2,14 @@
 
 use crate::common::{Env, OutputExt};
 
+fn loose_objects(env: &Env) -> String {
+    env.git(&["count-objects", "-v"])
+        .lines()
+        .find(|l| l.starts_with("count:"))
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn export_then_import_into_a_new_repository_round_trips() {
     let env = Env::new();
@@ -56,7 +64,16 @@ fn export_then_import_into_a_new_repository_round_trips() {
     );
 
     let other = Env::new();
+    let loose_before = loose_objects(&other);
     let out = other.pulse(&["import", dir.to_str().unwrap()]).assert_ok();
+    // Everything imported went into packs, not loose files, and no .keep file stays behind.
+    assert_eq!(loose_objects(&other), loose_before);
+    let packs: Vec<_> = std::fs::read_dir(other.repo.join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(packs.iter().any(|p| p.ends_with(".idx")), "{packs:?}");
+    assert!(!packs.iter().any(|p| p.ends_with(".keep")), "{packs:?}");
     assert_eq!(
         out.stdout_str(),
         "imported 4 releases (0 already present)\n"

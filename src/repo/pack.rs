@@ -88,7 +88,6 @@ impl Packs {
         hasher.update(&pack);
         let checksum = hasher
             .try_finalize()
-            .map_err(gix::Error::from)
             .git_ctx(|| "cannot checksum the pack")?;
         pack.extend_from_slice(checksum.as_bytes());
         let dir = repo.repo.objects.store_ref().path().join("pack");

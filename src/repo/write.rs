@@ -863,7 +863,6 @@ impl PromptRepo {
                     gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(5)),
                 )
                 .and_then(|t| t.commit(None))
-                .map_err(gix::Error::from)
                 .git_ctx(|| "cannot write the imported release tags")?;
         }
         packs.release_keeps();

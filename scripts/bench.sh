@@ -188,7 +188,7 @@ if [ "$DO_GC" = 1 ]; then
 fi
 LOOSE_OBJECTS=$("$GIT" count-objects -v | sed -n 's/^count: //p')
 PACKED_OBJECTS=$("$GIT" count-objects -v | sed -n 's/^in-pack: //p')
-if [ "$DO_GC" = 1 ]; then STATE="packed by git gc"; else STATE="loose, as pulse import leaves them"; fi
+if [ "$DO_GC" = 1 ]; then STATE="packed by git gc"; else STATE="in the packs pulse import writes"; fi
 echo "repository: $TAGS tags ($LOOSE loose tag refs, the rest packed); objects: $LOOSE_OBJECTS loose, $PACKED_OBJECTS packed"
 
 # ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 
 use crate::config::{self, RepoSettings, Settings};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::name::Name;
 use crate::repo::{PromptRepo, SETTINGS_PATH};
 use crate::version::Selector;
@@ -251,12 +251,6 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(e.kind().exit_code())
         }
-    }
-}
-
-impl From<Kind> for ExitCode {
-    fn from(k: Kind) -> Self {
-        ExitCode::from(k.exit_code())
     }
 }
 

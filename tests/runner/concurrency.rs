@@ -33,6 +33,20 @@ fn run_parallel(env: &Env, jobs: Vec<Vec<String>>) -> Vec<std::process::Output> 
         .collect()
 }
 
+/// `pulse add p0@1.0.0` … `p7@1.0.0`.
+fn eight_adds() -> Vec<Vec<String>> {
+    (0..8)
+        .map(|i| {
+            vec![
+                "add".into(),
+                format!("p{i}"),
+                "--version".into(),
+                "1.0.0".into(),
+            ]
+        })
+        .collect()
+}
+
 fn check_all_landed(env: &Env, specs: &[(String, String)]) {
     for (spec, content) in specs {
         assert_eq!(
@@ -48,17 +62,7 @@ fn check_all_landed(env: &Env, specs: &[(String, String)]) {
 #[test]
 fn eight_writers_on_the_checked_out_branch_all_succeed() {
     let env = Env::new();
-    let jobs = (0..8)
-        .map(|i| {
-            vec![
-                "add".into(),
-                format!("p{i}"),
-                "--version".into(),
-                "1.0.0".into(),
-            ]
-        })
-        .collect();
-    for out in run_parallel(&env, jobs) {
+    for out in run_parallel(&env, eight_adds()) {
         out.assert_ok();
     }
     let specs: Vec<_> = (0..8)
@@ -153,17 +157,7 @@ fn a_git_writer_moving_the_branch_meanwhile_is_rebuilt_upon_not_lost() {
         }
     }
     let writer = writer.spawn().unwrap();
-    let jobs = (0..8)
-        .map(|i| {
-            vec![
-                "add".into(),
-                format!("p{i}"),
-                "--version".into(),
-                "1.0.0".into(),
-            ]
-        })
-        .collect();
-    for out in run_parallel(&env, jobs) {
+    for out in run_parallel(&env, eight_adds()) {
         out.assert_ok();
     }
     let status = writer.wait_with_output().unwrap();

@@ -52,9 +52,9 @@ pub enum Command {
     Delete(delete::DeleteArgs),
     /// Check every release: tag format, target commit, path and checksum (exit 5 on a mismatch).
     Verify(verify::VerifyArgs),
-    /// Import releases from a directory in the <name>/<version>/content.md layout.
+    /// Import releases from a directory in the NAME/VERSION/content.md layout.
     Import(import::ImportArgs),
-    /// Export releases to a directory in the <name>/<version>/content.md layout.
+    /// Export releases to a directory in the NAME/VERSION/content.md layout.
     Export(export::ExportArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),

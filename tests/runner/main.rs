@@ -14,6 +14,7 @@ mod errors;
 mod import_export;
 mod labels;
 mod props;
+mod readme;
 mod resolution;
 mod roundtrip;
 mod verify;

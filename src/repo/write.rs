@@ -256,51 +256,10 @@ impl PromptRepo {
             if tip == Some(new) {
                 return Ok(heads);
             }
-            if branch.checked_out {
-                let pending = self.ensure_no_uncommitted_edits(start, &written)?;
-                lock.record_sync(&pending)?;
-            }
-            before_move()?;
-            let edit = RefEdit {
-                change: Change::Update {
-                    log: LogChange {
-                        mode: RefLog::AndReference,
-                        force_create_reflog: false,
-                        message: "pulse: commit".into(),
-                    },
-                    expected: match tip {
-                        Some(t) => PreviousValue::MustExistAndMatch(Target::Object(t)),
-                        None => PreviousValue::MustNotExist,
-                    },
-                    new: Target::Object(new),
-                },
-                name: full_name.clone(),
-                deref: false,
-            };
-            match self.repo.edit_reference(edit) {
-                Ok(_) => {
-                    if branch.checked_out {
-                        self.sync_worktree(lock, &written)?;
-                        lock.clear_sync()?;
-                    }
-                    return Ok(heads);
-                }
-                Err(e) if is_ref_race(&e) => {
-                    // Someone else moved the branch: rebuild on top of what they wrote.
-                    tip = self.ref_target(full_name.as_bstr().to_string().as_str())?;
-                }
-                Err(e) if is_lock_busy(&e) => {
-                    return Err(locked_error(
-                        format!("cannot move branch '{}'", branch.short_name()),
-                        e,
-                    ));
-                }
-                Err(e) => {
-                    return Err(Error::git(
-                        format!("cannot move branch '{}'", branch.short_name()),
-                        e,
-                    ));
-                }
+            match self.advance_branch(lock, branch, tip, start, new, &written, &mut *before_move)? {
+                Some(()) => return Ok(heads),
+                // Someone else moved the branch: rebuild on top of what they wrote.
+                None => tip = self.ref_target(full_name.as_bstr().to_string().as_str())?,
             }
         }
         Err(Error::conflict(format!(
@@ -308,6 +267,58 @@ impl PromptRepo {
             branch.short_name()
         ))
         .with_hint("retry when the other writers are done"))
+    }
+
+    /// Move the branch from `tip` to `new` by compare-and-swap. On the checked-out branch,
+    /// first refuse if any of the `written` paths holds an uncommitted edit (compared with
+    /// `base`, the commit the worktree reflects), then bring those paths in line. Returns
+    /// `None` if the branch is no longer at `tip` (the caller re-reads and retries).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn advance_branch(
+        &self,
+        lock: &WriteLock,
+        branch: &Branch,
+        tip: Option<ObjectId>,
+        base: Option<ObjectId>,
+        new: ObjectId,
+        written: &BTreeMap<String, Option<ObjectId>>,
+        before_move: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Option<()>> {
+        let full_name = branch.full_name.clone().ok_or_else(detached_error)?;
+        if branch.checked_out {
+            let pending = self.ensure_no_uncommitted_edits(base, written)?;
+            lock.record_sync(&pending)?;
+        }
+        before_move()?;
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: "pulse: commit".into(),
+                },
+                expected: match tip {
+                    Some(t) => PreviousValue::MustExistAndMatch(Target::Object(t)),
+                    None => PreviousValue::MustNotExist,
+                },
+                new: Target::Object(new),
+            },
+            name: full_name,
+            deref: false,
+        };
+        let what = || format!("cannot move branch '{}'", branch.short_name());
+        match self.repo.edit_reference(edit) {
+            Ok(_) => {
+                if branch.checked_out {
+                    self.sync_worktree(lock, written)?;
+                    lock.clear_sync()?;
+                }
+                Ok(Some(()))
+            }
+            Err(e) if is_ref_race(&e) => Ok(None),
+            Err(e) if is_lock_busy(&e) => Err(locked_error(what(), e)),
+            Err(e) => Err(Error::git(what(), e)),
+        }
     }
 
     /// Create the release tag `name@version` on `commit`, only if it does not exist yet.

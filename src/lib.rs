@@ -44,6 +44,7 @@ pub mod error;
 pub mod layout;
 pub mod meta;
 pub mod name;
+pub mod remote;
 pub mod repo;
 pub mod store;
 pub mod version;

@@ -5,6 +5,7 @@
 //! bare repository) is written without a worktree. The layout is `docs/format.md`.
 
 mod lock;
+mod merge;
 mod pack;
 mod read;
 mod worktree;
@@ -17,6 +18,7 @@ use gix::ObjectId;
 use crate::error::{Error, GitResultExt, Result};
 
 pub use lock::{PendingSync, WriteLock};
+pub use merge::Integration;
 pub use read::{LabelMove, PromptEntry, Release, VerifyProblem, format_time, parse_tag_name};
 pub use write::{
     AddRequest, Added, Content, ImportRelease, ImportSource, LabelChange, VersionChoice,

@@ -170,7 +170,7 @@ fn is_ref_race(err: &gix::Error) -> bool {
 }
 
 impl PromptRepo {
-    fn tree_id_of(&self, commit: Option<ObjectId>) -> Result<ObjectId> {
+    pub(crate) fn tree_id_of(&self, commit: Option<ObjectId>) -> Result<ObjectId> {
         match commit {
             Some(c) => Ok(self.tree_of(c)?.id),
             None => Ok(ObjectId::empty_tree(self.repo.object_hash())),

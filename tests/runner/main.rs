@@ -15,6 +15,7 @@ mod import_export;
 mod labels;
 mod props;
 mod readme;
+mod remotes;
 mod resolution;
 mod roundtrip;
 mod verify;

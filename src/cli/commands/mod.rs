@@ -1,6 +1,7 @@
 //! One module per command: its arguments (the `///` comment is its help) and its body.
 
 mod add;
+mod clone;
 mod completions;
 mod config;
 mod delete;
@@ -12,6 +13,8 @@ mod init;
 mod label;
 mod list;
 mod log;
+mod pull;
+mod push;
 mod release;
 mod show;
 mod verify;
@@ -24,7 +27,7 @@ use clap::Subcommand;
 use super::Ctx;
 use crate::error::Result;
 
-/// Every command of SPEC §4 that works on a local repository.
+/// Every command of SPEC §4 and §5.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make a prompt repository (new, or adopt an existing git repository).
@@ -56,6 +59,12 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Export releases to a directory in the NAME/VERSION/content.md layout.
     Export(export::ExportArgs),
+    /// Clone a prompt repository with every branch, release and label.
+    Clone(clone::CloneArgs),
+    /// Bring in branches, releases and labels from a remote (fast-forward or merge).
+    Pull(pull::PullArgs),
+    /// Send the branch, its labels and new releases to a remote.
+    Push(push::PushArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Print the effective configuration.
@@ -79,6 +88,9 @@ pub fn dispatch(command: Command, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
         Command::Verify(a) => verify::run(a, ctx, out),
         Command::Import(a) => import::run(a, ctx, out),
         Command::Export(a) => export::run(a, ctx, out),
+        Command::Clone(a) => clone::run(a, ctx, out),
+        Command::Pull(a) => pull::run(a, ctx, out),
+        Command::Push(a) => push::run(a, ctx, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Config(a) => config::run(a, ctx, out),
     }

@@ -1,0 +1,488 @@
+//! Talking to remotes through the system `git`.
+//!
+//! gix has no push yet and its credential handling is young, so every network transfer
+//! runs `git` as a subprocess with the arguments a user would type (as jj and GitButler
+//! do); git then uses the user's credential helpers, ssh agent and `~/.ssh/config`.
+//! Every local read and write stays on gix. pulse needs git 2.30 or newer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use gix::ObjectId;
+
+use crate::error::{Error, Kind, Result};
+
+/// A ref as a remote advertises it: the object it names and, for an annotated tag, the
+/// commit it peels to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRef {
+    /// What the ref points to.
+    pub id: ObjectId,
+    /// For an annotated tag, the object it peels to.
+    pub peeled: Option<ObjectId>,
+}
+
+/// Run `git args` in `dir`, returning its output whatever the exit status.
+pub fn git(dir: &Path, args: &[&str]) -> Result<Output> {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::new(Kind::Unavailable, format!("cannot run git: {e}")).with_hint(
+                "pulse talks to remotes through git 2.30 or newer: install git and put it on PATH",
+            )
+        })
+}
+
+/// Run `git args` in `dir` and fail with a classified error if git does.
+pub fn git_ok(dir: &Path, args: &[&str], what: &str) -> Result<Output> {
+    let out = git(dir, args)?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(classify(what, &String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Turn git's complaint into an error with the spec's kind: unreachable remotes and
+/// refused credentials are unavailable (exit 6), a missing repository is not found (3).
+pub fn classify(what: &str, stderr: &str) -> Error {
+    let detail = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("hint:"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let lower = stderr.to_lowercase();
+    let kind = if lower.contains("does not appear to be a git repository")
+        || lower.contains("repository not found")
+        || lower.contains("not found") && !lower.contains("could not resolve host")
+    {
+        Kind::NotFound
+    } else if lower.contains("could not read from remote")
+        || lower.contains("unable to access")
+        || lower.contains("connection refused")
+        || lower.contains("could not resolve host")
+        || lower.contains("unable to connect")
+        || lower.contains("authentication failed")
+        || lower.contains("permission denied")
+        || lower.contains("timed out")
+        || lower.contains("unable to look up")
+    {
+        Kind::Unavailable
+    } else {
+        Kind::Other
+    };
+    let hint = match kind {
+        Kind::Unavailable => {
+            "check the URL, the network and your git credentials (a plain 'git ls-remote URL' shows the same)"
+        }
+        Kind::NotFound => "check the remote's URL with 'git remote -v'",
+        _ => "run the git command by hand to see more",
+    };
+    Error::new(kind, format!("{what}: {detail}")).with_hint(hint)
+}
+
+/// The refs a remote advertises under `refs/heads/` and `refs/tags/`.
+pub fn ls_remote(dir: &Path, remote: &str) -> Result<BTreeMap<String, RemoteRef>> {
+    let out = git_ok(
+        dir,
+        &["ls-remote", "--heads", "--tags", remote],
+        &format!("cannot list the refs of '{remote}'"),
+    )?;
+    let mut refs: BTreeMap<String, RemoteRef> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((hex, name)) = line.split_once('\t') else {
+            continue;
+        };
+        let Ok(id) = ObjectId::from_hex(hex.as_bytes()) else {
+            continue;
+        };
+        match name.strip_suffix("^{}") {
+            Some(tag) => {
+                if let Some(r) = refs.get_mut(tag) {
+                    r.peeled = Some(id);
+                }
+            }
+            None => {
+                refs.insert(name.to_owned(), RemoteRef { id, peeled: None });
+            }
+        }
+    }
+    Ok(refs)
+}
+
+/// A release tag that exists on both sides with different targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagConflict {
+    /// The tag's short name (`name@version`).
+    pub tag: String,
+    /// The commit the local tag points to.
+    pub local: Option<ObjectId>,
+    /// The commit the remote tag points to.
+    pub remote: Option<ObjectId>,
+}
+
+impl std::fmt::Display for TagConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |id: &Option<ObjectId>| {
+            id.map_or_else(|| "?".to_owned(), |i| i.to_hex_with_len(12).to_string())
+        };
+        write!(
+            f,
+            "'{}' is commit {} here and commit {} on the remote",
+            self.tag,
+            show(&self.local),
+            show(&self.remote)
+        )
+    }
+}
+
+/// What `pull` did.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// Release tags that were new here.
+    pub new_tags: Vec<String>,
+    /// The branch pulled into.
+    pub branch: String,
+    /// What happened to it (`None`: the remote has no such branch).
+    pub integration: Option<crate::repo::Integration>,
+}
+
+/// What `push` did.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// The branch pushed.
+    pub branch: String,
+    /// Whether the remote branch moved.
+    pub branch_updated: bool,
+    /// Release tags sent.
+    pub tags: Vec<String>,
+}
+
+/// The remote to use: the one given, or the branch's upstream, or `origin`.
+pub fn default_remote(
+    repo: &crate::PromptRepo,
+    given: Option<&str>,
+    branch: &str,
+) -> Result<String> {
+    let names: Vec<String> = repo
+        .git()
+        .remote_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let name = match given {
+        Some(g) => g.to_owned(),
+        None => repo
+            .git()
+            .config_snapshot()
+            .string(format!("branch.{branch}.remote").as_str())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "origin".to_owned()),
+    };
+    if names.contains(&name) {
+        Ok(name)
+    } else if names.is_empty() {
+        Err(Error::usage("this repository has no remote")
+            .with_hint("add one with 'git remote add origin URL'"))
+    } else {
+        Err(Error::usage(format!(
+            "no remote named '{name}' (remotes: {})",
+            names.join(", ")
+        ))
+        .with_hint("pass one of them, or add it with 'git remote add NAME URL'"))
+    }
+}
+
+fn local_tags(repo: &crate::PromptRepo) -> Result<BTreeMap<String, (ObjectId, Option<ObjectId>)>> {
+    use crate::error::GitResultExt;
+    let mut out = BTreeMap::new();
+    let platform = repo.git().references().git_ctx(|| "cannot list refs")?;
+    for r in platform.tags().git_ctx(|| "cannot list tags")? {
+        let mut r = r.git_ctx(|| "cannot read a tag ref")?;
+        let name = r.name().as_bstr().to_string();
+        let Some(id) = r.target().try_id().map(|i| i.to_owned()) else {
+            continue;
+        };
+        let peeled = r.peel_to_id().ok().map(|i| i.detach());
+        out.insert(name, (id, peeled));
+    }
+    Ok(out)
+}
+
+/// Tags present on both sides with different targets.
+pub fn tag_conflicts(
+    repo: &crate::PromptRepo,
+    remote: &BTreeMap<String, RemoteRef>,
+) -> Result<Vec<TagConflict>> {
+    let local = local_tags(repo)?;
+    Ok(remote
+        .iter()
+        .filter(|(name, _)| name.starts_with("refs/tags/"))
+        .filter_map(|(name, r)| {
+            let (id, peeled) = local.get(name)?;
+            (*id != r.id).then(|| TagConflict {
+                tag: name.trim_start_matches("refs/tags/").to_owned(),
+                local: *peeled,
+                remote: r.peeled.or(Some(r.id)),
+            })
+        })
+        .collect())
+}
+
+fn conflicts_error(conflicts: &[TagConflict], remote: &str) -> Error {
+    let list: Vec<String> = conflicts.iter().map(|c| c.to_string()).collect();
+    Error::conflict(format!(
+        "{} release tag(s) differ between here and '{remote}': {}",
+        conflicts.len(),
+        list.join("; ")
+    ))
+    .with_hint("a release is immutable and pulse never overwrites one: agree which is right, then delete the other side's tag (git tag -d / git push --delete) and release the content under a new version")
+}
+
+fn dir_of(repo: &crate::PromptRepo) -> &Path {
+    repo.workdir().unwrap_or(repo.git_dir())
+}
+
+/// Fetch branches, release tags and labels from `remote`, then bring the branch up to date
+/// (fast-forward or merge). A release tag that differs between the sides stops it before
+/// anything changes.
+pub fn pull(
+    repo: &crate::PromptRepo,
+    remote: Option<&str>,
+    branch: Option<&str>,
+) -> Result<Pulled> {
+    let b = repo.branch(branch)?;
+    let short = b
+        .full_name
+        .as_ref()
+        .map(|n| n.shorten().to_string())
+        .ok_or_else(|| {
+            Error::usage("HEAD is detached, so there is no branch to pull into")
+                .with_hint("check out a branch, or pass --branch NAME")
+        })?;
+    let remote = default_remote(repo, remote, &short)?;
+    let dir = dir_of(repo);
+    let advertised = ls_remote(dir, &remote)?;
+    let conflicts = tag_conflicts(repo, &advertised)?;
+    if !conflicts.is_empty() {
+        return Err(conflicts_error(&conflicts, &remote));
+    }
+    let before = local_tags(repo)?;
+    let heads = format!("+refs/heads/*:refs/remotes/{remote}/*");
+    let out = git(
+        dir,
+        &[
+            "fetch",
+            "--no-tags",
+            "--quiet",
+            &remote,
+            &heads,
+            "refs/tags/*:refs/tags/*",
+        ],
+    )?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("would clobber existing tag") {
+            return Err(Error::conflict(format!(
+                "a release tag on '{remote}' changed while pulling: {}",
+                stderr.trim()
+            ))
+            .with_hint("run 'pulse pull' again to see which"));
+        }
+        return Err(classify(&format!("cannot fetch from '{remote}'"), &stderr));
+    }
+    let new_tags: Vec<String> = local_tags(repo)?
+        .into_keys()
+        .filter(|t| !before.contains_key(t))
+        .map(|t| t.trim_start_matches("refs/tags/").to_owned())
+        .collect();
+    let tracking = format!("refs/remotes/{remote}/{short}");
+    let integration = match repo.ref_target(&tracking)? {
+        Some(other) => Some(repo.integrate(branch, other, &format!("{remote}/{short}"))?),
+        None => None,
+    };
+    Ok(Pulled {
+        new_tags,
+        branch: short,
+        integration,
+    })
+}
+
+/// Send the branch (with its labels) and every release tag the remote lacks, in one atomic
+/// `git push`. Refused when the remote's branch moved on (pull first) or a release tag
+/// differs between the sides.
+pub fn push(
+    repo: &crate::PromptRepo,
+    remote: Option<&str>,
+    branch: Option<&str>,
+) -> Result<Pushed> {
+    let b = repo.branch(branch)?;
+    let short = b
+        .full_name
+        .as_ref()
+        .map(|n| n.shorten().to_string())
+        .ok_or_else(|| {
+            Error::usage("HEAD is detached, so there is no branch to push")
+                .with_hint("check out a branch, or pass --branch NAME")
+        })?;
+    let tip = b
+        .tip
+        .ok_or_else(|| Error::not_found(format!("branch '{short}' has no commits to push")))?;
+    let remote = default_remote(repo, remote, &short)?;
+    let dir = dir_of(repo);
+    let advertised = ls_remote(dir, &remote)?;
+    let conflicts = tag_conflicts(repo, &advertised)?;
+    if !conflicts.is_empty() {
+        return Err(conflicts_error(&conflicts, &remote));
+    }
+    let remote_branch = advertised.get(&format!("refs/heads/{short}")).map(|r| r.id);
+    let pull_hint = || {
+        Error::conflict(format!(
+            "'{remote}' has commits on '{short}' that this branch does not have"
+        ))
+        .with_hint(format!(
+            "run 'pulse pull {remote}' to bring them in, then push again"
+        ))
+    };
+    if let Some(theirs) = remote_branch.filter(|t| *t != tip) {
+        let contained = repo.git().has_object(theirs)
+            && repo
+                .git()
+                .merge_base(theirs, tip)
+                .ok()
+                .flatten()
+                .is_some_and(|base| base.detach() == theirs);
+        if !contained {
+            return Err(pull_hint());
+        }
+    }
+    let tags: Vec<String> = local_tags(repo)?
+        .into_iter()
+        .filter(|(name, _)| !advertised.contains_key(name))
+        .filter(|(name, _)| {
+            crate::repo::parse_tag_name(name.trim_start_matches("refs/tags/")).is_some()
+        })
+        .map(|(name, _)| name)
+        .collect();
+    let branch_updated = remote_branch != Some(tip);
+    if !branch_updated && tags.is_empty() {
+        return Ok(Pushed {
+            branch: short,
+            branch_updated,
+            tags: Vec::new(),
+        });
+    }
+    let branch_spec = format!("refs/heads/{short}:refs/heads/{short}");
+    let mut args: Vec<&str> = vec![
+        "push",
+        "--atomic",
+        "--porcelain",
+        "--quiet",
+        &remote,
+        &branch_spec,
+    ];
+    args.extend(tags.iter().map(String::as_str));
+    let out = git(dir, &args)?;
+    if !out.status.success() {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stdout.contains("fetch first")
+            || stdout.contains("non-fast-forward")
+            || stderr.contains("fetch first")
+        {
+            return Err(pull_hint());
+        }
+        if stdout.contains("already exists") {
+            return Err(Error::conflict(format!(
+                "a release tag already exists on '{remote}' with another target: {}",
+                stdout
+                    .lines()
+                    .filter(|l| l.starts_with('!'))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+            .with_hint(format!("run 'pulse pull {remote}' to see which")));
+        }
+        return Err(classify(
+            &format!("cannot push to '{remote}'"),
+            &format!("{stderr}\n{stdout}"),
+        ));
+    }
+    Ok(Pushed {
+        branch: short,
+        branch_updated,
+        tags: tags
+            .into_iter()
+            .map(|t| t.trim_start_matches("refs/tags/").to_owned())
+            .collect(),
+    })
+}
+
+/// Clone `url` into `dir` with every branch and release tag.
+pub fn clone(url: &str, dir: &Path) -> Result<crate::PromptRepo> {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(Error::conflict(format!(
+            "'{}' already exists and is not empty",
+            dir.display()
+        ))
+        .with_hint("choose another directory"));
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::io(format!("cannot create '{}'", parent.display()), e))?;
+    let target = dir.to_string_lossy().into_owned();
+    // A bare remote made with plain 'git init --bare' may have HEAD on a branch that does not
+    // exist (master) while the prompts are on main: then check out main, or the only branch.
+    let advertised = ls_remote(Path::new("."), url)?;
+    let head = git(Path::new("."), &["ls-remote", "--symref", url, "HEAD"])?;
+    let head_target = String::from_utf8_lossy(&head.stdout).lines().find_map(|l| {
+        l.strip_prefix("ref: ")
+            .and_then(|r| r.split('\t').next())
+            .map(str::to_owned)
+    });
+    let branches: Vec<&str> = advertised
+        .keys()
+        .filter_map(|r| r.strip_prefix("refs/heads/"))
+        .collect();
+    let head_exists = head_target
+        .as_ref()
+        .is_some_and(|t| advertised.contains_key(t));
+    let checkout = if head_exists || branches.is_empty() {
+        None
+    } else if branches.contains(&"main") {
+        Some("main")
+    } else {
+        branches.first().copied()
+    };
+    let mut args = vec!["clone", "--quiet"];
+    if let Some(b) = checkout {
+        args.extend(["--branch", b]);
+    }
+    args.extend(["--", url, &target]);
+    let out = git(Path::new("."), &args)?;
+    if !out.status.success() {
+        return Err(classify(
+            &format!("cannot clone '{url}'"),
+            &String::from_utf8_lossy(&out.stderr),
+        ));
+    }
+    // Tags whose commits are not on a branch are not followed by a clone: fetch them all.
+    git_ok(
+        dir,
+        &["fetch", "--quiet", "--tags", "origin"],
+        &format!("cannot fetch the release tags of '{url}'"),
+    )?;
+    crate::PromptRepo::open(dir)
+}

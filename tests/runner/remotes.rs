@@ -1,0 +1,344 @@
+//! Sharing through ordinary git remotes: clone, pull and push over a plain path, file://
+//! and git:// (a real `git daemon` on 127.0.0.1 started by the test).
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Env, OutputExt};
+
+/// A bare remote with one person's clone of it.
+struct Team {
+    env: Env,
+    url: String,
+}
+
+impl Team {
+    /// Alice makes a prompt repository with one release and a label, and pushes it to a
+    /// bare repository reachable at the URL `url_of` makes from its path.
+    fn new(url_of: impl Fn(&Path) -> String) -> Team {
+        let env = Env::new();
+        let bare = env.path("shared.git");
+        env.git_in(
+            env.root.path(),
+            &["init", "-q", "--bare", bare.to_str().unwrap()],
+        );
+        let url = url_of(&bare);
+        env.add("reviewer", "1.0.0", b"Be careful.\n");
+        env.pulse(&["label", "set", "reviewer", "production", "1.0.0"])
+            .assert_ok();
+        env.git(&["remote", "add", "origin", &url]);
+        let out = env.pulse(&["push"]).assert_ok();
+        assert_eq!(
+            out.stdout_str(),
+            "main: pushed; 1 releases pushed\n  reviewer@1.0.0\n"
+        );
+        Team { env, url }
+    }
+
+    fn alice(&self) -> &Path {
+        &self.env.repo
+    }
+
+    /// Bob clones the shared repository.
+    fn bob(&self) -> PathBuf {
+        let bob = self.env.path("bob");
+        let out = self
+            .env
+            .cmd_in(
+                self.env.root.path(),
+                &["clone", &self.url, bob.to_str().unwrap()],
+            )
+            .output()
+            .unwrap()
+            .assert_ok();
+        assert!(
+            out.stdout_str().contains("(1 releases)"),
+            "{}",
+            out.stdout_str()
+        );
+        bob
+    }
+
+    fn run(&self, who: &Path, args: &[&str]) -> std::process::Output {
+        self.env.cmd_in(who, args).output().unwrap()
+    }
+
+    fn add(&self, who: &Path, name: &str, version: &str, content: &str) {
+        use std::io::Write;
+        let mut child = self
+            .env
+            .cmd_in(who, &["add", name, "--version", version])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(content.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().assert_ok();
+    }
+
+    fn fsck_remote(&self) {
+        self.env.git_in(
+            &self.env.path("shared.git"),
+            &["fsck", "--strict", "--no-dangling"],
+        );
+    }
+}
+
+fn round_trip(team: &Team) {
+    let bob = team.bob();
+    // Bob has the release, the label and its history.
+    assert_eq!(
+        team.run(&bob, &["fetch", "reviewer@production"])
+            .assert_ok()
+            .stdout_str(),
+        "Be careful.\n"
+    );
+    team.run(&bob, &["verify"]).assert_ok();
+    let history = team
+        .run(&bob, &["label", "history", "reviewer"])
+        .assert_ok()
+        .stdout_str();
+    assert!(
+        history.contains("production  (none) -> 1.0.0  Ada Tester"),
+        "{history}"
+    );
+    // Bob releases and moves the label; Alice pulls it all.
+    team.add(&bob, "reviewer", "1.1.0", "Be careful and kind.\n");
+    team.run(&bob, &["label", "set", "reviewer", "production", "1.1.0"])
+        .assert_ok();
+    team.run(&bob, &["push"]).assert_ok();
+    let out = team.run(team.alice(), &["pull"]).assert_ok();
+    assert_eq!(
+        out.stdout_str(),
+        "main: fast-forwarded; 1 new releases\n  reviewer@1.1.0\n"
+    );
+    assert_eq!(
+        team.run(team.alice(), &["fetch", "reviewer@production"])
+            .assert_ok()
+            .stdout_str(),
+        "Be careful and kind.\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(team.alice().join("prompts/reviewer.md")).unwrap(),
+        "Be careful and kind.\n"
+    );
+    assert_eq!(team.env.git(&["status", "--porcelain"]), "");
+    let out = team.run(team.alice(), &["pull"]).assert_ok();
+    assert_eq!(
+        out.stdout_str(),
+        "main: already up to date; 0 new releases\n"
+    );
+    assert_eq!(
+        team.run(team.alice(), &["push"]).assert_ok().stdout_str(),
+        "Everything up to date\n"
+    );
+    team.fsck_remote();
+}
+
+#[test]
+fn round_trip_over_a_plain_path() {
+    round_trip(&Team::new(|p| p.display().to_string()));
+}
+
+#[test]
+fn round_trip_over_file_urls() {
+    round_trip(&Team::new(|p| format!("file://{}", p.display())));
+}
+
+#[test]
+fn round_trip_over_git_daemon() {
+    let daemon = GitDaemon::start();
+    round_trip(&Team::new(|p| daemon.url(p)));
+}
+
+#[test]
+fn two_people_releasing_at_once_both_land() {
+    let team = Team::new(|p| format!("file://{}", p.display()));
+    let bob = team.bob();
+    // At the same time: Alice releases a new prompt and a new version; Bob releases another
+    // prompt and moves a different label.
+    team.add(team.alice(), "writer", "1.0.0", "Write clearly.\n");
+    team.add(team.alice(), "reviewer", "1.1.0", "Alice's review.\n");
+    team.add(&bob, "triage", "0.1.0", "Sort tickets.\n");
+    team.run(&bob, &["label", "set", "reviewer", "staging", "1.0.0"])
+        .assert_ok();
+    team.run(team.alice(), &["push"]).assert_ok();
+    // Bob's push is refused: the remote moved on.
+    let out = team.run(&bob, &["push"]).assert_code(4);
+    assert!(
+        out.stderr_str().contains("pulse pull"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = team.run(&bob, &["pull"]).assert_ok();
+    assert!(
+        out.stdout_str().starts_with("main: merged; 2 new releases"),
+        "{}",
+        out.stdout_str()
+    );
+    team.run(&bob, &["push"]).assert_ok();
+    team.run(team.alice(), &["pull"]).assert_ok();
+    for who in [team.alice(), bob.as_path()] {
+        for (spec, content) in [
+            ("writer@1.0.0", "Write clearly.\n"),
+            ("reviewer@1.1.0", "Alice's review.\n"),
+            ("triage@0.1.0", "Sort tickets.\n"),
+            ("reviewer@staging", "Be careful.\n"),
+            ("reviewer@production", "Be careful.\n"),
+        ] {
+            assert_eq!(
+                team.run(who, &["fetch", spec]).assert_ok().stdout_str(),
+                content,
+                "{spec}"
+            );
+        }
+        team.run(who, &["verify"]).assert_ok();
+        assert_eq!(team.env.git_in(who, &["status", "--porcelain"]), "");
+    }
+    team.fsck_remote();
+    let remote_tags = team
+        .env
+        .git_in(&team.env.path("shared.git"), &["tag", "-l"]);
+    assert_eq!(
+        remote_tags,
+        "reviewer@1.0.0\nreviewer@1.1.0\ntriage@0.1.0\nwriter@1.0.0\n"
+    );
+}
+
+#[test]
+fn a_release_tag_that_differs_is_a_conflict_on_push_and_pull() {
+    let team = Team::new(|p| p.display().to_string());
+    let bob = team.bob();
+    team.add(team.alice(), "reviewer", "2.0.0", "Alice's 2.0\n");
+    team.add(&bob, "reviewer", "2.0.0", "Bob's 2.0\n");
+    team.run(team.alice(), &["push"]).assert_ok();
+    let alice_commit = team.env.git(&["rev-parse", "reviewer@2.0.0^{commit}"]);
+    let bob_commit = team
+        .env
+        .git_in(&bob, &["rev-parse", "reviewer@2.0.0^{commit}"]);
+    for cmd in ["push", "pull"] {
+        let refs_before = team.env.git_in(&bob, &["for-each-ref"]);
+        let out = team.run(&bob, &[cmd]).assert_code(4);
+        let err = out.stderr_str();
+        assert!(err.contains("'reviewer@2.0.0'"), "{cmd}: {err}");
+        assert!(
+            err.contains(&bob_commit[..12]) && err.contains(&alice_commit[..12]),
+            "{cmd}: {err}"
+        );
+        assert_eq!(
+            team.env.git_in(&bob, &["for-each-ref"]),
+            refs_before,
+            "{cmd} changed refs"
+        );
+    }
+    assert_eq!(
+        team.run(&bob, &["fetch", "reviewer@2.0.0"])
+            .assert_ok()
+            .stdout_str(),
+        "Bob's 2.0\n"
+    );
+}
+
+#[test]
+fn the_same_label_moved_differently_is_a_conflict() {
+    let team = Team::new(|p| p.display().to_string());
+    let bob = team.bob();
+    team.add(team.alice(), "reviewer", "1.1.0", "a\n");
+    team.run(team.alice(), &["push"]).assert_ok();
+    team.run(&bob, &["pull"]).assert_ok();
+    team.run(
+        team.alice(),
+        &["label", "set", "reviewer", "production", "1.1.0"],
+    )
+    .assert_ok();
+    team.run(team.alice(), &["push"]).assert_ok();
+    team.run(&bob, &["label", "rm", "reviewer", "production"])
+        .assert_ok();
+    let head = team.env.git_in(&bob, &["rev-parse", "HEAD"]);
+    let out = team.run(&bob, &["pull"]).assert_code(4);
+    assert!(
+        out.stderr_str().contains("prompts/reviewer.yaml"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(team.env.git_in(&bob, &["rev-parse", "HEAD"]), head);
+}
+
+#[test]
+fn unreachable_and_missing_remotes() {
+    let env = Env::new();
+    env.git(&["remote", "add", "origin", "git://127.0.0.1:1/nothing.git"]);
+    let out = env.pulse(&["push"]).assert_code(6);
+    assert!(out.stderr_str().contains("origin"), "{}", out.stderr_str());
+    env.pulse(&["pull", "nowhere"]).assert_code(2);
+    let fresh = Env::new();
+    fresh.pulse(&["pull"]).assert_code(2);
+    let out = env
+        .cmd_in(
+            env.root.path(),
+            &["clone", env.path("missing.git").to_str().unwrap(), "x"],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(3 | 6)),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+/// A `git daemon` serving a directory over git:// on 127.0.0.1, with push enabled.
+pub struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    pub fn start() -> GitDaemon {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = std::process::Command::new("git")
+            .args([
+                "daemon",
+                "--reuseaddr",
+                "--export-all",
+                "--enable=receive-pack",
+                "--base-path=/",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                "/",
+            ])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("git daemon starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "git daemon did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        GitDaemon { child, port }
+    }
+
+    pub fn url(&self, path: &Path) -> String {
+        format!("git://127.0.0.1:{}{}", self.port, path.display())
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

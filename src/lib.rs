@@ -43,6 +43,7 @@ pub mod config;
 pub mod error;
 pub mod layout;
 pub mod meta;
+pub mod mirror;
 pub mod name;
 pub mod remote;
 pub mod repo;

@@ -196,6 +196,32 @@ impl PromptRepo {
         }
     }
 
+    /// When HEAD names a branch that does not exist (a bare repository made by plain
+    /// `git init --bare` keeps HEAD on `master` while the prompts arrive on `main`): the
+    /// branch to read instead, `main` or else the only branch. `None` when HEAD is fine.
+    pub fn branch_for_unborn_head(&self) -> Result<Option<String>> {
+        let head = self.branch(None)?;
+        if head.tip.is_some() {
+            return Ok(None);
+        }
+        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
+        let mut names = Vec::new();
+        for r in platform
+            .local_branches()
+            .git_ctx(|| "cannot list branches")?
+        {
+            let r = r.git_ctx(|| "cannot read a branch")?;
+            names.push(r.name().shorten().to_string());
+        }
+        Ok(if names.iter().any(|n| n == "main") {
+            Some("main".to_owned())
+        } else if names.len() == 1 {
+            names.pop()
+        } else {
+            None
+        })
+    }
+
     /// The object a ref points to (peeled only through symbolic refs), or `None`.
     pub(crate) fn ref_target(&self, full: &str) -> Result<Option<ObjectId>> {
         let found = self

@@ -304,9 +304,14 @@ impl GitDaemon {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let child = std::process::Command::new("git")
+        // Run git-daemon itself: killing a `git daemon` wrapper would leave its child serving.
+        let exec_path = std::process::Command::new("git")
+            .arg("--exec-path")
+            .output()
+            .unwrap();
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let child = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"))
             .args([
-                "daemon",
                 "--reuseaddr",
                 "--export-all",
                 "--enable=receive-pack",
@@ -341,4 +346,89 @@ impl Drop for GitDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[test]
+fn fetch_from_a_remote_without_a_clone_online_and_offline() {
+    let team = Team::new(|p| format!("file://{}", p.display()));
+    let daemon = GitDaemon::start();
+    let url = daemon.url(&team.env.path("shared.git"));
+    let nowhere = team.env.path("home");
+    let from = |args: &[&str]| {
+        let mut full = vec!["fetch"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--from", &url]);
+        team.env.cmd_in(&nowhere, &full).output().unwrap()
+    };
+    // Online: latest, label and exact all read through a mirror in the cache dir.
+    assert_eq!(
+        from(&["reviewer"]).assert_ok().stdout_str(),
+        "Be careful.\n"
+    );
+    assert_eq!(
+        from(&["reviewer@production"]).assert_ok().stdout_str(),
+        "Be careful.\n"
+    );
+    let mirrors = team.env.path("cache/progress-pulse/mirrors");
+    assert_eq!(
+        std::fs::read_dir(&mirrors)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "git"))
+            .count(),
+        1
+    );
+    // A new release on the remote is seen by latest (the mirror refreshes).
+    team.add(team.alice(), "reviewer", "1.1.0", "Newer.\n");
+    team.run(team.alice(), &["push"]).assert_ok();
+    assert_eq!(from(&["reviewer"]).assert_ok().stdout_str(), "Newer.\n");
+    assert_eq!(
+        from(&["reviewer@1.0.0"]).assert_ok().stdout_str(),
+        "Be careful.\n"
+    );
+    // Offline: the daemon is gone.
+    drop(daemon);
+    let out = from(&["reviewer@1.0.0"]).assert_ok();
+    assert_eq!(out.stdout_str(), "Be careful.\n");
+    assert_eq!(
+        out.stderr_str(),
+        "",
+        "an exact cached release needs no network"
+    );
+    let out = from(&["reviewer@^1"]).assert_ok();
+    assert_eq!(out.stdout_str(), "Newer.\n");
+    assert!(
+        out.stderr_str().contains("answering from the cache"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = from(&["reviewer@2.0.0"]).assert_code(6);
+    assert!(
+        out.stderr_str().contains("cannot be reached"),
+        "{}",
+        out.stderr_str()
+    );
+    // A remote never cached and unreachable: exit 6.
+    let out = team
+        .env
+        .cmd_in(
+            &nowhere,
+            &["fetch", "reviewer", "--from", "git://127.0.0.1:1/none.git"],
+        )
+        .output()
+        .unwrap()
+        .assert_code(6);
+    assert!(out.stdout.is_empty());
+    // A selector the remote cannot answer while online is plain not-found.
+    let daemon = GitDaemon::start();
+    let url2 = daemon.url(&team.env.path("shared.git"));
+    team.env
+        .cmd_in(&nowhere, &["fetch", "reviewer@^7", "--from", &url2])
+        .output()
+        .unwrap()
+        .assert_code(3);
 }

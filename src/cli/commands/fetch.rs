@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 /// Print the content of NAME@SELECTOR (default: latest), byte-exact, after checking its
 /// SHA-256 against the release tag. SELECTOR is an exact version, 'latest', a label or a
 /// SemVer requirement (^1.2, ~1.2.0, '>=1.0.0, <2.0.0'). With --ref, print the unreleased
-/// working content at a branch or commit instead.
+/// working content at a branch or commit instead. With --from URL, read from a remote
+/// without a clone, through a mirror cached under $XDG_CACHE_HOME/progress-pulse.
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
     /// NAME or NAME@SELECTOR.
@@ -20,6 +21,9 @@ pub struct FetchArgs {
     /// Read the working content at this branch or commit instead of a release.
     #[arg(long = "ref", value_name = "REF", conflicts_with = "selector")]
     pub rev: Option<String>,
+    /// Read from the remote at this URL (a cached mirror, no working clone needed).
+    #[arg(long, value_name = "URL", conflicts_with = "rev")]
+    pub from: Option<String>,
     /// Write the content to this file (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -28,6 +32,13 @@ pub struct FetchArgs {
 pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
     let (name, selector) = parse_spec(&args.spec, args.version.as_deref())?;
     let branch_opt = ctx.branch.clone();
+    if let Some(url) = &args.from {
+        let fetched = crate::mirror::fetch(url, &name, &selector, branch_opt.as_deref())?;
+        if let Some(w) = &fetched.warning {
+            ctx.note(w);
+        }
+        return write_content(&args, out, &fetched.content);
+    }
     let repo = ctx.repo()?;
     let content = match &args.rev {
         Some(rev) => {
@@ -49,8 +60,12 @@ pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
             repo.release_content(&release)?
         }
     };
+    write_content(&args, out, &content)
+}
+
+fn write_content(args: &FetchArgs, out: &mut dyn Write, content: &[u8]) -> Result<()> {
     match &args.output {
-        Some(path) => crate::layout::write_file(path, &content),
-        None => out.write_all(&content).map_err(out_err),
+        Some(path) => crate::layout::write_file(path, content),
+        None => out.write_all(content).map_err(out_err),
     }
 }

@@ -4,6 +4,7 @@
 //! objects and move refs with compare-and-swap, so a branch that is not checked out (or a
 //! bare repository) is written without a worktree. The layout is `docs/format.md`.
 
+mod check;
 mod lock;
 mod merge;
 mod pack;
@@ -17,6 +18,7 @@ use gix::ObjectId;
 
 use crate::error::{Error, GitResultExt, Result};
 
+pub use check::{CheckReport, PromptChange};
 pub use lock::{PendingSync, WriteLock};
 pub use merge::Integration;
 pub use read::{LabelMove, PromptEntry, Release, VerifyProblem, format_time, parse_tag_name};

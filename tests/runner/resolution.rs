@@ -117,7 +117,7 @@ fn working_content_is_read_with_ref() {
         .stdout_str();
     assert_eq!(
         out,
-        "--- p@1.0.0\n+++ p@1.1.0\n@@ -1,1 +1,1 @@\n-released\n\\ No newline at end of file\n+draft\n\\ No newline at end of file\n"
+        "--- p@1.0.0\n+++ p@1.1.0\n@@ -1 +1 @@\n-released\n\\ No newline at end of file\n+draft\n\\ No newline at end of file\n"
     );
     // Without a second version: the working content on the branch.
     std::fs::write(env.repo.join("prompts/p.md"), b"draft\nmore\n").unwrap();
@@ -125,7 +125,7 @@ fn working_content_is_read_with_ref() {
     let out = env.pulse(&["diff", "p@1.1.0"]).assert_ok().stdout_str();
     assert_eq!(
         out,
-        "--- p@1.1.0\n+++ p (working, main)\n@@ -1,1 +1,2 @@\n-draft\n\\ No newline at end of file\n+draft\n+more\n"
+        "--- p@1.1.0\n+++ p (working, main)\n@@ -1 +1,2 @@\n-draft\n\\ No newline at end of file\n+draft\n+more\n"
     );
     assert_eq!(
         env.pulse(&["diff", "p@1.1.0", "p@1.1.0"])

@@ -38,7 +38,18 @@ impl gix::diff::blob::unified_diff::ConsumeHunk for GitStyle {
         header: gix::diff::blob::unified_diff::HunkHeader,
         lines: &[(gix::diff::blob::unified_diff::DiffLineKind, &[u8])],
     ) -> std::io::Result<()> {
-        self.0.extend_from_slice(format!("{header}\n").as_bytes());
+        // As git prints it: an empty side starts at the line before it, a count of 1 is left out.
+        let range = |start: u32, len: u32| match len {
+            0 => format!("{},0", start.saturating_sub(1)),
+            1 => start.to_string(),
+            n => format!("{start},{n}"),
+        };
+        let line = format!(
+            "@@ -{} +{} @@\n",
+            range(header.before_hunk_start, header.before_hunk_len),
+            range(header.after_hunk_start, header.after_hunk_len)
+        );
+        self.0.extend_from_slice(line.as_bytes());
         for (kind, line) in lines {
             self.0.push(kind.to_prefix() as u8);
             self.0.extend_from_slice(line);

@@ -1,6 +1,7 @@
 //! One module per command: its arguments (the `///` comment is its help) and its body.
 
 mod add;
+mod check;
 mod clone;
 mod completions;
 mod config;
@@ -65,6 +66,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Send the branch, its labels and new releases to a remote.
     Push(push::PushArgs),
+    /// The pull-request gate: check every rule and summarise changes as Markdown.
+    Check(check::CheckArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Print the effective configuration.
@@ -91,6 +94,7 @@ pub fn dispatch(command: Command, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
         Command::Clone(a) => clone::run(a, ctx, out),
         Command::Pull(a) => pull::run(a, ctx, out),
         Command::Push(a) => push::run(a, ctx, out),
+        Command::Check(a) => check::run(a, ctx, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Config(a) => config::run(a, ctx, out),
     }

@@ -57,6 +57,8 @@ impl VersionArgs {
     }
 }
 
+/// Store content as a prompt's working content and release it as NAME@VERSION.
+///
 /// Store content (from --file, or stdin) as the prompt's working content on the branch, in
 /// one commit, and release it as NAME@VERSION. Prints NAME@VERSION. The same version with
 /// identical content is a success that changes nothing; with other content it is a

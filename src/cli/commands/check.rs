@@ -5,6 +5,8 @@ use std::io::Write;
 use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::{Error, Result};
 
+/// The pull-request gate: check every rule and summarise changes as Markdown.
+///
 /// The pull-request gate for CI. Checks the branch: the format file, every name and path
 /// under prompts/, every metadata file and label, and every release (annotated tag with
 /// trailers, a commit that holds the prompt, a matching checksum). With --base, prints a

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::{Error, Result};
 
+/// Clone a prompt repository with every branch, release and label.
+///
 /// Clone the prompt repository at URL (a path, file://, git://, http(s):// or ssh:// URL)
 /// into DIR, with every branch, release tag and label, using git and your git credentials.
 #[derive(Debug, clap::Args)]

@@ -7,6 +7,8 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 use crate::error::Result;
 
+/// Print shell completions.
+///
 /// Print a completion script for SHELL, e.g. `pulse completions bash > ~/.local/share/bash-completion/completions/pulse`.
 #[derive(Debug, clap::Args)]
 pub struct CompletionsArgs {

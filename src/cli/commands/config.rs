@@ -5,6 +5,8 @@ use std::io::Write;
 use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::Result;
 
+/// Print the effective configuration.
+///
 /// Print the effective configuration after every layer: flags, then PULSE_* environment
 /// variables, then the user file ($XDG_CONFIG_HOME/progress-pulse/config.yaml or --config),
 /// then the repository's .pulse/config.yaml.

@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 use crate::name::Name;
 use crate::version::Version;
 
+/// Delete one release (its tag).
+///
 /// Delete the release NAME@VERSION (its tag; the commit stays in history). Refused while a
 /// label points to it; once the repository has a remote it may have been pushed, so
 /// --force is needed.

@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 use crate::name::Name;
 use crate::repo::PromptRepo;
 
+/// Show a unified diff between two releases, or a release and the working content.
+///
 /// Show a unified diff from NAME@A to NAME@B, or, without B, from NAME@A to the prompt's
 /// working content on the branch. B may be written as NAME@B or just B.
 #[derive(Debug, clap::Args)]

@@ -7,6 +7,8 @@ use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::Result;
 use crate::layout::{DirMeta, write_labels, write_release};
 
+/// Export releases to a directory in the NAME/VERSION/content.md layout.
+///
 /// Export every release (or those whose names start with PREFIX) to DIR as
 /// DIR/NAME/VERSION/content.md + metadata.json, with the branch's labels in
 /// DIR/NAME/labels.json. Releases already exported identically are left alone.

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use crate::cli::{Ctx, out_err, parse_spec};
 use crate::error::{Error, Result};
 
+/// Print a release's content, byte-exact and checksum-verified.
+///
 /// Print the content of NAME@SELECTOR (default: latest), byte-exact, after checking its
 /// SHA-256 against the release tag. SELECTOR is an exact version, 'latest', a label or a
 /// SemVer requirement (^1.2, ~1.2.0, '>=1.0.0, <2.0.0'). With --ref, print the unreleased

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::Result;
 
+/// Import releases from a directory in the NAME/VERSION/content.md layout.
+///
 /// Import every release under DIR (DIR/NAME/VERSION/content.md with metadata.json, and
 /// DIR/NAME/labels.json). Releases already present with identical content are skipped;
 /// one with different content stops the import before anything is written (exit 4).

@@ -7,6 +7,8 @@ use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::{Error, Result};
 use crate::repo::PromptRepo;
 
+/// Make a prompt repository (new, or adopt an existing git repository).
+///
 /// Make a prompt repository at PATH (default: the current directory). An existing git
 /// repository is adopted: pulse records its format version in `.pulse/config.yaml` on the
 /// branch in one commit. Running it again changes nothing.

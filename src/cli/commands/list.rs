@@ -6,6 +6,8 @@ use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::Result;
 use crate::version::latest;
 
+/// List the prompts on the branch with their latest release, labels and description.
+///
 /// List the prompts on the branch (files under prompts/): name, latest release, labels
 /// and description. PREFIX keeps names that start with it; --tags keeps prompts that
 /// have every keyword given.

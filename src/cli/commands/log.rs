@@ -6,6 +6,8 @@ use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::{Error, Result};
 use crate::name::Name;
 
+/// Print a prompt's release history with messages, as a changelog.
+///
 /// Print the release history of NAME, newest first, with each release's message: a
 /// Markdown changelog.
 #[derive(Debug, clap::Args)]

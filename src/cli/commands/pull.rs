@@ -6,6 +6,8 @@ use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::Result;
 use crate::repo::Integration;
 
+/// Bring in branches, releases and labels from a remote (fast-forward or merge).
+///
 /// Fetch branches, release tags and labels from REMOTE (default: the branch's upstream, or
 /// origin) and bring the branch up to date: a fast-forward, or a merge commit in which each
 /// file, and each label, merges on its own. A release tag that differs between the two

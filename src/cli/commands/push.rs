@@ -5,6 +5,8 @@ use std::io::Write;
 use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::Result;
 
+/// Send the branch, its labels and new releases to a remote.
+///
 /// Push the branch (with its labels) and every release tag the remote lacks to REMOTE
 /// (default: the branch's upstream, or origin), atomically. If the remote's branch has
 /// commits this one lacks, the push is refused: run 'pulse pull' first. A release tag that

@@ -8,6 +8,8 @@ use crate::error::Result;
 use crate::name::Name;
 use crate::repo::{AddRequest, Content};
 
+/// Release a prompt's committed working content on the branch.
+///
 /// Release the prompt's content as committed on the branch (prompts/NAME.md), e.g. after
 /// a pull request that edited it was merged. Prints NAME@VERSION.
 #[derive(Debug, clap::Args)]

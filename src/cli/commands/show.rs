@@ -5,6 +5,8 @@ use std::io::Write;
 use crate::cli::{Ctx, Format, out_err, parse_spec, write_json};
 use crate::error::Result;
 
+/// Show the metadata of one release.
+///
 /// Show the metadata of NAME@SELECTOR (default: latest): version, date, author, size,
 /// checksum, message, description, keywords, commit, path and labels.
 #[derive(Debug, clap::Args)]

@@ -6,6 +6,8 @@ use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::{Error, Result};
 use crate::name::Name;
 
+/// Check every release: tag format, target commit, path and checksum (exit 5 on a mismatch).
+///
 /// Check every release tag (or NAME's): it is an annotated tag named name@version whose
 /// trailers match, its commit holds the prompt's path, and the content's size and SHA-256
 /// match the tag. Exits 5 if anything does not.

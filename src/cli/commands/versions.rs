@@ -6,6 +6,8 @@ use crate::cli::{Ctx, Format, out_err, write_json};
 use crate::error::{Error, Result};
 use crate::name::Name;
 
+/// List a prompt's releases in SemVer order.
+///
 /// List the releases of NAME in SemVer order (1.9.0 before 1.10.0), with date, author,
 /// size and the labels pointing to each.
 #[derive(Debug, clap::Args)]

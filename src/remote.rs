@@ -248,6 +248,44 @@ fn dir_of(repo: &crate::PromptRepo) -> &Path {
     repo.workdir().unwrap_or(repo.git_dir())
 }
 
+/// What pull and push start from: the branch, the remote, and what the remote advertises,
+/// after making sure no release tag differs between the two sides.
+struct Exchange {
+    branch: crate::repo::Branch,
+    short: String,
+    remote: String,
+    advertised: BTreeMap<String, RemoteRef>,
+}
+
+fn exchange(
+    repo: &crate::PromptRepo,
+    remote: Option<&str>,
+    branch: Option<&str>,
+    verb: &str,
+) -> Result<Exchange> {
+    let b = repo.branch(branch)?;
+    let short = b
+        .full_name
+        .as_ref()
+        .map(|n| n.shorten().to_string())
+        .ok_or_else(|| {
+            Error::usage(format!("HEAD is detached, so there is no branch to {verb}"))
+                .with_hint("check out a branch, or pass --branch NAME")
+        })?;
+    let remote = default_remote(repo, remote, &short)?;
+    let advertised = ls_remote(dir_of(repo), &remote)?;
+    let conflicts = tag_conflicts(repo, &advertised)?;
+    if !conflicts.is_empty() {
+        return Err(conflicts_error(&conflicts, &remote));
+    }
+    Ok(Exchange {
+        branch: b,
+        short,
+        remote,
+        advertised,
+    })
+}
+
 /// Fetch branches, release tags and labels from `remote`, then bring the branch up to date
 /// (fast-forward or merge). A release tag that differs between the sides stops it before
 /// anything changes.
@@ -256,22 +294,8 @@ pub fn pull(
     remote: Option<&str>,
     branch: Option<&str>,
 ) -> Result<Pulled> {
-    let b = repo.branch(branch)?;
-    let short = b
-        .full_name
-        .as_ref()
-        .map(|n| n.shorten().to_string())
-        .ok_or_else(|| {
-            Error::usage("HEAD is detached, so there is no branch to pull into")
-                .with_hint("check out a branch, or pass --branch NAME")
-        })?;
-    let remote = default_remote(repo, remote, &short)?;
+    let Exchange { short, remote, .. } = exchange(repo, remote, branch, "pull into")?;
     let dir = dir_of(repo);
-    let advertised = ls_remote(dir, &remote)?;
-    let conflicts = tag_conflicts(repo, &advertised)?;
-    if !conflicts.is_empty() {
-        return Err(conflicts_error(&conflicts, &remote));
-    }
     let before = local_tags(repo)?;
     let heads = format!("+refs/heads/*:refs/remotes/{remote}/*");
     let out = git(
@@ -321,25 +345,16 @@ pub fn push(
     remote: Option<&str>,
     branch: Option<&str>,
 ) -> Result<Pushed> {
-    let b = repo.branch(branch)?;
-    let short = b
-        .full_name
-        .as_ref()
-        .map(|n| n.shorten().to_string())
-        .ok_or_else(|| {
-            Error::usage("HEAD is detached, so there is no branch to push")
-                .with_hint("check out a branch, or pass --branch NAME")
-        })?;
+    let Exchange {
+        branch: b,
+        short,
+        remote,
+        advertised,
+    } = exchange(repo, remote, branch, "push")?;
     let tip = b
         .tip
         .ok_or_else(|| Error::not_found(format!("branch '{short}' has no commits to push")))?;
-    let remote = default_remote(repo, remote, &short)?;
     let dir = dir_of(repo);
-    let advertised = ls_remote(dir, &remote)?;
-    let conflicts = tag_conflicts(repo, &advertised)?;
-    if !conflicts.is_empty() {
-        return Err(conflicts_error(&conflicts, &remote));
-    }
     let remote_branch = advertised.get(&format!("refs/heads/{short}")).map(|r| r.id);
     let pull_hint = || {
         Error::conflict(format!(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use gix::ObjectId;
 
 use super::{Branch, PromptRepo};
-use crate::error::{Error, GitResultExt, Result};
+use crate::error::{Error, Result};
 use crate::meta::{Sidecar, sha256_hex};
 use crate::name::{Label, Name};
 use crate::version::{Version, latest};
@@ -49,30 +49,13 @@ pub struct CheckReport {
 
 impl PromptRepo {
     fn files_under(&self, commit: ObjectId, dir: &str) -> Result<BTreeMap<String, ObjectId>> {
-        let mut out = BTreeMap::new();
-        let root = self.tree_of(commit)?;
-        let Some(entry) = root.find_entry(dir).filter(|e| e.mode().is_tree()) else {
-            return Ok(out);
-        };
-        let mut stack = vec![(entry.object_id(), format!("{dir}/"))];
-        while let Some((tree, prefix)) = stack.pop() {
-            let tree = self
-                .repo
-                .find_tree(tree)
-                .git_ctx(|| format!("cannot read tree {tree}"))?;
-            let decoded = tree
-                .decode()
-                .git_ctx(|| format!("cannot decode tree {}", tree.id))?;
-            for e in &decoded.entries {
-                let path = format!("{prefix}{}", e.filename);
-                if e.mode.is_tree() {
-                    stack.push((e.oid.to_owned(), format!("{path}/")));
-                } else {
-                    out.insert(path, e.oid.to_owned());
-                }
-            }
-        }
-        Ok(out)
+        let prefix = format!("{dir}/");
+        Ok(self
+            .flatten(Some(commit))?
+            .into_iter()
+            .filter(|(path, _)| path.starts_with(&prefix))
+            .map(|(path, (_, id))| (path, id))
+            .collect())
     }
 
     /// Check the branch against every rule, and summarise what changed since `base`.

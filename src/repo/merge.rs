@@ -14,7 +14,8 @@ use super::PromptRepo;
 use crate::error::{Error, GitResultExt, Result};
 use crate::meta::Sidecar;
 
-type Flat = BTreeMap<String, (EntryKind, ObjectId)>;
+/// Every file of a tree by path, with its kind and blob.
+pub(crate) type Flat = BTreeMap<String, (EntryKind, ObjectId)>;
 
 /// What integrating another commit did to the branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,8 @@ fn merge3<T: PartialEq + Clone>(base: &T, ours: &T, theirs: &T) -> Option<T> {
 }
 
 impl PromptRepo {
-    fn flatten(&self, commit: Option<ObjectId>) -> Result<Flat> {
+    /// Every file at `commit` (none for no commit).
+    pub(crate) fn flatten(&self, commit: Option<ObjectId>) -> Result<Flat> {
         let mut out = Flat::new();
         if let Some(commit) = commit {
             let tree = self.tree_of(commit)?.id;
@@ -47,7 +49,12 @@ impl PromptRepo {
         Ok(out)
     }
 
-    fn flatten_tree(&self, tree: ObjectId, prefix: String, out: &mut Flat) -> Result<()> {
+    pub(crate) fn flatten_tree(
+        &self,
+        tree: ObjectId,
+        prefix: String,
+        out: &mut Flat,
+    ) -> Result<()> {
         let tree = self
             .repo
             .find_tree(tree)

@@ -60,6 +60,12 @@ impl PromptRepo {
 
     /// Check the branch against every rule, and summarise what changed since `base`.
     pub fn check(&self, branch: &Branch, base: Option<&str>) -> Result<CheckReport> {
+        if self.is_shallow() {
+            return Err(Error::other(
+                "this is a shallow clone: releases point to commits it does not have, so they cannot be checked",
+            )
+            .with_hint("fetch the full history and the tags: 'git fetch --unshallow --tags' (in CI: a checkout with fetch-depth 0)"));
+        }
         let commit = branch.read_commit().ok_or_else(|| {
             Error::not_found(format!("branch '{}' has no commits", branch.short_name()))
         })?;

@@ -74,3 +74,26 @@ fn broken_rules_fail_the_gate() {
     }
     assert!(text.contains("**5 problem(s):**"), "{text}");
 }
+
+#[test]
+fn a_shallow_checkout_is_told_to_fetch_everything() {
+    let env = Env::new();
+    env.add("reviewer", "1.0.0", b"x\n");
+    env.add("reviewer", "1.1.0", b"y\n");
+    let clone = env.path("shallow");
+    let url = format!("file://{}", env.repo.display());
+    env.git_in(
+        env.root.path(),
+        &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()],
+    );
+    let out = env
+        .cmd_in(&clone, &["check"])
+        .output()
+        .unwrap()
+        .assert_code(1);
+    assert!(
+        out.stderr_str().contains("git fetch --unshallow --tags"),
+        "{}",
+        out.stderr_str()
+    );
+}

@@ -644,3 +644,50 @@ fn serve_cgi(stream: std::net::TcpStream) -> std::io::Result<()> {
     writer.write_all(payload)?;
     writer.flush()
 }
+
+#[test]
+fn pushing_many_releases_sends_exactly_the_release_tags() {
+    let env = Env::new();
+    let bare = env.path("shared.git");
+    env.git_in(
+        env.root.path(),
+        &["init", "-q", "--bare", bare.to_str().unwrap()],
+    );
+    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let layout = |dir: &Path, prompts: std::ops::Range<usize>| {
+        for p in prompts {
+            for v in 0..10 {
+                let d = dir.join(format!("bulk/p{p}/1.{v}.0"));
+                std::fs::create_dir_all(&d).unwrap();
+                std::fs::write(d.join("content.md"), format!("prompt {p} version {v}\n")).unwrap();
+            }
+        }
+    };
+    layout(&env.path("first"), 0..7);
+    env.pulse(&["import", env.path("first").to_str().unwrap()])
+        .assert_ok();
+    let out = env.pulse(&["push"]).assert_ok();
+    assert!(
+        out.stdout_str()
+            .starts_with("main: pushed; 70 releases pushed\n"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_eq!(env.git_in(&bare, &["tag", "-l"]).lines().count(), 70);
+    // A tag that is not a release stays local, however many releases go with it.
+    env.git(&["tag", "-a", "v-local", "-m", "not a release"]);
+    layout(&env.path("second"), 7..14);
+    env.pulse(&["import", env.path("second").to_str().unwrap()])
+        .assert_ok();
+    let out = env.pulse(&["push"]).assert_ok();
+    assert!(
+        out.stdout_str()
+            .starts_with("main: pushed; 70 releases pushed\n"),
+        "{}",
+        out.stdout_str()
+    );
+    let remote_tags = env.git_in(&bare, &["tag", "-l"]);
+    assert_eq!(remote_tags.lines().count(), 140);
+    assert!(!remote_tags.contains("v-local"));
+    env.git_in(&bare, &["fsck", "--strict", "--no-dangling"]);
+}

@@ -198,20 +198,28 @@ pub fn default_remote(
     }
 }
 
-fn local_tags(repo: &crate::PromptRepo) -> Result<BTreeMap<String, (ObjectId, Option<ObjectId>)>> {
+/// Every local tag ref and the object it names (not peeled: that reads each tag object).
+fn local_tags(repo: &crate::PromptRepo) -> Result<BTreeMap<String, ObjectId>> {
     use crate::error::GitResultExt;
     let mut out = BTreeMap::new();
     let platform = repo.git().references().git_ctx(|| "cannot list refs")?;
     for r in platform.tags().git_ctx(|| "cannot list tags")? {
-        let mut r = r.git_ctx(|| "cannot read a tag ref")?;
-        let name = r.name().as_bstr().to_string();
-        let Some(id) = r.target().try_id().map(|i| i.to_owned()) else {
-            continue;
-        };
-        let peeled = r.peel_to_id().ok().map(|i| i.detach());
-        out.insert(name, (id, peeled));
+        let r = r.git_ctx(|| "cannot read a tag ref")?;
+        if let Some(id) = r.target().try_id().map(|i| i.to_owned()) {
+            out.insert(r.name().as_bstr().to_string(), id);
+        }
     }
     Ok(out)
+}
+
+/// The commit a tag (or any object) finally points to.
+fn peel(repo: &crate::PromptRepo, id: ObjectId) -> Option<ObjectId> {
+    repo.git()
+        .find_object(id)
+        .ok()?
+        .peel_tags_to_end()
+        .ok()
+        .map(|o| o.id)
 }
 
 /// Tags present on both sides with different targets.
@@ -224,10 +232,10 @@ pub fn tag_conflicts(
         .iter()
         .filter(|(name, _)| name.starts_with("refs/tags/"))
         .filter_map(|(name, r)| {
-            let (id, peeled) = local.get(name)?;
+            let id = local.get(name)?;
             (*id != r.id).then(|| TagConflict {
                 tag: name.trim_start_matches("refs/tags/").to_owned(),
-                local: *peeled,
+                local: peel(repo, *id),
                 remote: r.peeled.or(Some(r.id)),
             })
         })

@@ -256,90 +256,105 @@ fn dir_of(repo: &crate::PromptRepo) -> &Path {
     repo.workdir().unwrap_or(repo.git_dir())
 }
 
-/// What pull and push start from: the branch, the remote, and what the remote advertises,
-/// after making sure no release tag differs between the two sides.
-struct Exchange {
-    branch: crate::repo::Branch,
-    short: String,
-    remote: String,
-    advertised: BTreeMap<String, RemoteRef>,
-}
-
-fn exchange(
+/// Fetch branches, release tags and labels from `remote`, then bring the branch up to date
+/// (fast-forward or merge). The remote's tags are fetched into
+/// `refs/pulse/remotes/<remote>/tags/` first and only taken when none of them differs from
+/// a local tag, so a conflicting release stops the pull before any local tag or branch
+/// changes. One `git fetch` is the only network round trip.
+pub fn pull(
     repo: &crate::PromptRepo,
     remote: Option<&str>,
     branch: Option<&str>,
-    verb: &str,
-) -> Result<Exchange> {
+) -> Result<Pulled> {
+    use crate::error::GitResultExt;
     let b = repo.branch(branch)?;
     let short = b
         .full_name
         .as_ref()
         .map(|n| n.shorten().to_string())
         .ok_or_else(|| {
-            Error::usage(format!("HEAD is detached, so there is no branch to {verb}"))
+            Error::usage("HEAD is detached, so there is no branch to pull into")
                 .with_hint("check out a branch, or pass --branch NAME")
         })?;
     let remote = default_remote(repo, remote, &short)?;
-    let advertised = ls_remote(dir_of(repo), &remote)?;
-    let conflicts = tag_conflicts(repo, &advertised)?;
-    if !conflicts.is_empty() {
-        return Err(conflicts_error(&conflicts, &remote));
-    }
-    Ok(Exchange {
-        branch: b,
-        short,
-        remote,
-        advertised,
-    })
-}
-
-/// Fetch branches, release tags and labels from `remote`, then bring the branch up to date
-/// (fast-forward or merge). A release tag that differs between the sides stops it before
-/// anything changes.
-pub fn pull(
-    repo: &crate::PromptRepo,
-    remote: Option<&str>,
-    branch: Option<&str>,
-) -> Result<Pulled> {
-    let Exchange { short, remote, .. } = exchange(repo, remote, branch, "pull into")?;
     let dir = dir_of(repo);
-    let before = local_tags(repo)?;
-    let heads = format!("+refs/heads/*:refs/remotes/{remote}/*");
-    let out = git(
+    // Fetch into pulse's own namespace, look, and only then touch anything visible.
+    let incoming = format!("refs/pulse/incoming/{remote}/");
+    let heads = format!("+refs/heads/*:{incoming}heads/*");
+    let tags = format!("+refs/tags/*:{incoming}tags/*");
+    git_ok(
         dir,
+        // An empty --refmap keeps git from also updating refs/remotes/* on its own.
         &[
             "fetch",
             "--no-tags",
             "--quiet",
+            "--refmap=",
             &remote,
             &heads,
-            "refs/tags/*:refs/tags/*",
+            &tags,
         ],
+        &format!("cannot fetch from '{remote}'"),
     )?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("would clobber existing tag") {
-            return Err(Error::conflict(format!(
-                "a release tag on '{remote}' changed while pulling: {}",
-                stderr.trim()
-            ))
-            .with_hint("run 'pulse pull' again to see which"));
+    let mut fetched = Vec::new();
+    let platform = repo.git().references().git_ctx(|| "cannot list refs")?;
+    for r in platform
+        .prefixed(incoming.as_str())
+        .git_ctx(|| "cannot list the fetched refs")?
+    {
+        let r = r.git_ctx(|| "cannot read a fetched ref")?;
+        if let Some(id) = r.target().try_id() {
+            fetched.push((r.name().as_bstr().to_string(), id.to_owned()));
         }
-        return Err(classify(&format!("cannot fetch from '{remote}'"), &stderr));
     }
-    let new_tags: Vec<String> = local_tags(repo)?
-        .into_keys()
-        .filter(|t| !before.contains_key(t))
-        .map(|t| t.trim_start_matches("refs/tags/").to_owned())
+    repo.set_refs(
+        &fetched
+            .iter()
+            .map(|(n, _)| (n.clone(), None))
+            .collect::<Vec<_>>(),
+    )?;
+    let mut theirs = BTreeMap::new();
+    let mut branches = Vec::new();
+    for (name, id) in fetched {
+        let rest = &name[incoming.len()..];
+        if let Some(tag) = rest.strip_prefix("tags/") {
+            theirs.insert(format!("refs/tags/{tag}"), id);
+        } else if let Some(head) = rest.strip_prefix("heads/") {
+            branches.push((format!("refs/remotes/{remote}/{head}"), Some(id)));
+        }
+    }
+    let ours = local_tags(repo)?;
+    let conflicts: Vec<TagConflict> = theirs
+        .iter()
+        .filter_map(|(name, id)| {
+            let mine = ours.get(name)?;
+            (mine != id).then(|| TagConflict {
+                tag: name.trim_start_matches("refs/tags/").to_owned(),
+                local: peel(repo, *mine),
+                remote: peel(repo, *id),
+            })
+        })
         .collect();
+    if !conflicts.is_empty() {
+        return Err(conflicts_error(&conflicts, &remote));
+    }
+    let new: Vec<(String, ObjectId)> = theirs
+        .into_iter()
+        .filter(|(name, _)| !ours.contains_key(name))
+        .map(|(name, id)| (name.trim_start_matches("refs/tags/").to_owned(), id))
+        .collect();
+    {
+        let _lock = repo.lock()?;
+        repo.set_refs(&branches)?;
+        repo.create_tags(&new)?;
+    }
     let tracking = format!("refs/remotes/{remote}/{short}");
     let integration = match repo.ref_target(&tracking)? {
         Some(other) => Some(repo.integrate(branch, other, &format!("{remote}/{short}"))?),
         None => None,
     };
     Ok(Pulled {
-        new_tags,
+        new_tags: new.into_iter().map(|(name, _)| name).collect(),
         branch: short,
         integration,
     })
@@ -347,107 +362,111 @@ pub fn pull(
 
 /// Send the branch (with its labels) and every release tag the remote lacks, in one atomic
 /// `git push`. Refused when the remote's branch moved on (pull first) or a release tag
-/// differs between the sides.
+/// differs between the sides. When every local tag is a release, the tags go as the
+/// pattern `refs/tags/*` and the push is the only network round trip; otherwise the
+/// remote's refs are listed first so that only release tags are sent.
 pub fn push(
     repo: &crate::PromptRepo,
     remote: Option<&str>,
     branch: Option<&str>,
 ) -> Result<Pushed> {
-    let Exchange {
-        branch: b,
-        short,
-        remote,
-        advertised,
-    } = exchange(repo, remote, branch, "push")?;
-    let tip = b
-        .tip
-        .ok_or_else(|| Error::not_found(format!("branch '{short}' has no commits to push")))?;
-    let dir = dir_of(repo);
-    let remote_branch = advertised.get(&format!("refs/heads/{short}")).map(|r| r.id);
-    let pull_hint = || {
-        Error::conflict(format!(
-            "'{remote}' has commits on '{short}' that this branch does not have"
-        ))
-        .with_hint(format!(
-            "run 'pulse pull {remote}' to bring them in, then push again"
-        ))
-    };
-    if let Some(theirs) = remote_branch.filter(|t| *t != tip) {
-        let contained = repo.git().has_object(theirs)
-            && repo
-                .git()
-                .merge_base(theirs, tip)
-                .ok()
-                .flatten()
-                .is_some_and(|base| base.detach() == theirs);
-        if !contained {
-            return Err(pull_hint());
-        }
+    let b = repo.branch(branch)?;
+    let short = b
+        .full_name
+        .as_ref()
+        .map(|n| n.shorten().to_string())
+        .ok_or_else(|| {
+            Error::usage("HEAD is detached, so there is no branch to push")
+                .with_hint("check out a branch, or pass --branch NAME")
+        })?;
+    if b.tip.is_none() {
+        return Err(Error::not_found(format!(
+            "branch '{short}' has no commits to push"
+        )));
     }
-    let (tags, foreign): (Vec<String>, Vec<String>) = local_tags(repo)?
-        .into_keys()
-        .filter(|name| !advertised.contains_key(name))
-        .partition(|name| {
+    let remote = default_remote(repo, remote, &short)?;
+    let dir = dir_of(repo);
+    let (releases, foreign): (Vec<String>, Vec<String>) =
+        local_tags(repo)?.into_keys().partition(|name| {
             crate::repo::parse_tag_name(name.trim_start_matches("refs/tags/")).is_some()
         });
-    let branch_updated = remote_branch != Some(tip);
-    if !branch_updated && tags.is_empty() {
-        return Ok(Pushed {
-            branch: short,
-            branch_updated,
-            tags: Vec::new(),
-        });
-    }
     let branch_spec = format!("refs/heads/{short}:refs/heads/{short}");
-    let mut args: Vec<&str> = vec![
+    let mut args: Vec<String> = [
         "push",
         "--atomic",
         "--porcelain",
-        "--quiet",
         &remote,
         &branch_spec,
-    ];
-    // git matches every explicit refspec against every local ref, which takes half a minute
-    // for 10,000 tags; a pattern is matched once. With no other tags missing on the remote
-    // (and no conflicts, checked above), `refs/tags/*` sends exactly the new releases.
-    if tags.len() > 64 && foreign.is_empty() {
-        args.push("refs/tags/*:refs/tags/*");
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if foreign.is_empty() {
+        args.push("refs/tags/*:refs/tags/*".to_owned());
     } else {
-        args.extend(tags.iter().map(String::as_str));
+        let advertised = ls_remote(dir, &remote)?;
+        let conflicts = tag_conflicts(repo, &advertised)?;
+        if !conflicts.is_empty() {
+            return Err(conflicts_error(&conflicts, &remote));
+        }
+        args.extend(
+            releases
+                .into_iter()
+                .filter(|name| !advertised.contains_key(name)),
+        );
     }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = git(dir, &args)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // --porcelain: one line per ref, "<flag>\t<from>:<to>\t<summary>".
+    let lines: Vec<(char, &str, &str)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split('\t');
+            let flag = parts.next()?.chars().next()?;
+            let refs = parts.next()?;
+            let to = refs.split_once(':').map_or(refs, |(_, to)| to);
+            Some((flag, to, parts.next().unwrap_or_default()))
+        })
+        .collect();
     if !out.status.success() {
-        let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
+        let tag_rejected = lines.iter().any(|(flag, to, why)| {
+            *flag == '!' && to.starts_with("refs/tags/") && why.contains("already exists")
+        });
+        if tag_rejected {
+            let advertised = ls_remote(dir, &remote)?;
+            let conflicts = tag_conflicts(repo, &advertised)?;
+            if !conflicts.is_empty() {
+                return Err(conflicts_error(&conflicts, &remote));
+            }
+        }
         if stdout.contains("fetch first")
             || stdout.contains("non-fast-forward")
             || stderr.contains("fetch first")
         {
-            return Err(pull_hint());
-        }
-        if stdout.contains("already exists") {
             return Err(Error::conflict(format!(
-                "a release tag already exists on '{remote}' with another target: {}",
-                stdout
-                    .lines()
-                    .filter(|l| l.starts_with('!'))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                "'{remote}' has commits on '{short}' that this branch does not have"
             ))
-            .with_hint(format!("run 'pulse pull {remote}' to see which")));
+            .with_hint(format!(
+                "run 'pulse pull {remote}' to bring them in, then push again"
+            )));
         }
         return Err(classify(
             &format!("cannot push to '{remote}'"),
             &format!("{stderr}\n{stdout}"),
         ));
     }
+    let updated = |flag: &char| matches!(flag, '*' | ' ' | '+');
     Ok(Pushed {
-        branch: short,
-        branch_updated,
-        tags: tags
-            .into_iter()
-            .map(|t| t.trim_start_matches("refs/tags/").to_owned())
+        branch_updated: lines
+            .iter()
+            .any(|(flag, to, _)| updated(flag) && *to == format!("refs/heads/{short}")),
+        tags: lines
+            .iter()
+            .filter(|(flag, to, _)| *flag == '*' && to.starts_with("refs/tags/"))
+            .map(|(_, to, _)| to.trim_start_matches("refs/tags/").to_owned())
             .collect(),
+        branch: short,
     })
 }
 

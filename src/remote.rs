@@ -362,9 +362,7 @@ pub fn pull(
 
 /// Send the branch (with its labels) and every release tag the remote lacks, in one atomic
 /// `git push`. Refused when the remote's branch moved on (pull first) or a release tag
-/// differs between the sides. When every local tag is a release, the tags go as the
-/// pattern `refs/tags/*` and the push is the only network round trip; otherwise the
-/// remote's refs are listed first so that only release tags are sent.
+/// differs between the sides. The push is the only network round trip.
 pub fn push(
     repo: &crate::PromptRepo,
     remote: Option<&str>,
@@ -386,34 +384,19 @@ pub fn push(
     }
     let remote = default_remote(repo, remote, &short)?;
     let dir = dir_of(repo);
-    let (releases, foreign): (Vec<String>, Vec<String>) =
-        local_tags(repo)?.into_keys().partition(|name| {
-            crate::repo::parse_tag_name(name.trim_start_matches("refs/tags/")).is_some()
-        });
+    let foreign: Vec<String> = local_tags(repo)?
+        .into_keys()
+        .filter(|name| crate::repo::parse_tag_name(name.trim_start_matches("refs/tags/")).is_none())
+        .collect();
     let branch_spec = format!("refs/heads/{short}:refs/heads/{short}");
-    let mut args: Vec<String> = [
-        "push",
-        "--atomic",
-        "--porcelain",
-        &remote,
-        &branch_spec,
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    if foreign.is_empty() {
-        args.push("refs/tags/*:refs/tags/*".to_owned());
-    } else {
-        let advertised = ls_remote(dir, &remote)?;
-        let conflicts = tag_conflicts(repo, &advertised)?;
-        if !conflicts.is_empty() {
-            return Err(conflicts_error(&conflicts, &remote));
-        }
-        args.extend(
-            releases
-                .into_iter()
-                .filter(|name| !advertised.contains_key(name)),
-        );
-    }
+    let mut args: Vec<String> = ["push", "--atomic", "--porcelain", &remote, &branch_spec]
+        .map(str::to_owned)
+        .to_vec();
+    // Tags go as one pattern: git matches each explicit refspec against every local ref,
+    // which takes seconds per thousand tags. Tags that are not releases are left out with
+    // negative refspecs (git 2.29 and newer).
+    args.push("refs/tags/*:refs/tags/*".to_owned());
+    args.extend(foreign.iter().map(|name| format!("^{name}")));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = git(dir, &args)?;
     let stdout = String::from_utf8_lossy(&out.stdout);

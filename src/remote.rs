@@ -278,16 +278,19 @@ pub fn pull(
         })?;
     let remote = default_remote(repo, remote, &short)?;
     let dir = dir_of(repo);
-    // Fetch into pulse's own namespace, look, and only then touch anything visible.
-    let incoming = format!("refs/pulse/incoming/{remote}/");
-    let heads = format!("+refs/heads/*:{incoming}heads/*");
-    let tags = format!("+refs/tags/*:{incoming}tags/*");
+    // Fetch into pulse's record of the remote, refs/pulse/remotes/<remote>/, look, and only
+    // then touch refs a person sees. The record stays, so the next fetch only updates what
+    // changed.
+    let record = format!("refs/pulse/remotes/{remote}/");
+    let heads = format!("+refs/heads/*:{record}heads/*");
+    let tags = format!("+refs/tags/*:{record}tags/*");
     git_ok(
         dir,
         // An empty --refmap keeps git from also updating refs/remotes/* on its own.
         &[
             "fetch",
             "--no-tags",
+            "--prune",
             "--quiet",
             "--refmap=",
             &remote,
@@ -299,7 +302,7 @@ pub fn pull(
     let mut fetched = Vec::new();
     let platform = repo.git().references().git_ctx(|| "cannot list refs")?;
     for r in platform
-        .prefixed(incoming.as_str())
+        .prefixed(record.as_str())
         .git_ctx(|| "cannot list the fetched refs")?
     {
         let r = r.git_ctx(|| "cannot read a fetched ref")?;
@@ -307,20 +310,17 @@ pub fn pull(
             fetched.push((r.name().as_bstr().to_string(), id.to_owned()));
         }
     }
-    repo.set_refs(
-        &fetched
-            .iter()
-            .map(|(n, _)| (n.clone(), None))
-            .collect::<Vec<_>>(),
-    )?;
     let mut theirs = BTreeMap::new();
     let mut branches = Vec::new();
     for (name, id) in fetched {
-        let rest = &name[incoming.len()..];
+        let rest = &name[record.len()..];
         if let Some(tag) = rest.strip_prefix("tags/") {
             theirs.insert(format!("refs/tags/{tag}"), id);
         } else if let Some(head) = rest.strip_prefix("heads/") {
-            branches.push((format!("refs/remotes/{remote}/{head}"), Some(id)));
+            let tracking = format!("refs/remotes/{remote}/{head}");
+            if repo.ref_target(&tracking)? != Some(id) {
+                branches.push((tracking, Some(id)));
+            }
         }
     }
     let ours = local_tags(repo)?;

@@ -221,8 +221,15 @@ fn a_release_tag_that_differs_is_a_conflict_on_push_and_pull() {
     let bob_commit = team
         .env
         .git_in(&bob, &["rev-parse", "reviewer@2.0.0^{commit}"]);
+    // Every ref a person sees; refs/pulse/remotes/ is pulse's own record of the remote.
+    let visible = || {
+        team.env.git_in(
+            &bob,
+            &["for-each-ref", "refs/heads", "refs/tags", "refs/remotes"],
+        )
+    };
     for cmd in ["push", "pull"] {
-        let refs_before = team.env.git_in(&bob, &["for-each-ref"]);
+        let refs_before = visible();
         let out = team.run(&bob, &[cmd]).assert_code(4);
         let err = out.stderr_str();
         assert!(err.contains("'reviewer@2.0.0'"), "{cmd}: {err}");
@@ -230,11 +237,7 @@ fn a_release_tag_that_differs_is_a_conflict_on_push_and_pull() {
             err.contains(&bob_commit[..12]) && err.contains(&alice_commit[..12]),
             "{cmd}: {err}"
         );
-        assert_eq!(
-            team.env.git_in(&bob, &["for-each-ref"]),
-            refs_before,
-            "{cmd} changed refs"
-        );
+        assert_eq!(visible(), refs_before, "{cmd} changed refs");
     }
     assert_eq!(
         team.run(&bob, &["fetch", "reviewer@2.0.0"])

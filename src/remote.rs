@@ -3,7 +3,7 @@
 //! gix has no push yet and its credential handling is young, so every network transfer
 //! runs `git` as a subprocess with the arguments a user would type (as jj and GitButler
 //! do); git then uses the user's credential helpers, ssh agent and `~/.ssh/config`.
-//! Every local read and write stays on gix. pulse needs git 2.30 or newer.
+//! Every local read and write stays on gix. pulse needs git 2.31 or newer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,7 +33,7 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<Output> {
         .output()
         .map_err(|e| {
             Error::new(Kind::Unavailable, format!("cannot run git: {e}")).with_hint(
-                "pulse talks to remotes through git 2.30 or newer: install git and put it on PATH",
+                "pulse talks to remotes through git 2.31 or newer: install git and put it on PATH",
             )
         })
 }
@@ -257,16 +257,15 @@ fn dir_of(repo: &crate::PromptRepo) -> &Path {
 }
 
 /// Fetch branches, release tags and labels from `remote`, then bring the branch up to date
-/// (fast-forward or merge). The remote's tags are fetched into
-/// `refs/pulse/remotes/<remote>/tags/` first and only taken when none of them differs from
-/// a local tag, so a conflicting release stops the pull before any local tag or branch
-/// changes. One `git fetch` is the only network round trip.
+/// (fast-forward or merge). The fetch is atomic and never overwrites a tag: if a release
+/// tag differs between the sides, git refuses the whole fetch, nothing changes, and pulse
+/// lists the remote's refs to name every conflicting release. One `git fetch` is the only
+/// network round trip when nothing conflicts.
 pub fn pull(
     repo: &crate::PromptRepo,
     remote: Option<&str>,
     branch: Option<&str>,
 ) -> Result<Pulled> {
-    use crate::error::GitResultExt;
     let b = repo.branch(branch)?;
     let short = b
         .full_name
@@ -278,83 +277,50 @@ pub fn pull(
         })?;
     let remote = default_remote(repo, remote, &short)?;
     let dir = dir_of(repo);
-    // Fetch into pulse's record of the remote, refs/pulse/remotes/<remote>/, look, and only
-    // then touch refs a person sees. The record stays, so the next fetch only updates what
-    // changed.
-    let record = format!("refs/pulse/remotes/{remote}/");
-    let heads = format!("+refs/heads/*:{record}heads/*");
-    let tags = format!("+refs/tags/*:{record}tags/*");
-    git_ok(
+    let before = local_tags(repo)?;
+    let heads = format!("+refs/heads/*:refs/remotes/{remote}/*");
+    // --atomic: all refs or none (git 2.31). Tags are not forced, so git refuses to move
+    // one; an empty --refmap keeps it from updating anything else on its own.
+    let out = git(
         dir,
-        // An empty --refmap keeps git from also updating refs/remotes/* on its own.
         &[
             "fetch",
+            "--atomic",
             "--no-tags",
-            "--prune",
-            "--quiet",
             "--refmap=",
             &remote,
             &heads,
-            &tags,
+            "refs/tags/*:refs/tags/*",
         ],
-        &format!("cannot fetch from '{remote}'"),
     )?;
-    let mut fetched = Vec::new();
-    let platform = repo.git().references().git_ctx(|| "cannot list refs")?;
-    for r in platform
-        .prefixed(record.as_str())
-        .git_ctx(|| "cannot list the fetched refs")?
-    {
-        let r = r.git_ctx(|| "cannot read a fetched ref")?;
-        if let Some(id) = r.target().try_id() {
-            fetched.push((r.name().as_bstr().to_string(), id.to_owned()));
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("would clobber existing tag") {
+            let advertised = ls_remote(dir, &remote)?;
+            let conflicts = tag_conflicts(repo, &advertised)?;
+            return Err(if conflicts.is_empty() {
+                Error::conflict(format!(
+                    "a release tag on '{remote}' differs from the local one: {}",
+                    stderr.trim()
+                ))
+            } else {
+                conflicts_error(&conflicts, &remote)
+            });
         }
+        return Err(classify(&format!("cannot fetch from '{remote}'"), &stderr));
     }
-    let mut theirs = BTreeMap::new();
-    let mut branches = Vec::new();
-    for (name, id) in fetched {
-        let rest = &name[record.len()..];
-        if let Some(tag) = rest.strip_prefix("tags/") {
-            theirs.insert(format!("refs/tags/{tag}"), id);
-        } else if let Some(head) = rest.strip_prefix("heads/") {
-            let tracking = format!("refs/remotes/{remote}/{head}");
-            if repo.ref_target(&tracking)? != Some(id) {
-                branches.push((tracking, Some(id)));
-            }
-        }
-    }
-    let ours = local_tags(repo)?;
-    let conflicts: Vec<TagConflict> = theirs
-        .iter()
-        .filter_map(|(name, id)| {
-            let mine = ours.get(name)?;
-            (mine != id).then(|| TagConflict {
-                tag: name.trim_start_matches("refs/tags/").to_owned(),
-                local: peel(repo, *mine),
-                remote: peel(repo, *id),
-            })
-        })
+    let new_tags: Vec<String> = local_tags(repo)?
+        .into_keys()
+        .filter(|t| !before.contains_key(t))
+        .map(|t| t.trim_start_matches("refs/tags/").to_owned())
         .collect();
-    if !conflicts.is_empty() {
-        return Err(conflicts_error(&conflicts, &remote));
-    }
-    let new: Vec<(String, ObjectId)> = theirs
-        .into_iter()
-        .filter(|(name, _)| !ours.contains_key(name))
-        .map(|(name, id)| (name.trim_start_matches("refs/tags/").to_owned(), id))
-        .collect();
-    {
-        let _lock = repo.lock()?;
-        repo.set_refs(&branches)?;
-        repo.create_tags(&new)?;
-    }
     let tracking = format!("refs/remotes/{remote}/{short}");
     let integration = match repo.ref_target(&tracking)? {
         Some(other) => Some(repo.integrate(branch, other, &format!("{remote}/{short}"))?),
         None => None,
     };
     Ok(Pulled {
-        new_tags: new.into_iter().map(|(name, _)| name).collect(),
+        new_tags,
         branch: short,
         integration,
     })

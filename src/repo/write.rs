@@ -869,56 +869,8 @@ impl PromptRepo {
         Ok(count)
     }
 
-    /// Create tag refs `name -> object` that must not exist yet, all in one transaction
-    /// written straight into `packed-refs` (thousands of loose ref files make listing slow).
-    pub(crate) fn create_tags(&self, tags: &[(String, ObjectId)]) -> Result<()> {
-        let edits = tags
-            .iter()
-            .map(|(name, id)| tag_edit(name, *id))
-            .collect::<Result<Vec<_>>>()?;
-        self.create_packed_refs(edits)
-    }
-
-    /// Point each ref at its object (`None`: delete it), whatever it pointed to before: for
-    /// pulse's own bookkeeping refs and remote-tracking branches, never for releases.
-    pub(crate) fn set_refs(&self, refs: &[(String, Option<ObjectId>)]) -> Result<()> {
-        let edits = refs
-            .iter()
-            .map(|(name, id)| {
-                let name: gix::refs::FullName = name
-                    .as_str()
-                    .try_into()
-                    .map_err(|_| Error::other(format!("'{name}' is not a valid ref name")))?;
-                Ok(RefEdit {
-                    change: match id {
-                        Some(id) => Change::Update {
-                            log: LogChange {
-                                mode: RefLog::AndReference,
-                                force_create_reflog: false,
-                                message: "pulse: pull".into(),
-                            },
-                            expected: PreviousValue::Any,
-                            new: Target::Object(*id),
-                        },
-                        None => Change::Delete {
-                            expected: PreviousValue::Any,
-                            log: RefLog::AndReference,
-                        },
-                    },
-                    name,
-                    deref: false,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if edits.is_empty() {
-            return Ok(());
-        }
-        self.repo
-            .edit_references(edits)
-            .map(|_| ())
-            .git_ctx(|| "cannot update refs")
-    }
-
+    /// Create refs that must not exist yet, all in one transaction written straight into
+    /// `packed-refs` (thousands of loose ref files make listing slow).
     fn create_packed_refs(&self, edits: Vec<RefEdit>) -> Result<()> {
         if edits.is_empty() {
             return Ok(());

@@ -221,7 +221,7 @@ fn a_release_tag_that_differs_is_a_conflict_on_push_and_pull() {
     let bob_commit = team
         .env
         .git_in(&bob, &["rev-parse", "reviewer@2.0.0^{commit}"]);
-    // Every ref a person sees; refs/pulse/remotes/ is pulse's own record of the remote.
+    // Every branch, tag and remote-tracking branch.
     let visible = || {
         team.env.git_in(
             &bob,

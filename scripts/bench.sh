@@ -107,54 +107,7 @@ export NO_COLOR=1 LC_ALL=C TZ=UTC GIT_TERMINAL_PROMPT=0
 # ---------------------------------------------------------------------------------------
 DATA="$TMP/data"
 say "generating $PROMPTS prompts x 10 releases in $DATA"
-read -r TARGET ADD_TARGET < <("$PYTHON" - "$DATA" "$PROMPTS" <<'PY'
-import hashlib, json, os, random, sys
-from datetime import datetime, timedelta, timezone
-
-root, n = sys.argv[1], int(sys.argv[2])
-# 1.9.0 < 1.10.0 < 1.10.1 by SemVer, but not as strings; a pre-release sits below 2.0.0.
-VERSIONS = ["0.1.0", "0.9.0", "1.0.0", "1.1.0", "1.2.0", "1.9.0",
-            "1.10.0", "1.10.1", "2.0.0-rc.1", "2.0.0"]
-WORDS = ("you are a careful assistant review the code answer concisely cite sources never "
-         "invent facts explain each step use the tools when needed keep a friendly tone and "
-         "ask before acting on anything irreversible").split()
-rng = random.Random(20240101)
-t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-
-def name_of(p):
-    team = f"team-{p % 8}"
-    # every fifth prompt one level deeper, so names have two and three segments
-    return f"{team}/agents/prompt-{p:04d}" if p % 5 == 0 else f"{team}/prompt-{p:04d}"
-
-for p in range(n):
-    name = name_of(p)
-    for i, v in enumerate(VERSIONS):
-        d = os.path.join(root, name, v)
-        os.makedirs(d)
-        size = rng.randint(200, 4000)
-        lines = [f"# {name} {v}", "", f"You are prompt {p}, release {v}."]
-        total = sum(len(l) + 1 for l in lines)
-        while total < size:
-            l = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 16))) + "."
-            lines.append(l)
-            total += len(l) + 1
-        content = ("\n".join(lines) + "\n").encode()
-        ts = (t0 + timedelta(days=7 * i, minutes=p)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with open(os.path.join(d, "content.md"), "wb") as f:
-            f.write(content)
-        meta = {
-            "name": name, "version": v, "created_at": ts, "updated_at": ts,
-            "size": len(content), "checksum": "sha256:" + hashlib.sha256(content).hexdigest(),
-            "tags": ["bench", f"team-{p % 8}"] + (["agent"] if p % 5 == 0 else []),
-            "description": f"Benchmark prompt {p} of team {p % 8}",
-        }
-        with open(os.path.join(d, "metadata.json"), "w") as f:
-            json.dump(meta, f, indent=2)
-            f.write("\n")
-# the prompt read by the benchmarks, and the one the add benchmark releases new versions of
-print(name_of((n * 2) // 5 + 1), name_of((n * 3) // 5 + 2))
-PY
-)
+read -r TARGET ADD_TARGET < <("$PYTHON" "$ROOT/scripts/gen-layout.py" "$DATA" "$PROMPTS" $(( PROMPTS * 2 / 5 + 1 )) $(( PROMPTS * 3 / 5 + 2 )))
 [ -n "$TARGET" ] && [ -n "$ADD_TARGET" ] || die "data generation failed"
 echo "data set: $(find "$DATA" -name content.md | wc -l) releases, $(du -sh "$DATA" | cut -f1); reads use '$TARGET', adds use '$ADD_TARGET'"
 

@@ -252,6 +252,24 @@ fn conflicts_error(conflicts: &[TagConflict], remote: &str) -> Error {
     .with_hint("a release is immutable and pulse never overwrites one: agree which is right, then delete the other side's tag (git tag -d / git push --delete) and release the content under a new version")
 }
 
+/// The branch to pull into or push, and its short name; a detached HEAD has none.
+fn named_branch(
+    repo: &crate::PromptRepo,
+    branch: Option<&str>,
+    verb: &str,
+) -> Result<(crate::repo::Branch, String)> {
+    let b = repo.branch(branch)?;
+    let short = b
+        .full_name
+        .as_ref()
+        .map(|n| n.shorten().to_string())
+        .ok_or_else(|| {
+            Error::usage(format!("HEAD is detached, so there is no branch to {verb}"))
+                .with_hint("check out a branch, or pass --branch NAME")
+        })?;
+    Ok((b, short))
+}
+
 fn dir_of(repo: &crate::PromptRepo) -> &Path {
     repo.workdir().unwrap_or(repo.git_dir())
 }
@@ -266,15 +284,7 @@ pub fn pull(
     remote: Option<&str>,
     branch: Option<&str>,
 ) -> Result<Pulled> {
-    let b = repo.branch(branch)?;
-    let short = b
-        .full_name
-        .as_ref()
-        .map(|n| n.shorten().to_string())
-        .ok_or_else(|| {
-            Error::usage("HEAD is detached, so there is no branch to pull into")
-                .with_hint("check out a branch, or pass --branch NAME")
-        })?;
+    let (_, short) = named_branch(repo, branch, "pull into")?;
     let remote = default_remote(repo, remote, &short)?;
     let dir = dir_of(repo);
     let before = local_tags(repo)?;
@@ -334,15 +344,7 @@ pub fn push(
     remote: Option<&str>,
     branch: Option<&str>,
 ) -> Result<Pushed> {
-    let b = repo.branch(branch)?;
-    let short = b
-        .full_name
-        .as_ref()
-        .map(|n| n.shorten().to_string())
-        .ok_or_else(|| {
-            Error::usage("HEAD is detached, so there is no branch to push")
-                .with_hint("check out a branch, or pass --branch NAME")
-        })?;
+    let (b, short) = named_branch(repo, branch, "push")?;
     if b.tip.is_none() {
         return Err(Error::not_found(format!(
             "branch '{short}' has no commits to push"

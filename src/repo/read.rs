@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use gix::ObjectId;
+use gix::object::tree::EntryKind;
 
 use super::{Branch, PromptRepo};
 use crate::error::{Error, GitResultExt, Result};
@@ -390,54 +391,29 @@ impl PromptRepo {
         else {
             return Ok(Vec::new());
         };
+        // One walk of the tree (shared with merge and check); then pair each `<name>.md`
+        // with its `<name>.yaml`.
+        let mut files = super::merge::Flat::new();
+        self.flatten_tree(entry.object_id(), String::new(), &mut files)?;
         let mut out = Vec::new();
-        self.collect_prompts(entry.object_id(), String::new(), &mut out)?;
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
-    }
-
-    fn collect_prompts(
-        &self,
-        tree: ObjectId,
-        prefix: String,
-        out: &mut Vec<PromptEntry>,
-    ) -> Result<()> {
-        let tree = self
-            .repo
-            .find_tree(tree)
-            .git_ctx(|| format!("cannot read tree {tree}"))?;
-        let decoded = tree
-            .decode()
-            .git_ctx(|| format!("cannot decode tree {}", tree.id))?;
-        let mut sidecars: BTreeMap<&str, ObjectId> = BTreeMap::new();
-        let first = out.len();
-        for e in &decoded.entries {
-            let Ok(file) = std::str::from_utf8(e.filename) else {
+        for (path, (kind, id)) in &files {
+            if !matches!(kind, EntryKind::Blob | EntryKind::BlobExecutable) {
+                continue;
+            }
+            let Some(stem) = path.strip_suffix(".md") else {
                 continue;
             };
-            if e.mode.is_tree() {
-                self.collect_prompts(e.oid.to_owned(), format!("{prefix}{file}/"), out)?;
-            } else if e.mode.is_blob() {
-                if let Some(stem) = file.strip_suffix(".yaml") {
-                    sidecars.insert(stem, e.oid.to_owned());
-                } else if let Some(stem) = file.strip_suffix(".md")
-                    && let Ok(name) = Name::parse(&format!("{prefix}{stem}"))
-                {
-                    out.push(PromptEntry {
-                        name,
-                        content: e.oid.to_owned(),
-                        sidecar: None,
-                    });
-                }
-            }
+            let Ok(name) = Name::parse(stem) else {
+                continue;
+            };
+            out.push(PromptEntry {
+                name,
+                content: *id,
+                sidecar: files.get(&format!("{stem}.yaml")).map(|(_, id)| *id),
+            });
         }
-        for entry in &mut out[first..] {
-            let stem = entry.name.as_str().rsplit('/').next().unwrap_or_default();
-            if entry.name.as_str().len() - stem.len() == prefix.len() {
-                entry.sidecar = sidecars.get(stem).copied();
-            }
-        }
-        Ok(())
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
     }
 
     /// The sidecar of a listed prompt (empty if it has none).

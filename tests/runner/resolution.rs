@@ -197,3 +197,21 @@ fn list_versions_log_show_the_history() {
     assert_eq!(json[0]["latest"], "1.0.1");
     assert_eq!(json[0]["tags"], serde_json::json!(["x", "y"]));
 }
+
+#[test]
+fn list_orders_by_name_not_by_file_path() {
+    let env = Env::new();
+    for name in ["a/b", "a", "a-b"] {
+        env.add(name, "1.0.0", b"x");
+    }
+    let names: Vec<String> = env
+        .pulse(&["list"])
+        .assert_ok()
+        .stdout_str()
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    // File paths would sort a-b.md < a.md < a/b.md.
+    assert_eq!(names, ["a", "a-b", "a/b"]);
+}

@@ -74,9 +74,14 @@ impl Env {
 
     /// Run `pulse args` with `stdin` as input.
     pub fn pulse_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        self.pulse_stdin_in(&self.repo, args, stdin)
+    }
+
+    /// Run `pulse args` in `cwd` with `stdin` as input.
+    pub fn pulse_stdin_in(&self, cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
         use std::io::Write;
         let mut child = self
-            .cmd(args)
+            .cmd_in(cwd, args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -63,22 +63,13 @@ impl Team {
     }
 
     fn add(&self, who: &Path, name: &str, version: &str, content: &str) {
-        use std::io::Write;
-        let mut child = self
-            .env
-            .cmd_in(who, &["add", name, "--version", version])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(content.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap().assert_ok();
+        self.env
+            .pulse_stdin_in(
+                who,
+                &["add", name, "--version", version],
+                content.as_bytes(),
+            )
+            .assert_ok();
     }
 
     fn fsck_remote(&self) {

@@ -1,12 +1,13 @@
-//! SPEC §7, "library: fetch an exact release, warm: under 10 µs".
+//! The library budget: fetching an exact release, warm, takes under 10 µs.
 //!
 //! A plain `harness = false` benchmark (no extra dependency): the repository is opened
-//! once, then `repo.release(name, version)` + `repo.release_content(&release)` (the warm
-//! exact fetch) runs in batches, and the median per-call time of the batches is reported.
+//! once as a store (`GitStore`, what every command reads through), then `store.resolve` +
+//! `store.fetch` of an exact version (the warm exact fetch, checksum verified) runs in
+//! batches, and the median per-call time of the batches is reported.
 //!
 //! Repositories measured:
 //! - `small`: 1 prompt × 10 releases, made with `PromptRepo::add`;
-//! - `1000x10`: 1,000 prompts × 10 releases written in the import layout of SPEC §6 and
+//! - `1000x10`: 1,000 prompts × 10 releases written in the directory layout and
 //!   imported with `layout::read_dir` + `PromptRepo::import` (10,000 tags, packed refs),
 //!   or the repository named by `PULSE_BENCH_REPO` (what `scripts/bench.sh` passes).
 //!
@@ -21,14 +22,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pulse::layout::DirMeta;
-use pulse::meta::sha256_hex;
+use pulse::meta::{MetadataUpdate, ReleaseMeta};
 use pulse::repo::{AddRequest, Content, VersionChoice};
-use pulse::{Name, PromptRepo, Selector, Version};
+use pulse::store::{GitStore, StoreExt};
+use pulse::{Digest, Name, PromptRepo, Selector, Version};
 
 type Res<T> = std::result::Result<T, Box<dyn Error>>;
 
-/// The SPEC §7 budget for a warm exact fetch.
+/// The budget for a warm exact fetch.
 const BUDGET: Duration = Duration::from_micros(10);
 /// Versions of every generated prompt: SemVer order differs from string order.
 const VERSIONS: [&str; 10] = [
@@ -157,10 +158,13 @@ fn small_repo(dir: &Path) -> Res<(PromptRepo, Name, Version)> {
                 name: &name,
                 version: VersionChoice::Exact(Version::parse(v)?),
                 content: Content::Given(&bytes),
-                description: Some("a small benchmark prompt".to_owned()),
-                tags: Some(vec!["bench".to_owned()]),
+                metadata: MetadataUpdate {
+                    description: Some("a small benchmark prompt".to_owned()),
+                    tags: Some(vec!["bench".to_owned()]),
+                },
                 message: None,
                 allow_older: false,
+                provenance: Default::default(),
             },
         )?;
     }
@@ -169,25 +173,27 @@ fn small_repo(dir: &Path) -> Res<(PromptRepo, Name, Version)> {
 
 fn big_repo(dir: &Path, prompts: usize) -> Res<(PromptRepo, Name, Version)> {
     let layout = dir.join("layout");
+    let root = pulse::fsutil::Dir::create(&layout)?;
     for p in 0..prompts {
         let name = Name::parse(&format!("team-{}/prompt-{p:04}", p % 8))?;
         for (i, v) in VERSIONS.iter().enumerate() {
             let version = Version::parse(v)?;
             let bytes = content((p * 10 + i) as u64, name.as_str(), v);
             let created = format!("2024-01-{:02}T00:00:00Z", i + 1);
-            let meta = DirMeta {
-                name: name.to_string(),
-                version: v.to_string(),
-                created_at: created.clone(),
-                updated_at: created,
+            let meta = ReleaseMeta {
+                name: name.clone(),
+                version,
+                created,
+                author: "Bench Author <author@bench.invalid>".to_owned(),
                 size: bytes.len() as u64,
-                checksum: format!("sha256:{}", sha256_hex(&bytes)),
+                sha256: Digest::of(&bytes),
+                message: format!("Release {name}@{v}"),
                 tags: vec!["bench".to_owned()],
                 description: Some(format!("benchmark prompt {p}")),
-                author: None,
-                message: None,
+                commit: None,
+                path: None,
             };
-            pulse::layout::write_release(&layout, &meta, &name, &version, &bytes)?;
+            pulse::layout::write_release(&root, &meta, &bytes)?;
         }
     }
     let repo = new_repo(&dir.join("repo"))?;
@@ -206,33 +212,40 @@ fn big_repo(dir: &Path, prompts: usize) -> Res<(PromptRepo, Name, Version)> {
     Ok((repo, name, Version::parse("1.10.1")?))
 }
 
-/// Measure the warm exact fetch (the budget) and, for context, a warm range fetch,
-/// opening the repository, and opening it for every fetch (what one `pulse fetch` does).
+/// Measure the warm exact fetch through the store (the budget) and, for context, the
+/// same read straight from the repository, a warm range fetch, opening the repository,
+/// and opening it for every fetch (what one `pulse fetch` does).
 fn bench_repo(
     label: &str,
     path: &Path,
-    repo: &PromptRepo,
+    repo: PromptRepo,
     name: &Name,
     version: &Version,
 ) -> Res<Vec<Stats>> {
-    let expected = repo
-        .release(name, version)?
-        .ok_or_else(|| format!("no release {name}@{version} in '{}'", path.display()))?;
-    let expected = repo.release_content(&expected)?;
-    let fetch = |repo: &PromptRepo| -> Res<usize> {
-        let release = repo
-            .release(black_box(name), black_box(version))?
-            .ok_or("release vanished")?;
-        Ok(repo.release_content(&release)?.len())
+    let store = GitStore::from_repo(repo, None);
+    let exact = Selector::Exact(version.clone());
+    let expected = store.fetch(name, version)?;
+    let fetch = |store: &GitStore| -> Res<usize> {
+        let v = store.resolve(black_box(name), black_box(&exact))?;
+        Ok(store.fetch(name, &v)?.len())
     };
-    if fetch(repo)? != expected.len() {
+    if fetch(&store)? != expected.len() {
         return Err("the fetched content changed".into());
     }
-    let mut out = vec![measure(label, "warm exact fetch", || fetch(repo))?];
+    let mut out = vec![measure(label, "warm exact fetch", || fetch(&store))?];
+    {
+        let repo = store.repo();
+        out.push(measure(label, "repository read, context", || {
+            let release = repo
+                .release(black_box(name), black_box(version))?
+                .ok_or("release vanished")?;
+            Ok(repo.release_content(&release)?.len())
+        })?);
+    }
     let range = Selector::parse("^1")?;
     out.push(measure(label, "warm range fetch (^1), context", || {
-        let release = repo.resolve(name, black_box(&range), None)?;
-        Ok(repo.release_content(&release)?.len())
+        let v = store.resolve(name, black_box(&range))?;
+        Ok(store.fetch(name, &v)?.len())
     })?);
     out.push(measure(label, "open only, context", || {
         Ok(black_box(PromptRepo::open(path)?)
@@ -241,7 +254,7 @@ fn bench_repo(
             .len())
     })?);
     out.push(measure(label, "open + exact fetch, context", || {
-        fetch(&PromptRepo::open(path)?)
+        fetch(&GitStore::open(path, None)?)
     })?);
     Ok(out)
 }
@@ -259,8 +272,7 @@ fn main() -> Res<()> {
     eprintln!("building the small repository (1 prompt x 10 releases)");
     let small = tmp.path().join("small");
     let (repo, name, version) = small_repo(&small)?;
-    results.extend(bench_repo("small", &small, &repo, &name, &version)?);
-    drop(repo);
+    results.extend(bench_repo("small", &small, repo, &name, &version)?);
 
     let given = env("PULSE_BENCH_REPO");
     let prompts: usize = env("PULSE_BENCH_PROMPTS").map_or(Ok(1000), |v| v.parse())?;
@@ -276,7 +288,7 @@ fn main() -> Res<()> {
             .sum::<usize>();
         let label = format!("{tags} tags");
         eprintln!("using '{}' ({label})", path.display());
-        results.extend(bench_repo(&label, path, &repo, &name, &version)?);
+        results.extend(bench_repo(&label, path, repo, &name, &version)?);
     } else if prompts > 0 {
         eprintln!("building the big repository ({prompts} prompts x 10 releases)");
         let dir = tmp.path().join("big");
@@ -285,7 +297,7 @@ fn main() -> Res<()> {
         results.extend(bench_repo(
             &label,
             &dir.join("repo"),
-            &repo,
+            repo,
             &name,
             &version,
         )?);

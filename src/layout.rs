@@ -1,23 +1,22 @@
-//! Paths inside the repository, and the directory layout of SPEC §6 used by `import` and
-//! `export`: `<root>/<name>/<version>/content.md` + `metadata.json`, with the prompt's
-//! labels in `<root>/<name>/labels.json`.
+//! The directory layout used by `import` and `export`:
+//! `<root>/<name>/<version>/content.md` + `metadata.json`, with the prompt's labels in
+//! `<root>/<name>/labels.json`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Digest;
 use crate::error::{Error, IoResultExt, Result};
-use crate::meta::sha256_hex;
+use crate::fsutil::{Dir, WriteMode, Written};
+use crate::meta::ReleaseMeta;
 use crate::name::{Label, Name};
 use crate::repo::{ImportRelease, ImportSource};
 use crate::version::Version;
 
-/// The directory, in every branch, that holds the prompts.
-pub const PROMPTS_DIR: &str = "prompts";
-
-/// The seed's `metadata.json`, plus pulse's own `author` and `message` (optional on import).
+/// A release's `metadata.json`: name, version, times, size, checksum, keywords and
+/// description, plus pulse's own `author` and `message` (optional on import).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirMeta {
     /// The prompt's name.
@@ -141,7 +140,7 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
             ));
         }
     };
-    let sha256 = sha256_hex(&content);
+    let sha256 = Digest::of(&content).hex();
     let size = content.len() as u64;
     // The content is read again when it is written: an import never holds all of it.
     drop(content);
@@ -189,84 +188,86 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
         release.description = meta.description.filter(|d| !d.is_empty());
         release.tags = meta.tags;
         release.message = meta.message;
-        release.author = meta.author.as_deref().and_then(parse_author);
+        release.author = meta.author.as_deref().and_then(crate::repo::parse_author);
     }
     Ok(release)
 }
 
-/// Split `Name <email>`.
-fn parse_author(s: &str) -> Option<(String, String)> {
-    let (name, rest) = s.split_once('<')?;
-    let email = rest.strip_suffix('>')?;
-    Some((name.trim().to_owned(), email.trim().to_owned()))
-}
-
-/// The directory of one release below `root`.
-pub fn release_dir(root: &Path, name: &Name, version: &Version) -> PathBuf {
-    root.join(name.as_str()).join(version.to_string())
-}
-
-/// Write one release's `content.md` and `metadata.json`. A release already there with the
-/// same checksum is left alone (returns `false`); a different one is a conflict.
-pub fn write_release(
-    root: &Path,
-    meta: &DirMeta,
-    name: &Name,
-    version: &Version,
-    content: &[u8],
-) -> Result<bool> {
-    let dir = release_dir(root, name, version);
-    let content_path = dir.join("content.md");
-    if let Ok(existing) = std::fs::read(&content_path) {
-        if sha256_hex(&existing) == sha256_hex(content) {
-            return Ok(false);
+impl DirMeta {
+    /// The `metadata.json` of a release.
+    pub fn from_release(meta: &ReleaseMeta) -> DirMeta {
+        DirMeta {
+            name: meta.name.to_string(),
+            version: meta.version.to_string(),
+            created_at: meta.created.clone(),
+            updated_at: meta.created.clone(),
+            size: meta.size,
+            checksum: meta.sha256.to_string(),
+            tags: meta.tags.clone(),
+            description: meta.description.clone(),
+            author: Some(meta.author.clone()),
+            message: Some(meta.message.clone()),
         }
-        return Err(Error::conflict(format!(
-            "'{}' already holds different content for '{name}@{version}'",
-            content_path.display()
-        ))
-        .with_hint("export into an empty directory, or remove that release's directory"));
     }
-    std::fs::create_dir_all(&dir).io_ctx(|| format!("cannot create '{}'", dir.display()))?;
-    let mut json = serde_json::to_vec_pretty(meta).map_err(|e| Error::other(e.to_string()))?;
-    json.push(b'\n');
-    // metadata first, content last: a directory with content.md is complete.
-    write_file(&dir.join("metadata.json"), &json)?;
-    write_file(&content_path, content)?;
-    Ok(true)
 }
 
-/// Write `<root>/<name>/labels.json` (removed when there are no labels).
-pub fn write_labels(root: &Path, name: &Name, labels: &BTreeMap<String, String>) -> Result<()> {
-    let path = root.join(name.as_str()).join("labels.json");
+/// The directory of one release below `root`, created if `create`; never through a
+/// symlink (a conflict, exit 4).
+fn release_dir(root: &Dir, name: &Name, version: &Version, create: bool) -> Result<Option<Dir>> {
+    let version = version.to_string();
+    root.subdirs(
+        name.as_str()
+            .split('/')
+            .chain(std::iter::once(version.as_str())),
+        create,
+    )
+}
+
+/// Write one release: `content.md` first, then `metadata.json`, both create-only, so a
+/// release whose `metadata.json` is there is complete. A release already there with the
+/// same checksum is left alone (`Existed`, after completing a missing `metadata.json`);
+/// different content is a conflict.
+pub fn write_release(root: &Dir, meta: &ReleaseMeta, content: &[u8]) -> Result<Written> {
+    let (name, version) = (&meta.name, &meta.version);
+    let dir = release_dir(root, name, version, true)?.ok_or_else(|| {
+        Error::other(format!("cannot create the directory of '{name}@{version}'"))
+    })?;
+    let mut json = serde_json::to_vec_pretty(&DirMeta::from_release(meta))
+        .map_err(|e| Error::other(e.to_string()))?;
+    json.push(b'\n');
+    let outcome = dir.write("content.md", content, WriteMode::CreateNew, None)?;
+    if outcome == Written::Existed {
+        let existing = dir
+            .read("content.md", content.len() as u64 + 1)?
+            .unwrap_or_default();
+        if Digest::of(&existing) != meta.sha256 {
+            return Err(Error::conflict(format!(
+                "'{}' already holds different content for '{name}@{version}'",
+                dir.path().join("content.md").display()
+            ))
+            .with_hint("export into an empty directory, or remove that release's directory"));
+        }
+    }
+    dir.write("metadata.json", &json, WriteMode::CreateNew, None)?;
+    Ok(outcome)
+}
+
+/// Write `<root>/<name>/labels.json` (removed when there are no labels), replacing it
+/// atomically.
+pub fn write_labels(root: &Dir, name: &Name, labels: &BTreeMap<Label, Version>) -> Result<()> {
+    let segments = name.as_str().split('/');
+    let Some(dir) = root.subdirs(segments, !labels.is_empty())? else {
+        return Ok(());
+    };
     if labels.is_empty() {
-        return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io(format!("cannot remove '{}'", path.display()), e))
-            }
-            _ => Ok(()),
-        };
+        return dir.remove("labels.json");
     }
-    let mut json = serde_json::to_vec_pretty(labels).map_err(|e| Error::other(e.to_string()))?;
+    let map: BTreeMap<&str, String> = labels
+        .iter()
+        .map(|(l, v)| (l.as_str(), v.to_string()))
+        .collect();
+    let mut json = serde_json::to_vec_pretty(&map).map_err(|e| Error::other(e.to_string()))?;
     json.push(b'\n');
-    write_file(&path, &json)
-}
-
-/// Write a file atomically: a temporary file in the same directory, renamed into place.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).io_ctx(|| format!("cannot create '{}'", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .io_ctx(|| format!("cannot write in '{}'", dir.display()))?;
-    tmp.write_all(bytes)
-        .io_ctx(|| format!("cannot write '{}'", path.display()))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .io_ctx(|| format!("cannot write '{}'", path.display()))?;
-    }
-    tmp.persist(path)
+    dir.write("labels.json", &json, WriteMode::Replace, None)
         .map(|_| ())
-        .map_err(|e| Error::io(format!("cannot write '{}'", path.display()), e.error))
 }

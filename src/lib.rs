@@ -11,7 +11,7 @@
 //! use pulse::{Name, Selector, Version};
 //!
 //! let name = Name::parse("team-a/code.reviewer")?;
-//! assert_eq!(name.content_path(), "prompts/team-a/code.reviewer.md");
+//! assert_eq!(pulse::repo::paths::content_path(&name), "prompts/team-a/code.reviewer.md");
 //!
 //! // SemVer precedence, not string order; `latest` skips pre-releases.
 //! let released: Vec<Version> = ["1.9.0", "1.10.0", "2.0.0-rc.1"]
@@ -24,33 +24,48 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Reading a release from a repository checks its SHA-256 on the way out:
+//! Every store (the git repository today) is opened from its address through one door,
+//! and reading a release checks its SHA-256 on the way out:
 //!
 //! ```no_run
-//! use pulse::{Name, PromptRepo, Selector};
+//! use pulse::{Name, Selector, StoreExt};
 //!
-//! let repo = PromptRepo::discover(std::path::Path::new("."))?;
+//! let store = pulse::store::open(".", &Default::default())?;
 //! let name = Name::parse("reviewer")?;
-//! let release = repo.resolve(&name, &Selector::parse("production")?, None)?;
-//! let content: Vec<u8> = repo.release_content(&release)?;
+//! let version = store.resolve(&name, &Selector::parse("production")?)?;
+//! let content: Vec<u8> = store.fetch(&name, &version)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![deny(missing_docs)]
 
-pub mod cli;
-pub mod config;
+// Domain values, which depend on nothing above them.
+pub mod digest;
 pub mod error;
-pub mod layout;
 pub mod meta;
-pub mod mirror;
 pub mod name;
-pub mod remote;
-pub mod repo;
-pub mod store;
+pub mod selector;
 pub mod version;
 
-pub use error::{Error, Kind, Result};
-pub use name::{Label, Name};
+// Building blocks.
+pub mod config;
+pub mod fsutil;
+pub mod layout;
+
+// The git engine, the stores built on it and beside it, and remotes.
+pub mod mirror;
+pub mod remote;
+pub mod repo;
+pub mod report;
+pub mod store;
+
+// The command line.
+pub mod cli;
+
+pub use digest::Digest;
+pub use error::{Error, Hint, Kind, Result};
+pub use name::{Label, Name, NamePrefix};
 pub use repo::PromptRepo;
-pub use version::{Selector, Version};
+pub use selector::Selector;
+pub use store::{Store, StoreExt};
+pub use version::{Version, latest};

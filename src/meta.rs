@@ -1,26 +1,96 @@
-//! What pulse records about prompts and releases: the YAML sidecar kept beside each
-//! prompt, the trailers of a release tag's message, and the metadata reported to users.
+//! What pulse records about prompts and releases: the metadata every store keeps for a
+//! release and a prompt, and the git repository's own records of them (the YAML sidecar
+//! kept beside each prompt, the trailers of a release tag's message).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 
+use crate::digest::Digest;
 use crate::name::{Label, Name};
 use crate::version::Version;
 
 /// The repository format this pulse writes and reads (`docs/format.md`).
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The SHA-256 of `content` as lowercase hex.
-pub fn sha256_hex(content: &[u8]) -> String {
-    let digest = sha2::Sha256::digest(content);
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
-        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+/// Everything known about one release. It travels whole between stores, so a copy keeps
+/// who released it, when and why. This is also its `--format json` shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseMeta {
+    /// The prompt's name.
+    pub name: Name,
+    /// The released version.
+    pub version: Version,
+    /// When it was released (RFC 3339).
+    pub created: String,
+    /// Who released it, `Name <email>`.
+    pub author: String,
+    /// Content size in bytes.
+    pub size: u64,
+    /// The content's checksum.
+    pub sha256: Digest,
+    /// The release message.
+    pub message: String,
+    /// The prompt's description as of this release.
+    pub description: Option<String>,
+    /// The prompt's keywords as of this release.
+    pub tags: Vec<String>,
+    /// The commit the release points to (stores backed by git only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The content's path in that commit (stores backed by git only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The metadata of a prompt that may change between versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptMeta {
+    /// What the prompt is for.
+    pub description: Option<String>,
+    /// Keywords.
+    pub tags: Vec<String>,
+}
+
+/// A change to a prompt's metadata; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataUpdate {
+    /// A new description (empty removes it).
+    pub description: Option<String>,
+    /// New keywords.
+    pub tags: Option<Vec<String>>,
+}
+
+/// One move of a label: who moved which label from what to what, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelMove {
+    /// The label.
+    pub label: String,
+    /// The version it pointed to before (`None`: it was new).
+    pub from: Option<String>,
+    /// The version it points to after (`None`: it was removed).
+    pub to: Option<String>,
+    /// Who moved it, `Name <email>`.
+    pub author: String,
+    /// When (RFC 3339).
+    pub date: String,
+    /// The commit that moved it (stores backed by git only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl PromptMeta {
+    /// Apply `update`; returns whether anything changed.
+    pub fn apply(&mut self, update: &MetadataUpdate) -> bool {
+        let before = self.clone();
+        if let Some(d) = &update.description {
+            self.description = (!d.is_empty()).then(|| d.clone());
+        }
+        if let Some(t) = &update.tags {
+            self.tags = t.clone();
+        }
+        *self != before
     }
-    out
 }
 
 /// The per-prompt metadata file `prompts/<name>.yaml`: description, keywords and labels.
@@ -49,6 +119,20 @@ impl Sidecar {
             crate::Error::integrity(format!("metadata file '{path}' is malformed: {e}"))
                 .with_hint("fix the YAML by hand (keys: description, tags, labels) and commit it")
         })
+    }
+
+    /// The description and keywords this sidecar records.
+    pub fn prompt_meta(&self) -> PromptMeta {
+        PromptMeta {
+            description: self.description.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    /// Record `meta` as the description and keywords.
+    pub fn set_prompt_meta(&mut self, meta: PromptMeta) {
+        self.description = meta.description;
+        self.tags = meta.tags;
     }
 
     /// Whether there is nothing to write (the file is then removed).
@@ -81,8 +165,8 @@ pub struct Trailers {
     pub path: String,
     /// The content's size in bytes.
     pub size: u64,
-    /// The content's SHA-256, lowercase hex.
-    pub sha256: String,
+    /// The content's checksum.
+    pub sha256: Digest,
     /// The repository format the tag was written with.
     pub format: u32,
 }
@@ -98,7 +182,7 @@ const T_FORMAT: &str = "Pulse-Format";
 pub fn render_tag_message(message: &str, t: &Trailers) -> String {
     let message = message.trim_end();
     format!(
-        "{message}\n\n{T_NAME}: {}\n{T_VERSION}: {}\n{T_PATH}: {}\n{T_SIZE}: {}\n{T_CHECKSUM}: sha256:{}\n{T_FORMAT}: {}\n",
+        "{message}\n\n{T_NAME}: {}\n{T_VERSION}: {}\n{T_PATH}: {}\n{T_SIZE}: {}\n{T_CHECKSUM}: {}\n{T_FORMAT}: {}\n",
         t.name, t.version, t.path, t.size, t.sha256, t.format
     )
 }
@@ -145,19 +229,11 @@ pub fn parse_tag_message(raw: &[u8]) -> Result<(String, Trailers), TrailerError>
     let size = get(T_SIZE)?
         .parse::<u64>()
         .map_err(|_| TrailerError(format!("trailer '{T_SIZE}' is not a number")))?;
-    let sha256 = get(T_CHECKSUM)?
-        .strip_prefix("sha256:")
-        .filter(|h| {
-            h.len() == 64
-                && h.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
-        .ok_or_else(|| {
-            TrailerError(format!(
-                "trailer '{T_CHECKSUM}' is not sha256:<64 hex digits>"
-            ))
-        })?
-        .to_owned();
+    let sha256 = Digest::parse(get(T_CHECKSUM)?).map_err(|_| {
+        TrailerError(format!(
+            "trailer '{T_CHECKSUM}' is not sha256:<64 hex digits>"
+        ))
+    })?;
     let format = get(T_FORMAT)?
         .parse::<u32>()
         .map_err(|_| TrailerError(format!("trailer '{T_FORMAT}' is not a number")))?;
@@ -174,35 +250,6 @@ pub fn parse_tag_message(raw: &[u8]) -> Result<(String, Trailers), TrailerError>
     ))
 }
 
-/// Everything known about one release (SPEC §3.5); this is also its `--format json` form.
-#[derive(Debug, Clone, Serialize)]
-pub struct VersionMeta {
-    /// The prompt's name.
-    pub name: Name,
-    /// The released version.
-    pub version: Version,
-    /// When it was released (RFC 3339).
-    pub created: String,
-    /// Who released it, `Name <email>`.
-    pub author: String,
-    /// Content size in bytes.
-    pub size: u64,
-    /// Content SHA-256 as `sha256:<hex>`.
-    pub sha256: String,
-    /// The release message.
-    pub message: String,
-    /// The prompt's description as of this release.
-    pub description: Option<String>,
-    /// The prompt's keywords as of this release.
-    pub tags: Vec<String>,
-    /// The commit the release tag points to.
-    pub commit: String,
-    /// The content's path in that commit.
-    pub path: String,
-    /// Labels on the branch that point to this version.
-    pub labels: Vec<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,7 +261,7 @@ mod tests {
             version: Version::parse("1.2.3-rc.1").unwrap(),
             path: "prompts/team/a.md".into(),
             size: 7,
-            sha256: sha256_hex(b"content"),
+            sha256: Digest::of(b"content"),
             format: FORMAT_VERSION,
         };
         let msg = render_tag_message("Fix tone\n\nLonger text: with colon\n", &t);
@@ -250,9 +297,5 @@ mod tests {
             "description: d\ntags:\n- x\nlabels:\n  production: 0.9.0\n  staging: 1.0.0\n"
         );
         assert_eq!(Sidecar::parse(y.as_bytes(), "p").unwrap(), s);
-        assert_eq!(
-            sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
     }
 }

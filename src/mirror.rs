@@ -8,11 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::digest::Digest;
 use crate::error::{Error, IoResultExt, Kind, Result};
-use crate::meta::sha256_hex;
 use crate::name::Name;
 use crate::repo::{PromptRepo, Release};
-use crate::version::Selector;
+use crate::selector::Selector;
 
 /// Where mirrors live: `$XDG_CACHE_HOME/progress-pulse/mirrors`, or `~/.cache/...`.
 pub fn cache_root() -> Result<PathBuf> {
@@ -37,7 +37,7 @@ pub struct Fetched {
 }
 
 fn mirror_path(root: &Path, url: &str) -> PathBuf {
-    root.join(format!("{}.git", &sha256_hex(url.as_bytes())[..24]))
+    root.join(format!("{}.git", &Digest::of(url.as_bytes()).hex()[..24]))
 }
 
 /// Make or refresh the mirror of `url` (under an exclusive lock, so concurrent readers

@@ -1,4 +1,5 @@
-//! Prompt names and label names: validation, and the paths and ref names derived from them.
+//! Prompt names, name prefixes and label names, and their validation. A name becomes a
+//! git ref, a file path, an S3 key and a URL, so the rules keep it safe for all of them.
 
 use std::fmt;
 
@@ -12,12 +13,12 @@ pub const MAX_LABEL_LEN: usize = 64;
 /// Why a string is not a valid prompt or label name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
-    /// The name is empty.
-    #[error("a name cannot be empty")]
+    /// The prompt name is empty.
+    #[error("a prompt name cannot be empty")]
     Empty,
-    /// The name is longer than allowed.
-    #[error("'{0}' is longer than {1} bytes")]
-    TooLong(String, usize),
+    /// The prompt name is longer than allowed.
+    #[error("prompt name '{0}' is longer than {MAX_NAME_LEN} bytes")]
+    TooLong(String),
     /// The name breaks the character rules.
     #[error("'{name}' is not a valid prompt name: {why}")]
     Invalid {
@@ -26,7 +27,7 @@ pub enum NameError {
         /// Which rule it breaks.
         why: &'static str,
     },
-    /// The label name breaks the label rules.
+    /// The label name breaks the label rules (or is empty or too long).
     #[error("'{name}' is not a valid label: {why}")]
     InvalidLabel {
         /// The rejected input, printed safely.
@@ -36,19 +37,26 @@ pub enum NameError {
     },
 }
 
+impl NameError {
+    /// Whether this is about a label rather than a prompt name.
+    pub fn is_label(&self) -> bool {
+        matches!(self, NameError::InvalidLabel { .. })
+    }
+}
+
 impl From<NameError> for Error {
     fn from(e: NameError) -> Self {
-        let hint = match e {
-            NameError::InvalidLabel { .. } => {
-                "labels are a lowercase letter then [a-z0-9-], at most 64 bytes; 'latest' is reserved"
-            }
-            _ => {
-                "names are lowercase segments of [a-z0-9] joined by '.', '_' or '-', separated by '/', at most 128 bytes"
-            }
+        let hint = if e.is_label() {
+            "labels are a lowercase letter then [a-z0-9-], at most 64 bytes; 'latest' is reserved"
+        } else {
+            "names are lowercase segments of [a-z0-9] joined by '.', '_' or '-', separated by '/', at most 128 bytes; a segment is never a version or content.md, metadata.json, labels.json"
         };
         Error::usage(e.to_string()).with_hint(hint)
     }
 }
+
+/// Segments that would collide with the file names of the directory layout.
+const RESERVED_SEGMENTS: [&str; 3] = ["content.md", "metadata.json", "labels.json"];
 
 /// A valid prompt name such as `reviewer` or `team-a/code.reviewer`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,6 +98,16 @@ fn check_segment(segment: &str) -> Result<(), &'static str> {
     if segment.ends_with(".lock") {
         return Err("a segment cannot end in '.lock' (git refuses such refs)");
     }
+    if RESERVED_SEGMENTS.contains(&segment) {
+        return Err(
+            "a segment cannot be 'content.md', 'metadata.json' or 'labels.json' (the file names of a release directory)",
+        );
+    }
+    if semver::Version::parse(segment.strip_prefix('v').unwrap_or(segment)).is_ok() {
+        return Err(
+            "a segment cannot be a version such as 1.0.0 (versions name the release directories)",
+        );
+    }
     Ok(())
 }
 
@@ -105,7 +123,7 @@ impl Name {
             return Err(NameError::Empty);
         }
         if input.len() > MAX_NAME_LEN {
-            return Err(NameError::TooLong(printable(input), MAX_NAME_LEN));
+            return Err(NameError::TooLong(printable(input)));
         }
         for segment in input.split('/') {
             check_segment(segment).map_err(|why| NameError::Invalid {
@@ -121,30 +139,41 @@ impl Name {
         &self.0
     }
 
-    /// The path of the prompt's content inside a commit's tree.
-    pub fn content_path(&self) -> String {
-        format!("{}/{}.md", crate::layout::PROMPTS_DIR, self.0)
+    /// Whether this name lies under `prefix`, matching whole segments: `team` and `team/`
+    /// match `team` and `team/a`, never `teammate/a`.
+    pub fn is_under(&self, prefix: &NamePrefix) -> bool {
+        let p = prefix.0.as_str();
+        p.is_empty()
+            || self.0 == p
+            || (self.0.len() > p.len()
+                && self.0.starts_with(p)
+                && self.0.as_bytes()[p.len()] == b'/')
+    }
+}
+
+/// A prefix of names that matches whole segments (`team/` matches `team/a`, never
+/// `teammate/a`); the empty prefix matches every name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamePrefix(String);
+
+impl NamePrefix {
+    /// Every name.
+    pub fn all() -> NamePrefix {
+        NamePrefix(String::new())
     }
 
-    /// The path of the prompt's metadata sidecar inside a commit's tree.
-    pub fn sidecar_path(&self) -> String {
-        format!("{}/{}.yaml", crate::layout::PROMPTS_DIR, self.0)
+    /// Parse a prefix: a name, optionally with a trailing `/`; empty (or `/`) means every name.
+    pub fn parse(input: &str) -> Result<NamePrefix, NameError> {
+        let trimmed = input.strip_suffix('/').unwrap_or(input);
+        if trimmed.is_empty() {
+            return Ok(NamePrefix::all());
+        }
+        Name::parse(trimmed).map(|n| NamePrefix(n.0))
     }
 
-    /// The tag name (without `refs/tags/`) of one release.
-    pub fn tag_name(&self, version: &crate::Version) -> String {
-        format!("{}@{}", self.0, version)
-    }
-
-    /// The ref prefix under which all releases of this prompt live.
-    pub fn tag_prefix(&self) -> String {
-        format!("refs/tags/{}@", self.0)
-    }
-
-    /// Whether this name is `prefix` itself or lies below it (`team` matches `team/a`);
-    /// a prefix that is not a whole segment matches by string prefix (`rev` matches `reviewer`).
-    pub fn matches_prefix(&self, prefix: &str) -> bool {
-        self.0.starts_with(prefix.trim_end_matches('/'))
+    /// The prefix without a trailing `/` (empty for every name).
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -167,6 +196,26 @@ impl serde::Serialize for Name {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Name::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Label {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Label::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A valid label name such as `production`: a lowercase letter, then `[a-z0-9-]`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Label(String);
@@ -179,10 +228,10 @@ impl Label {
             why,
         };
         if input.is_empty() {
-            return Err(NameError::Empty);
+            return Err(invalid("a label cannot be empty"));
         }
         if input.len() > MAX_LABEL_LEN {
-            return Err(NameError::TooLong(printable(input), MAX_LABEL_LEN));
+            return Err(invalid("a label is at most 64 bytes"));
         }
         if input == "latest" {
             return Err(invalid(
@@ -241,13 +290,54 @@ mod tests {
     #[test]
     fn refuses_bad_names() {
         for bad in [
-            "", "A", "a/", "/a", "a//b", ".", "..", "a/../b", "a..b", "-a", "a-", "a b", "a@b",
-            "a.lock", "a.lock/b", "é", "a\u{0}b", "a:b", "a~b", "a^b", "a\\b",
+            "",
+            "A",
+            "a/",
+            "/a",
+            "a//b",
+            ".",
+            "..",
+            "a/../b",
+            "a..b",
+            "-a",
+            "a-",
+            "a b",
+            "a@b",
+            "a.lock",
+            "a.lock/b",
+            "é",
+            "a\u{0}b",
+            "a:b",
+            "a~b",
+            "a^b",
+            "a\\b",
+            "1.0.0",
+            "a/1.2.3",
+            "v1.0.0/a",
+            "a/content.md",
+            "metadata.json",
+            "x/labels.json",
+            "a/1.0.0-rc.1",
         ] {
             assert!(Name::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Name::parse(&"a".repeat(129)).is_err());
         assert!(Name::parse(&"a".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn prefixes_match_whole_segments() {
+        let team = NamePrefix::parse("team/").unwrap();
+        assert!(Name::parse("team/a").unwrap().is_under(&team));
+        assert!(Name::parse("team").unwrap().is_under(&team));
+        assert!(!Name::parse("teammate/a").unwrap().is_under(&team));
+        assert!(!Name::parse("tea").unwrap().is_under(&team));
+        assert!(
+            Name::parse("x")
+                .unwrap()
+                .is_under(&NamePrefix::parse("").unwrap())
+        );
+        assert!(NamePrefix::parse("Team").is_err());
     }
 
     #[test]

@@ -1,10 +1,9 @@
-//! Release versions (SemVer 2.0.0 without build metadata) and selectors, the part of
-//! `name@selector` that says which release to read (SPEC §2).
+//! Release versions: SemVer 2.0.0 without build metadata, ordered by precedence.
 
 use std::fmt;
 
 use crate::error::Error;
-use crate::name::{Label, NameError, printable};
+use crate::name::printable;
 
 /// Why a string is not a valid version or selector.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,6 +17,9 @@ pub enum VersionError {
     /// Not a version, label, `latest` or requirement.
     #[error("'{0}' is not a valid selector: {1}")]
     Selector(String, String),
+    /// A `--bump` past the largest version number there is.
+    #[error("cannot bump '{0}': the next version would overflow")]
+    Overflow(String),
 }
 
 impl From<VersionError> for Error {
@@ -60,22 +62,24 @@ impl Version {
         !self.0.pre.is_empty()
     }
 
-    /// The next version after `self` for a `--bump`.
-    pub fn bump(&self, part: Bump) -> Version {
+    /// The next version after `self` for a `--bump`; `None` past the largest number.
+    pub fn bump(&self, part: Bump) -> Result<Version, VersionError> {
         let v = &self.0;
-        Version(match part {
+        let overflow = || VersionError::Overflow(self.to_string());
+        let next = |n: u64| n.checked_add(1).ok_or_else(overflow);
+        Ok(Version(match part {
             // A pre-release of x.0.0 bumps to x.0.0 itself, as cargo-release and npm do.
             Bump::Major if !v.pre.is_empty() && v.minor == 0 && v.patch == 0 => {
                 semver::Version::new(v.major, 0, 0)
             }
-            Bump::Major => semver::Version::new(v.major + 1, 0, 0),
+            Bump::Major => semver::Version::new(next(v.major)?, 0, 0),
             Bump::Minor if !v.pre.is_empty() && v.patch == 0 => {
                 semver::Version::new(v.major, v.minor, 0)
             }
-            Bump::Minor => semver::Version::new(v.major, v.minor + 1, 0),
+            Bump::Minor => semver::Version::new(v.major, next(v.minor)?, 0),
             Bump::Patch if !v.pre.is_empty() => semver::Version::new(v.major, v.minor, v.patch),
-            Bump::Patch => semver::Version::new(v.major, v.minor, v.patch + 1),
-        })
+            Bump::Patch => semver::Version::new(v.major, v.minor, next(v.patch)?),
+        }))
     }
 
     /// The first version a `--bump` makes for a prompt that has no release yet.
@@ -100,6 +104,13 @@ impl serde::Serialize for Version {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Version::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Which part of the version a `--bump` raises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bump {
@@ -109,80 +120,6 @@ pub enum Bump {
     Minor,
     /// `x.y.z+1`
     Patch,
-}
-
-/// What follows `@` when reading a prompt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selector {
-    /// The highest release that is not a pre-release (or the highest pre-release if only those exist).
-    Latest,
-    /// Exactly this release.
-    Exact(Version),
-    /// The release a label points to.
-    Label(Label),
-    /// The highest release matching a SemVer requirement.
-    Req(semver::VersionReq),
-}
-
-impl Selector {
-    /// Parse a selector: empty or `latest`, an exact version, a label, or a requirement.
-    pub fn parse(input: &str) -> Result<Selector, VersionError> {
-        let s = input.trim();
-        if s.is_empty() || s == "latest" {
-            return Ok(Selector::Latest);
-        }
-        let looks_exact = s
-            .strip_prefix('v')
-            .unwrap_or(s)
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_digit())
-            && s.matches('.').count() >= 2;
-        if looks_exact {
-            // A full x.y.z must be a valid version (1.2.3 is exact, never ^1.2.3).
-            return Version::parse(s).map(Selector::Exact).map_err(|e| match e {
-                VersionError::Invalid(_, why) => VersionError::Selector(printable(input), why),
-                other => other,
-            });
-        }
-        if Label::looks_like_label(s) {
-            return Label::parse(s)
-                .map(Selector::Label)
-                .map_err(|e: NameError| VersionError::Selector(printable(input), e.to_string()));
-        }
-        semver::VersionReq::parse(s)
-            .map(Selector::Req)
-            .map_err(|e| VersionError::Selector(printable(input), e.to_string()))
-    }
-
-    /// Split `name@selector` (the selector may be absent).
-    pub fn split_spec(spec: &str) -> (&str, Option<&str>) {
-        match spec.split_once('@') {
-            Some((name, sel)) => (name, Some(sel)),
-            None => (spec, None),
-        }
-    }
-
-    /// Pick the release this selector means among `versions` (labels are resolved by the caller).
-    pub fn pick<'a>(&self, versions: impl IntoIterator<Item = &'a Version>) -> Option<&'a Version> {
-        match self {
-            Selector::Latest => latest(versions),
-            Selector::Exact(want) => versions.into_iter().find(|v| *v == want),
-            Selector::Req(req) => versions.into_iter().filter(|v| req.matches(&v.0)).max(),
-            Selector::Label(_) => None,
-        }
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Selector::Latest => f.write_str("latest"),
-            Selector::Exact(v) => v.fmt(f),
-            Selector::Label(l) => l.fmt(f),
-            Selector::Req(r) => r.fmt(f),
-        }
-    }
 }
 
 /// The highest release that is not a pre-release; if there are only pre-releases, the highest of those.
@@ -221,54 +158,14 @@ mod tests {
     }
 
     #[test]
-    fn selectors() {
-        assert_eq!(Selector::parse("").unwrap(), Selector::Latest);
-        assert_eq!(Selector::parse("latest").unwrap(), Selector::Latest);
-        assert_eq!(
-            Selector::parse("1.2.3").unwrap(),
-            Selector::Exact(v("1.2.3"))
-        );
-        assert_eq!(
-            Selector::parse("v1.2.3").unwrap(),
-            Selector::Exact(v("1.2.3"))
-        );
-        assert!(matches!(
-            Selector::parse("production").unwrap(),
-            Selector::Label(_)
-        ));
-        assert!(matches!(Selector::parse("^1.2").unwrap(), Selector::Req(_)));
-        assert!(matches!(
-            Selector::parse(">=1.0.0, <2.0.0").unwrap(),
-            Selector::Req(_)
-        ));
-        assert!(matches!(Selector::parse("1.*").unwrap(), Selector::Req(_)));
-        for bad in ["1.2.3.4", "^^1", "Prod", "1.2.3+b", "@", "a_b"] {
-            assert!(Selector::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn picking() {
-        let all = [v("1.0.0"), v("1.9.0"), v("1.10.0"), v("2.0.0-rc.1")];
-        assert_eq!(Selector::Latest.pick(&all), Some(&v("1.10.0")));
-        assert_eq!(
-            Selector::parse("^1.2").unwrap().pick(&all),
-            Some(&v("1.10.0"))
-        );
-        assert_eq!(Selector::parse("^2").unwrap().pick(&all), None);
-        assert_eq!(
-            Selector::parse("^2.0.0-rc.0").unwrap().pick(&all),
-            Some(&v("2.0.0-rc.1"))
-        );
-        let pre_only = [v("1.0.0-alpha"), v("1.0.0-beta")];
-        assert_eq!(Selector::Latest.pick(&pre_only), Some(&v("1.0.0-beta")));
-    }
-
-    #[test]
     fn bumps() {
-        assert_eq!(v("1.2.3").bump(Bump::Patch), v("1.2.4"));
-        assert_eq!(v("1.2.3").bump(Bump::Minor), v("1.3.0"));
-        assert_eq!(v("1.2.3").bump(Bump::Major), v("2.0.0"));
-        assert_eq!(v("2.0.0-rc.1").bump(Bump::Major), v("2.0.0"));
+        assert_eq!(v("1.2.3").bump(Bump::Patch).unwrap(), v("1.2.4"));
+        assert_eq!(v("1.2.3").bump(Bump::Minor).unwrap(), v("1.3.0"));
+        assert_eq!(v("1.2.3").bump(Bump::Major).unwrap(), v("2.0.0"));
+        assert_eq!(v("2.0.0-rc.1").bump(Bump::Major).unwrap(), v("2.0.0"));
+        let max = u64::MAX;
+        assert!(v(&format!("{max}.0.0")).bump(Bump::Major).is_err());
+        assert!(v(&format!("1.{max}.0")).bump(Bump::Minor).is_err());
+        assert!(v(&format!("1.2.{max}")).bump(Bump::Patch).is_err());
     }
 }

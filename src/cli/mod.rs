@@ -1,20 +1,25 @@
 //! The command line: argument parsing (clap derive), the context every command gets, and
 //! the translation of errors into messages and exit codes. One file per command lives in
-//! [`commands`]; each writes to a `&mut dyn Write` in the chosen output format.
+//! [`commands`]; each builds a typed report and hands it to [`Output::emit`], which prints
+//! it as text or JSON.
 
 pub mod commands;
+mod log;
 
+use std::cell::OnceCell;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 
 use crate::config::{self, RepoSettings, Settings};
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::name::Name;
 use crate::repo::{PromptRepo, SETTINGS_PATH};
-use crate::version::Selector;
+use crate::selector::Selector;
+use crate::store::{GitStore, OpenOptions, Store};
 
 /// pulse: a Git-native manager for LLM instruction prompts.
 ///
@@ -27,6 +32,10 @@ pub struct Cli {
     /// The prompt repository (default: found from the current directory, as git does).
     #[arg(long, global = true, env = "PULSE_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
+    /// Read releases from this store instead of the repository: a path or file:// URL of
+    /// a git repository.
+    #[arg(long, global = true, env = "PULSE_STORE", value_name = "URL")]
+    pub store: Option<String>,
     /// Act on this branch (prompt set) instead of the one checked out; it is created from
     /// the current branch's head when a command writes to it.
     #[arg(long, global = true, value_name = "BRANCH")]
@@ -34,13 +43,13 @@ pub struct Cli {
     /// Output format for commands that report data.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Silence progress and notes (errors are still printed).
+    /// Silence progress, notes and warnings (errors are still printed).
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// Read this configuration file instead of the user's config.yaml.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// How much to say on stderr: error, warn, info, debug, trace.
+    /// How much to say on stderr: error, warn, info (the default), debug, trace.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
     /// The command to run.
@@ -53,61 +62,135 @@ pub struct Cli {
 pub enum Format {
     /// For people.
     Text,
-    /// Stable JSON for programs (fields named as in the repository format).
+    /// Stable JSON for programs (one typed shape per report).
     Json,
 }
 
-/// What every command gets: global options, settings, and the repository on demand.
-pub struct Ctx {
-    /// `--repo`, if given.
-    pub repo_path: Option<PathBuf>,
-    /// `--branch`, if given.
-    pub branch: Option<String>,
-    /// The output format.
-    pub format: Format,
-    /// `--quiet`.
-    pub quiet: bool,
-    /// `--config`, if given.
-    pub config_path: Option<PathBuf>,
-    /// `--log-level`, if given.
-    pub log_level: Option<String>,
-    repo: Option<PromptRepo>,
-    /// The effective settings, once loaded.
-    settings: Option<Settings>,
+/// A report a command prints: JSON from its serde form, text for people from [`Report::text`].
+pub trait Report: serde::Serialize {
+    /// The report for people.
+    fn text(&self) -> String;
+
+    /// The bytes printed for people; only a report that carries the user's own bytes
+    /// (a diff of non-UTF-8 content) needs more than [`Report::text`].
+    fn bytes(&self) -> Vec<u8> {
+        self.text().into_bytes()
+    }
 }
 
-impl Ctx {
-    /// The repository: `--repo`/`PULSE_REPO`, or discovered from the current directory.
-    pub fn repo(&mut self) -> Result<&PromptRepo> {
-        if self.repo.is_none() {
-            let repo = match &self.repo_path {
-                Some(p) => PromptRepo::open(p)?,
-                None => {
-                    let cwd = std::env::current_dir()
-                        .map_err(|e| Error::io("cannot read the current directory", e))?;
-                    PromptRepo::discover(&cwd)?
-                }
-            };
-            self.repo = Some(repo);
-        }
-        self.repo
-            .as_ref()
-            .ok_or_else(|| Error::other("the repository could not be opened"))
+/// Output settings: the format of reports, and how much is said on stderr.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The format of reports on stdout.
+    pub format: Format,
+    /// `--quiet`: only errors on stderr.
+    pub quiet: bool,
+}
+
+impl Output {
+    /// A note for people (`note: …` on stderr), unless quiet or the log level is below info.
+    pub fn note(&self, text: &str) {
+        ::log::info!("{text}");
     }
 
-    /// The branch option as a `&str`.
+    /// A warning (`warning: …` on stderr), unless quiet or the log level is error.
+    pub fn warn(&self, text: &str) {
+        ::log::warn!("{text}");
+    }
+
+    /// Print `report` on `out`, as JSON or as text.
+    pub fn emit<R: Report>(&self, out: &mut dyn Write, report: &R) -> Result<()> {
+        match self.format {
+            Format::Json => write_json(out, report),
+            Format::Text => out.write_all(&report.bytes()).map_err(out_err),
+        }
+    }
+}
+
+/// Where a command finds prompts: the repository, the store, and the settings, each
+/// opened on first use and then kept.
+pub struct Access {
+    repo_path: Option<PathBuf>,
+    store_address: Option<String>,
+    branch: Option<String>,
+    config_path: Option<PathBuf>,
+    log_level: Option<String>,
+    home: OnceCell<Arc<GitStore>>,
+    store: OnceCell<Arc<dyn Store>>,
+    settings: OnceCell<(Settings, Vec<String>)>,
+}
+
+impl Access {
+    /// `--repo`, if given.
+    pub fn repo_path(&self) -> Option<&Path> {
+        self.repo_path.as_deref()
+    }
+
+    /// `--branch`, if given.
     pub fn branch(&self) -> Option<&str> {
         self.branch.as_deref()
     }
 
-    /// The configuration layers (repository, user file, environment, flags), loaded once.
-    /// Warnings (unknown keys) are printed unless `--quiet`.
-    pub fn settings(&mut self) -> Result<Settings> {
-        if let Some(s) = &self.settings {
-            return Ok(s.clone());
+    fn home(&self) -> Result<&Arc<GitStore>> {
+        if let Some(home) = self.home.get() {
+            return Ok(home);
+        }
+        let repo = match &self.repo_path {
+            Some(p) => PromptRepo::open(p)?,
+            None => {
+                let cwd = std::env::current_dir()
+                    .map_err(|e| Error::io("cannot read the current directory", e))?;
+                PromptRepo::discover(&cwd)?
+            }
+        };
+        ::log::debug!(
+            "opened the repository at '{}'",
+            repo.display_path().display()
+        );
+        let store = Arc::new(GitStore::from_repo(repo, self.branch.clone()));
+        Ok(self.home.get_or_init(|| store))
+    }
+
+    /// The prompt repository (`--repo`/`PULSE_REPO`, or found from the current directory),
+    /// for working content, branches and writes.
+    pub fn repo(&self) -> Result<crate::store::PooledRepo<'_>> {
+        Ok(self.home()?.repo())
+    }
+
+    /// Whether releases are read from the repository itself (no `--store`).
+    pub fn store_is_home(&self) -> bool {
+        self.store_address.is_none()
+    }
+
+    /// The store releases are read from: `--store`/`PULSE_STORE`, else the repository.
+    pub fn store(&self) -> Result<Arc<dyn Store>> {
+        if let Some(store) = self.store.get() {
+            return Ok(Arc::clone(store));
+        }
+        let store: Arc<dyn Store> = match &self.store_address {
+            Some(address) => {
+                let store = crate::store::open(
+                    address,
+                    &OpenOptions {
+                        branch: self.branch.clone(),
+                    },
+                )?;
+                ::log::debug!("opened {}", store.describe());
+                store
+            }
+            None => Arc::clone(self.home()?) as Arc<dyn Store>,
+        };
+        Ok(Arc::clone(self.store.get_or_init(|| store)))
+    }
+
+    /// The configuration layers (repository, user file, environment, flags), loaded once,
+    /// with the warnings they produced.
+    fn load_settings(&self) -> Result<&(Settings, Vec<String>)> {
+        if let Some(s) = self.settings.get() {
+            return Ok(s);
         }
         let repo_settings = match self.repo() {
-            Ok(repo) => read_repo_settings(repo)?,
+            Ok(repo) => read_repo_settings(&repo)?,
             Err(_) => None,
         };
         let user = config::user_config_path(self.config_path.as_deref());
@@ -119,23 +202,21 @@ impl Ctx {
         if let Some(level) = &self.log_level {
             config::set_key(&mut settings, "log_level", level, "--log-level")?;
         }
-        self.settings = Some(settings.clone());
-        for w in warnings {
-            self.note(&format!("warning: {w}"));
-        }
-        Ok(settings)
+        Ok(self.settings.get_or_init(|| (settings, warnings)))
     }
 
-    /// Print a note for people on stderr, unless `--quiet` or `log_level: error`.
-    pub fn note(&self, text: &str) {
-        let errors_only = self
-            .settings
-            .as_ref()
-            .is_some_and(|s| s.log_level.as_deref() == Some("error"));
-        if !self.quiet && !errors_only {
-            eprintln!("{text}");
-        }
+    /// The effective settings.
+    pub fn settings(&self) -> Result<&Settings> {
+        self.load_settings().map(|(s, _)| s)
     }
+}
+
+/// What every command gets: output settings, and access to prompts.
+pub struct Ctx {
+    /// How reports and diagnostics are printed.
+    pub out: Output,
+    /// Where prompts are read and written.
+    pub access: Access,
 }
 
 fn read_repo_settings(repo: &PromptRepo) -> Result<Option<RepoSettings>> {
@@ -156,7 +237,7 @@ fn read_repo_settings(repo: &PromptRepo) -> Result<Option<RepoSettings>> {
     }
 }
 
-/// Parse `NAME[@SELECTOR]`, with `--version SEL` as the seed's spelling of `@SELECTOR`.
+/// Parse `NAME[@SELECTOR]`, with `--version SEL` as another spelling of `@SELECTOR`.
 pub fn parse_spec(spec: &str, version_flag: Option<&str>) -> Result<(Name, Selector)> {
     let (name, sel) = Selector::split_spec(spec);
     let name = Name::parse(name)?;
@@ -173,55 +254,97 @@ pub fn parse_spec(spec: &str, version_flag: Option<&str>) -> Result<(Name, Selec
     Ok((name, selector))
 }
 
-/// Write JSON (pretty, with a trailing newline) for `--format json`.
+/// Write JSON (pretty, with a trailing newline) for `--format json`. The document is
+/// built in memory first, so a reader that goes away is seen as the closed pipe it is.
 pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)
-        .map_err(|e| Error::other(format!("cannot write JSON: {e}")))?;
-    writeln!(out).map_err(|e| Error::io("cannot write output", e))
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::other(format!("cannot render JSON: {e}")))?;
+    bytes.push(b'\n');
+    out.write_all(&bytes).map_err(out_err)
 }
 
-/// Map an output error: a closed pipe is not a failure of the command.
+/// Map an output error: a closed pipe is recognised later as a quiet success.
 pub fn out_err(e: std::io::Error) -> Error {
     Error::io("cannot write output", e)
 }
 
-fn is_broken_pipe(err: &Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            return true;
+/// How a hint reads on the command line.
+pub fn hint_text(hint: &Hint) -> String {
+    match hint {
+        Hint::Text(t) => t.clone(),
+        Hint::ListVersions { name } => format!("'pulse versions {name}' lists its releases"),
+        Hint::ListLabels { name } => format!("'pulse label list {name}' shows its labels"),
+        Hint::ListPrompts => "'pulse list' shows the prompts; 'pulse add' releases one".to_owned(),
+        Hint::MoveLabel { name, label } => format!(
+            "move it with 'pulse label set {name} {label} VERSION', or remove it with 'pulse label rm {name} {label}'"
+        ),
+        Hint::Init { path: None } => "run 'pulse init' first".to_owned(),
+        Hint::Init { path: Some(p) } => {
+            format!("check --repo / PULSE_REPO, or make one with 'pulse init {p}'")
         }
-        source = s.source();
+        Hint::FindRepository => "run 'pulse init' to make one, or pass --repo PATH".to_owned(),
+        Hint::Verify { name: None } => "'pulse verify' checks every release".to_owned(),
+        Hint::Verify { name: Some(n) } => format!("'pulse verify {n}' checks its releases"),
+        Hint::Pull { remote } => {
+            format!("run 'pulse pull {remote}' to bring them in, then push again")
+        }
+        Hint::NewVersion => {
+            "a release is immutable: choose a new version (e.g. --bump patch)".to_owned()
+        }
+        Hint::AllowOlder => {
+            "use a higher version (e.g. --bump patch), or --allow-older for a back-port".to_owned()
+        }
+        Hint::ForceDelete { spec } => {
+            format!("pass --force to delete it anyway: 'pulse delete {spec} --force'")
+        }
+        Hint::ReleaseFile { name, path } => format!(
+            "release exactly that file with 'pulse add {name} --file {}'",
+            path.as_deref().unwrap_or("FILE")
+        ),
     }
-    false
 }
 
-/// Run pulse with `args`, writing reports to `out`.
+/// Run pulse with parsed arguments, writing reports to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
-    let mut ctx = Ctx {
-        repo_path: cli.repo,
-        branch: cli.branch,
-        format: cli.format,
-        quiet: cli.quiet,
-        config_path: cli.config,
-        log_level: cli.log_level,
-        repo: None,
-        settings: None,
+    let ctx = Ctx {
+        out: Output {
+            format: cli.format,
+            quiet: cli.quiet,
+        },
+        access: Access {
+            repo_path: cli.repo,
+            store_address: cli.store,
+            branch: cli.branch,
+            config_path: cli.config,
+            log_level: cli.log_level.clone(),
+            home: OnceCell::new(),
+            store: OnceCell::new(),
+            settings: OnceCell::new(),
+        },
     };
+    // Until the configuration is read, say what the flags ask for.
+    log::configure(cli.quiet, cli.log_level.as_deref(), None);
     // A broken configuration stops every command before it reads or writes anything.
-    let needs_repo = !matches!(
+    let needs_settings = !matches!(
         cli.command,
         commands::Command::Init(_) | commands::Command::Completions(_)
     );
-    if needs_repo {
-        ctx.settings()?;
+    if needs_settings {
+        let (settings, warnings) = ctx.access.load_settings()?;
+        log::configure(
+            cli.quiet,
+            settings.log_level.as_deref(),
+            settings.log_format.as_deref(),
+        );
+        for w in warnings {
+            ctx.out.warn(w);
+        }
     }
-    commands::dispatch(cli.command, &mut ctx, out)
+    commands::dispatch(cli.command, &ctx, out)
 }
 
-/// The `pulse` binary: parse, run, print errors with their hint, exit with the spec's code.
+/// The `pulse` binary: parse, run, print errors with their hints, exit with the code of
+/// the error's kind.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -235,20 +358,11 @@ pub fn main() -> ExitCode {
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(out_err));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // The reader went away (`pulse … | head`): that is not a failure.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             let _ = out.flush();
-            let color = std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            let (red, yellow, reset) = if color {
-                ("\x1b[31m", "\x1b[33m", "\x1b[0m")
-            } else {
-                ("", "", "")
-            };
-            eprintln!("{red}error{reset}: {}", e.message());
-            if let Some(h) = e.hint() {
-                eprintln!("{yellow}hint{reset}: {h}");
-            }
+            log::report_error(&e, std::io::stderr().is_terminal());
             ExitCode::from(e.kind().exit_code())
         }
     }
@@ -262,5 +376,19 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_hint_has_words() {
+        for h in [
+            Hint::ListPrompts,
+            Hint::NewVersion,
+            Hint::AllowOlder,
+            Hint::FindRepository,
+            Hint::Init { path: None },
+            Hint::Verify { name: None },
+        ] {
+            assert!(!hint_text(&h).is_empty(), "{h:?}");
+        }
     }
 }

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use gix::ObjectId;
 
+use super::paths::PROMPTS_DIR;
 use super::{Branch, PromptRepo};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::meta::{Sidecar, sha256_hex};
+use crate::meta::Sidecar;
 use crate::name::{Label, Name};
 use crate::version::{Version, latest};
 
@@ -84,15 +86,15 @@ impl PromptRepo {
             Err(e) => violations.push(e.message().to_owned()),
         }
         let releases = self.all_release_refs()?;
-        let files = self.files_under(commit, crate::layout::PROMPTS_DIR)?;
+        let files = self.files_under(commit, PROMPTS_DIR)?;
         for (path, blob) in &files {
-            let rel = &path[crate::layout::PROMPTS_DIR.len() + 1..];
+            let rel = &path[PROMPTS_DIR.len() + 1..];
             if let Some(stem) = rel.strip_suffix(".md") {
                 if let Err(e) = Name::parse(stem) {
                     violations.push(format!("{path}: {e}"));
                 }
             } else if let Some(stem) = rel.strip_suffix(".yaml") {
-                if !files.contains_key(&format!("{}/{stem}.md", crate::layout::PROMPTS_DIR)) {
+                if !files.contains_key(&format!("{}/{stem}.md", PROMPTS_DIR)) {
                     violations.push(format!(
                         "{path}: metadata for a prompt that has no {stem}.md"
                     ));
@@ -126,9 +128,11 @@ impl PromptRepo {
                 ));
             }
         }
-        let (releases_checked, problems) = self.verify(None)?;
+        let verified = self.verify(None)?;
+        let releases_checked = verified.checked;
         violations.extend(
-            problems
+            verified
+                .problems
                 .into_iter()
                 .map(|p| format!("release {}: {}", p.tag, p.problem)),
         );
@@ -136,7 +140,7 @@ impl PromptRepo {
         let mut changes = Vec::new();
         let base_commit = base.map(|b| self.resolve_rev(b)).transpose()?;
         if let Some(base_commit) = base_commit {
-            let before = self.files_under(base_commit, crate::layout::PROMPTS_DIR)?;
+            let before = self.files_under(base_commit, PROMPTS_DIR)?;
             let paths: std::collections::BTreeSet<&String> = before
                 .keys()
                 .chain(files.keys())
@@ -147,7 +151,7 @@ impl PromptRepo {
                 if b == a {
                     continue;
                 }
-                let stem = &path[crate::layout::PROMPTS_DIR.len() + 1..path.len() - 3];
+                let stem = &path[PROMPTS_DIR.len() + 1..path.len() - 3];
                 let Ok(name) = Name::parse(stem) else {
                     continue;
                 };
@@ -158,7 +162,7 @@ impl PromptRepo {
                 let latest_release = latest(versions.iter().map(|(v, _)| v)).cloned();
                 let mut matches_release = None;
                 if let Some(after) = &after_bytes {
-                    let sha = sha256_hex(after);
+                    let sha = Digest::of(after);
                     for (v, tag) in &versions {
                         if self
                             .read_release(&name, v, *tag)

@@ -5,12 +5,16 @@
 //! bare repository) is written without a worktree. The layout is `docs/format.md`.
 
 mod check;
+mod commit;
+mod import;
+mod labels;
 mod lock;
 mod merge;
 mod pack;
+pub mod paths;
 mod read;
+mod release;
 mod worktree;
-mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -19,12 +23,13 @@ use gix::ObjectId;
 use crate::error::{Error, GitResultExt, Result};
 
 pub use check::{CheckReport, PromptChange};
+pub use import::{ImportRelease, ImportSource};
+pub use labels::LabelChange;
 pub use lock::{PendingSync, WriteLock};
 pub use merge::Integration;
-pub use read::{LabelMove, PromptEntry, Release, VerifyProblem, format_time, parse_tag_name};
-pub use write::{
-    AddRequest, Added, Content, ImportRelease, ImportSource, LabelChange, VersionChoice,
-};
+pub use paths::parse_tag_name;
+pub use read::{PromptEntry, Release, format_time};
+pub use release::{AddRequest, Added, Content, Provenance, VersionChoice, parse_author};
 
 /// The path, inside every branch, of the repository's own settings and format version.
 pub const SETTINGS_PATH: &str = ".pulse/config.yaml";
@@ -79,7 +84,7 @@ fn open_error(path: &Path, err: gix::Error) -> Error {
             "no git repository at or above '{}'",
             path.display()
         ))
-        .with_hint("run 'pulse init' to make one, or pass --repo PATH");
+        .with_hint(crate::error::Hint::FindRepository);
     }
     Error::git(
         format!("cannot open the repository at '{}'", path.display()),
@@ -98,8 +103,11 @@ impl PromptRepo {
     pub fn open(path: &Path) -> Result<PromptRepo> {
         if !path.exists() {
             return Err(
-                Error::not_found(format!("'{}' does not exist", path.display()))
-                    .with_hint("check --repo / PULSE_REPO, or run 'pulse init PATH'"),
+                Error::not_found(format!("'{}' does not exist", path.display())).with_hint(
+                    crate::error::Hint::Init {
+                        path: Some(path.display().to_string()),
+                    },
+                ),
             );
         }
         let repo = gix::open(path).map_err(|e| open_error(path, e))?;
@@ -120,6 +128,13 @@ impl PromptRepo {
         }
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         Ok(PromptRepo { repo })
+    }
+
+    /// A handle made from the thread-safe form of an already opened repository.
+    pub(crate) fn from_thread_safe(shared: &gix::ThreadSafeRepository) -> PromptRepo {
+        let mut repo = shared.to_thread_local();
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        PromptRepo { repo }
     }
 
     /// Make a new repository at `path` (non-bare, or bare), with HEAD on `branch`.
@@ -273,7 +288,7 @@ impl PromptRepo {
                 branch.short_name(),
                 self.display_path().display()
             ))
-            .with_hint("run 'pulse init' first")
+            .with_hint(crate::error::Hint::Init { path: None })
         };
         let commit = branch.read_commit().ok_or_else(not_init)?;
         match self.format_at(commit)? {

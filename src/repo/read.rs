@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 use gix::ObjectId;
 use gix::object::tree::EntryKind;
 
+use super::paths::{PROMPTS_DIR, content_path, sidecar_path, tag_name, tag_prefix, tag_ref};
 use super::{Branch, PromptRepo};
-use crate::error::{Error, GitResultExt, Result};
-use crate::meta::{Sidecar, Trailers, VersionMeta, parse_tag_message, sha256_hex};
+use crate::error::{Error, GitResultExt, Hint, Result};
+use crate::meta::{LabelMove, ReleaseMeta, Sidecar, Trailers, parse_tag_message};
 use crate::name::Name;
-use crate::version::{Selector, Version};
+use crate::selector::Selector;
+use crate::store::{Unverified, Verified, VerifyProblem, check_content, no_release};
+use crate::version::Version;
 
 /// One release as its tag records it.
 #[derive(Debug, Clone)]
@@ -59,81 +62,55 @@ pub struct PromptEntry {
     pub sidecar: Option<ObjectId>,
 }
 
-/// One thing `verify` found wrong with a release tag.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct VerifyProblem {
-    /// The tag (`name@version`) it concerns.
-    pub tag: String,
-    /// What is wrong.
-    pub problem: String,
-}
-
-/// One move of a label, found in the branch's history.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LabelMove {
-    /// The label.
-    pub label: String,
-    /// The version it pointed to before (`None`: it was new).
-    pub from: Option<String>,
-    /// The version it points to after (`None`: it was removed).
-    pub to: Option<String>,
-    /// Who moved it (`Name <email>` of the commit's author).
-    pub author: String,
-    /// When (RFC 3339).
-    pub date: String,
-    /// The commit that moved it.
-    pub commit: String,
-}
-
 impl PromptRepo {
+    /// Call `f` with the short name (after `refs/tags/`) and target of every tag ref under
+    /// `prefix` (a full ref prefix such as `refs/tags/` or `refs/tags/<name>@`). The one
+    /// walk over tag refs: loose and packed, without reading any tag object.
+    pub(crate) fn for_each_tag(
+        &self,
+        prefix: &str,
+        mut f: impl FnMut(&[u8], Option<ObjectId>) -> Result<()>,
+    ) -> Result<()> {
+        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
+        let iter = platform
+            .prefixed(prefix)
+            .git_ctx(|| format!("cannot list refs under '{prefix}'"))?;
+        for r in iter {
+            let r = r.git_ctx(|| format!("cannot read a ref under '{prefix}'"))?;
+            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
+                continue;
+            };
+            f(short, r.target().try_id().map(|id| id.to_owned()))?;
+        }
+        Ok(())
+    }
+
     /// The versions of `name` that have a release tag, with the tag ref's target, unsorted.
     /// Only refs under `refs/tags/<name>@` are read.
     pub fn release_refs(&self, name: &Name) -> Result<Vec<(Version, ObjectId)>> {
-        let prefix = name.tag_prefix();
-        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
-        let iter = platform
-            .prefixed(prefix.as_str())
-            .git_ctx(|| format!("cannot list refs under '{prefix}'"))?;
+        let skip = name.as_str().len() + 1;
         let mut out = Vec::new();
-        for r in iter {
-            let r = r.git_ctx(|| format!("cannot read a ref under '{prefix}'"))?;
-            let full = r.name().as_bstr();
-            let Some(rest) = full.strip_prefix(prefix.as_bytes()) else {
-                continue;
-            };
-            let (Ok(rest), Some(id)) = (
-                std::str::from_utf8(rest),
-                r.target().try_id().map(|id| id.to_owned()),
-            ) else {
-                continue;
-            };
-            if let Ok(v) = Version::parse(rest) {
+        self.for_each_tag(&tag_prefix(name), |short, id| {
+            if let (Some(id), Some(v)) = (id, short.get(skip..).and_then(parse_version)) {
                 out.push((v, id));
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
     /// Every release tag in the repository, grouped by prompt name. Tags that are not
     /// `name@version` are skipped (`verify` reports the malformed ones).
     pub fn all_release_refs(&self) -> Result<BTreeMap<Name, Vec<(Version, ObjectId)>>> {
-        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
         let mut out: BTreeMap<Name, Vec<(Version, ObjectId)>> = BTreeMap::new();
-        for r in platform.tags().git_ctx(|| "cannot list tags")? {
-            let r = r.git_ctx(|| "cannot read a tag ref")?;
-            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
-                continue;
-            };
-            let (Ok(short), Some(id)) = (
-                std::str::from_utf8(short),
-                r.target().try_id().map(|id| id.to_owned()),
-            ) else {
-                continue;
-            };
-            if let Some((name, version)) = parse_tag_name(short) {
+        self.for_each_tag("refs/tags/", |short, id| {
+            if let (Some(id), Some((name, version))) = (id, split_release(short))
+                && let Ok(name) = Name::parse(name)
+            {
                 out.entry(name).or_default().push((version, id));
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -142,26 +119,19 @@ impl PromptRepo {
     pub fn versions_of(&self, names: &[&Name]) -> Result<BTreeMap<Name, Vec<Version>>> {
         let wanted: std::collections::HashMap<&str, &Name> =
             names.iter().map(|n| (n.as_str(), *n)).collect();
-        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
         let mut out: BTreeMap<Name, Vec<Version>> = BTreeMap::new();
-        for r in platform.tags().git_ctx(|| "cannot list tags")? {
-            let r = r.git_ctx(|| "cannot read a tag ref")?;
-            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
-                continue;
-            };
+        self.for_each_tag("refs/tags/", |short, _| {
             let Some(at) = short.iter().rposition(|b| *b == b'@') else {
-                continue;
+                return Ok(());
             };
-            let (Ok(name), Ok(version)) = (
-                std::str::from_utf8(&short[..at]),
-                std::str::from_utf8(&short[at + 1..]),
-            ) else {
-                continue;
-            };
-            if let (Some(name), Ok(version)) = (wanted.get(name), Version::parse(version)) {
+            let wanted = std::str::from_utf8(&short[..at])
+                .ok()
+                .and_then(|n| wanted.get(n));
+            if let (Some(name), Some(version)) = (wanted, parse_version(&short[at + 1..])) {
                 out.entry((*name).clone()).or_default().push(version);
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -172,11 +142,13 @@ impl PromptRepo {
         version: &Version,
         tag_id: ObjectId,
     ) -> Result<Release> {
-        let spec = name.tag_name(version);
+        let spec = tag_name(name, version);
         let malformed = |why: String| {
-            Error::integrity(format!("release tag '{spec}' is malformed: {why}")).with_hint(format!(
-                "inspect it with 'git cat-file -p {spec}'; 'pulse verify {name}' checks every release"
-            ))
+            Error::integrity(format!("release tag '{spec}' is malformed: {why}"))
+                .with_hint(format!("inspect it with 'git cat-file -p {spec}'"))
+                .with_hint(Hint::Verify {
+                    name: Some(name.to_string()),
+                })
         };
         let object = self
             .repo
@@ -226,7 +198,7 @@ impl PromptRepo {
 
     /// The release `name@version`, if it exists.
     pub fn release(&self, name: &Name, version: &Version) -> Result<Option<Release>> {
-        let full = format!("refs/tags/{}", name.tag_name(version));
+        let full = tag_ref(name, version);
         let found = self
             .repo
             .try_find_reference(full.as_str())
@@ -237,29 +209,31 @@ impl PromptRepo {
         }
     }
 
-    /// The content of `release`, with its size and SHA-256 checked against the tag.
-    pub fn release_content(&self, release: &Release) -> Result<Vec<u8>> {
-        let spec = release.spec();
+    /// The content of `release` as stored, with the checksum and size its tag records;
+    /// not yet verified.
+    pub fn release_blob(&self, release: &Release) -> Result<Unverified> {
         let path = &release.trailers.path;
         let id = self.blob_id_at(release.commit, path)?.ok_or_else(|| {
             Error::integrity(format!(
-                "release '{spec}' points to commit {} which has no file '{path}'",
+                "release '{}' points to commit {} which has no file '{path}'",
+                release.spec(),
                 release.commit
             ))
-            .with_hint("the tag was made by hand or the history was rewritten; 'pulse verify' lists such releases")
+            .with_hint("the tag was made by hand or the history was rewritten")
+            .with_hint(Hint::Verify { name: None })
         })?;
-        let content = self.read_blob(id)?;
-        let actual = sha256_hex(&content);
-        if actual != release.trailers.sha256 || content.len() as u64 != release.trailers.size {
-            return Err(Error::integrity(format!(
-                "content of '{spec}' does not match its checksum: tag says sha256:{} ({} bytes), content is sha256:{actual} ({} bytes)",
-                release.trailers.sha256,
-                release.trailers.size,
-                content.len()
-            ))
-            .with_hint("do not trust this content; 'pulse verify' checks every release"));
-        }
-        Ok(content)
+        Ok(Unverified {
+            content: self.read_blob(id)?,
+            sha256: release.trailers.sha256,
+            size: release.trailers.size,
+        })
+    }
+
+    /// The content of `release`, with its size and SHA-256 checked against the tag.
+    pub fn release_content(&self, release: &Release) -> Result<Vec<u8>> {
+        let raw = self.release_blob(release)?;
+        check_content(&release.trailers.name, &release.trailers.version, &raw)?;
+        Ok(raw.content)
     }
 
     /// The prompt's sidecar at `commit` (empty if it has none).
@@ -267,7 +241,7 @@ impl PromptRepo {
         let Some(commit) = commit else {
             return Ok(Sidecar::default());
         };
-        let path = name.sidecar_path();
+        let path = sidecar_path(name);
         match self.file_at(commit, &path)? {
             Some(bytes) => Sidecar::parse(&bytes, &path),
             None => Ok(Sidecar::default()),
@@ -298,10 +272,7 @@ impl PromptRepo {
         selector: &Selector,
         branch: Option<&str>,
     ) -> Result<Release> {
-        let no_such = |v: &Version| {
-            Error::not_found(format!("prompt '{name}' has no release {v}"))
-                .with_hint(format!("'pulse versions {name}' lists its releases"))
-        };
+        let no_such = |v: &Version| no_release(name, v);
         match selector {
             // One ref lookup: no listing needed for an exact version.
             Selector::Exact(v) => self.release(name, v)?.ok_or_else(|| no_such(v)),
@@ -313,26 +284,32 @@ impl PromptRepo {
                         "prompt '{name}' has no label '{label}' on branch '{}'",
                         branch.short_name()
                     ))
-                    .with_hint(format!("'pulse label list {name}' shows its labels"))
+                    .with_hint(Hint::ListLabels {
+                        name: name.to_string(),
+                    })
                 })?;
                 self.release(name, &v)?.ok_or_else(|| {
-                    no_such(&v).with_hint(format!(
-                        "label '{label}' points to a deleted release; move it with 'pulse label set {name} {label} VERSION'"
-                    ))
+                    no_such(&v)
+                        .with_hint(format!("label '{label}' points to a deleted release"))
+                        .with_hint(Hint::MoveLabel {
+                            name: name.to_string(),
+                            label: label.to_string(),
+                        })
                 })
             }
             Selector::Latest | Selector::Req(_) => {
                 let refs = self.release_refs(name)?;
                 if refs.is_empty() {
-                    return Err(Error::not_found(format!("prompt '{name}' has no releases")).with_hint(
-                        "'pulse list' shows the prompts on this branch; 'pulse add' releases one",
-                    ));
+                    return Err(Error::not_found(format!("prompt '{name}' has no releases"))
+                        .with_hint(Hint::ListPrompts));
                 }
                 let picked = selector.pick(refs.iter().map(|(v, _)| v)).ok_or_else(|| {
                     Error::not_found(format!(
                         "prompt '{name}' has no release matching '{selector}'"
                     ))
-                    .with_hint(format!("'pulse versions {name}' lists its releases"))
+                    .with_hint(Hint::ListVersions {
+                        name: name.to_string(),
+                    })
                 })?;
                 let (v, id) = refs
                     .iter()
@@ -352,28 +329,22 @@ impl PromptRepo {
             .collect()
     }
 
-    /// The full metadata of a release (SPEC §3.5), with the labels of `branch` that point to it.
-    pub fn version_meta(&self, release: &Release, labels: &Sidecar) -> Result<VersionMeta> {
+    /// The whole metadata of a release: the tag's record, with the prompt's description
+    /// and keywords as they were at the release's commit.
+    pub fn release_meta(&self, release: &Release) -> Result<ReleaseMeta> {
         let at_release = self.sidecar_at(Some(release.commit), &release.trailers.name)?;
-        let version = release.trailers.version.to_string();
-        Ok(VersionMeta {
+        Ok(ReleaseMeta {
             name: release.trailers.name.clone(),
             version: release.trailers.version.clone(),
             created: release.created(),
             author: release.author(),
             size: release.trailers.size,
-            sha256: format!("sha256:{}", release.trailers.sha256),
+            sha256: release.trailers.sha256,
             message: release.message.clone(),
             description: at_release.description,
             tags: at_release.tags,
-            commit: release.commit.to_string(),
-            path: release.trailers.path.clone(),
-            labels: labels
-                .labels
-                .iter()
-                .filter(|(_, v)| **v == version)
-                .map(|(l, _)| l.clone())
-                .collect(),
+            commit: Some(release.commit.to_string()),
+            path: Some(release.trailers.path.clone()),
         })
     }
 
@@ -385,10 +356,7 @@ impl PromptRepo {
             return Ok(Vec::new());
         };
         let root = self.tree_of(commit)?;
-        let Some(entry) = root
-            .find_entry(crate::layout::PROMPTS_DIR)
-            .filter(|e| e.mode().is_tree())
-        else {
+        let Some(entry) = root.find_entry(PROMPTS_DIR).filter(|e| e.mode().is_tree()) else {
             return Ok(Vec::new());
         };
         // One walk of the tree (shared with merge and check); then pair each `<name>.md`
@@ -419,7 +387,7 @@ impl PromptRepo {
     /// The sidecar of a listed prompt (empty if it has none).
     pub fn sidecar_of(&self, entry: &PromptEntry) -> Result<Sidecar> {
         match entry.sidecar {
-            Some(id) => Sidecar::parse(&self.read_blob(id)?, &entry.name.sidecar_path()),
+            Some(id) => Sidecar::parse(&self.read_blob(id)?, &sidecar_path(&entry.name)),
             None => Ok(Sidecar::default()),
         }
     }
@@ -427,7 +395,7 @@ impl PromptRepo {
     /// Every move of `name`'s labels on the branch, newest first, found by comparing the
     /// sidecar along the branch's first-parent history (so moves made by hand count too).
     pub fn label_history(&self, name: &Name, branch: &Branch) -> Result<Vec<LabelMove>> {
-        let path = name.sidecar_path();
+        let path = sidecar_path(name);
         let mut moves = Vec::new();
         let mut current = branch.read_commit();
         while let Some(id) = current {
@@ -466,7 +434,7 @@ impl PromptRepo {
                             to: b.cloned(),
                             author: who.clone(),
                             date: date.clone(),
-                            commit: id.to_string(),
+                            commit: Some(id.to_string()),
                         });
                     }
                 }
@@ -477,16 +445,18 @@ impl PromptRepo {
     }
 
     /// Check every release (or those of `only`): tag form, target commit, path and checksum.
-    pub fn verify(&self, only: Option<&Name>) -> Result<(usize, Vec<VerifyProblem>)> {
-        let mut problems = Vec::new();
-        let mut checked = 0;
-        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
-        for r in platform.tags().git_ctx(|| "cannot list tags")? {
-            let r = r.git_ctx(|| "cannot read a tag ref")?;
-            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
-                continue;
-            };
-            let short = String::from_utf8_lossy(short).into_owned();
+    pub fn verify(&self, only: Option<&Name>) -> Result<Verified> {
+        let prefix = match only {
+            Some(name) => tag_prefix(name),
+            None => "refs/tags/".to_owned(),
+        };
+        let mut tags = Vec::new();
+        self.for_each_tag(&prefix, |short, id| {
+            tags.push((String::from_utf8_lossy(short).into_owned(), id));
+            Ok(())
+        })?;
+        let mut report = Verified::default();
+        for (short, id) in tags {
             let Some((raw_name, raw_version)) = short.rsplit_once('@') else {
                 continue;
             };
@@ -497,51 +467,44 @@ impl PromptRepo {
             if only.is_some_and(|o| *o != name) {
                 continue;
             }
-            checked += 1;
-            let mut report = |problem: String| {
-                problems.push(VerifyProblem {
-                    tag: short.clone(),
-                    problem,
-                })
-            };
-            let version = match Version::parse(raw_version) {
-                Ok(v) if v.to_string() == raw_version => v,
-                Ok(v) => {
-                    report(format!(
-                        "the version is not written canonically (expected '{name}@{v}')"
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    report(e.to_string());
-                    continue;
-                }
-            };
-            let Some(id) = r.target().try_id().map(|id| id.to_owned()) else {
-                report("the tag is a symbolic ref".into());
-                continue;
-            };
-            match self
-                .read_release(&name, &version, id)
-                .and_then(|release| self.release_content(&release).map(|_| release))
-            {
-                Ok(release) if release.trailers.path != name.content_path() => {
-                    report(format!(
+            report.checked += 1;
+            let problem = match (Version::parse(raw_version), id) {
+                (Err(e), _) => Some(e.to_string()),
+                (Ok(v), _) if v.to_string() != raw_version => Some(format!(
+                    "the version is not written canonically (expected '{name}@{v}')"
+                )),
+                (Ok(_), None) => Some("the tag is a symbolic ref".to_owned()),
+                (Ok(version), Some(id)) => match self
+                    .read_release(&name, &version, id)
+                    .and_then(|release| self.release_content(&release).map(|_| release))
+                {
+                    Ok(release) if release.trailers.path != content_path(&name) => Some(format!(
                         "its path '{}' is not '{}'",
                         release.trailers.path,
-                        name.content_path()
-                    ));
-                }
-                Ok(_) => {}
-                Err(e) => report(e.message().to_owned()),
+                        content_path(&name)
+                    )),
+                    Ok(_) => None,
+                    Err(e) => Some(e.message().to_owned()),
+                },
+            };
+            if let Some(problem) = problem {
+                report.problems.push(VerifyProblem {
+                    tag: short,
+                    problem,
+                });
             }
         }
-        Ok((checked, problems))
+        Ok(report)
     }
 }
 
-/// Split a tag's short name into a prompt name and a version, if it is a release tag.
-pub fn parse_tag_name(short: &str) -> Option<(Name, Version)> {
-    let (name, version) = short.rsplit_once('@')?;
-    Some((Name::parse(name).ok()?, Version::parse(version).ok()?))
+/// Split a tag's short name (`name@version`) at its last `@`, parsing the version.
+fn split_release(short: &[u8]) -> Option<(&str, Version)> {
+    let at = short.iter().rposition(|b| *b == b'@')?;
+    let name = std::str::from_utf8(&short[..at]).ok()?;
+    Some((name, parse_version(&short[at + 1..])?))
+}
+
+fn parse_version(bytes: &[u8]) -> Option<Version> {
+    Version::parse(std::str::from_utf8(bytes).ok()?).ok()
 }

@@ -1,10 +1,11 @@
 //! Keeping the checked-out branch's worktree and index in line with commits pulse makes.
 //!
 //! pulse commits objects and moves the branch ref directly, so on the checked-out branch
-//! the files and the index would lag behind. Before moving the ref it checks that every
-//! path it writes is unmodified (worktree and index agree with the old commit, or already
-//! hold the new content); after moving it, it writes the files atomically and updates
-//! just those index entries, so `git status` is clean and other staged work is untouched.
+//! the files and the index would lag behind. Holding git's index lock, it first checks
+//! that every path it writes is unmodified (worktree and index agree with the old commit,
+//! or already hold the new content); after moving the ref, it writes the files atomically
+//! (never through a symbolic link) and updates just those index entries through the lock
+//! it holds, so `git status` is clean and other staged work is untouched.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +14,7 @@ use gix::ObjectId;
 
 use super::{PendingSync, PromptRepo, WriteLock};
 use crate::error::{Error, GitResultExt, IoResultExt, Result};
+use crate::fsutil::{Dir, WriteMode};
 
 type Written = BTreeMap<String, Option<ObjectId>>;
 
@@ -105,6 +107,7 @@ impl PromptRepo {
             return Ok(());
         };
         let head = head.detach();
+        let index_lock = self.lock_index()?;
         let index = self.open_index_if_present()?;
         let mut written = Written::new();
         for p in lock.recovered() {
@@ -118,7 +121,7 @@ impl PromptRepo {
             written.insert(p.path.clone(), self.blob_id_at(head, &p.path)?);
         }
         if !written.is_empty() {
-            self.sync_worktree(lock, &written)?;
+            self.sync_worktree(lock, &written, index_lock)?;
         }
         Ok(())
     }
@@ -133,25 +136,33 @@ impl PromptRepo {
             .git_ctx(|| "cannot read the index (.git/index)")
     }
 
-    /// Write the committed files into the worktree and update their index entries.
-    pub(crate) fn sync_worktree(&self, lock: &WriteLock, written: &Written) -> Result<()> {
+    /// Write the committed files into the worktree and update their index entries,
+    /// writing the index through `index_lock` (taken before the branch moved).
+    pub(crate) fn sync_worktree(
+        &self,
+        lock: &WriteLock,
+        written: &Written,
+        index_lock: gix::lock::File,
+    ) -> Result<()> {
         let Some(workdir) = self.workdir() else {
             return Ok(());
         };
+        let root = Dir::open(workdir)?;
+        let tmp = Dir::open(lock.tmp_dir()?)?;
         for (path, new) in written {
-            let target = workdir.join(path);
+            let (dirs, file) = split_path(path)?;
             match new {
-                Some(id) => write_atomically(lock, &target, &self.read_blob(*id)?)?,
-                None => match std::fs::remove_file(&target) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(Error::io(
-                            format!("cannot remove '{}'", target.display()),
-                            e,
-                        ));
+                Some(id) => {
+                    let dir = root.subdirs(dirs.iter().copied(), true)?.ok_or_else(|| {
+                        Error::other(format!("cannot create the directory of '{path}'"))
+                    })?;
+                    dir.write(file, &self.read_blob(*id)?, WriteMode::Replace, Some(&tmp))?;
+                }
+                None => {
+                    if let Some(dir) = root.subdirs(dirs.iter().copied(), false)? {
+                        dir.remove(file)?;
                     }
-                },
+                }
             }
         }
         let head = self.repo.head_id().git_ctx(|| "cannot read HEAD")?.detach();
@@ -197,70 +208,32 @@ impl PromptRepo {
         }
         // The cached tree extension no longer matches; git rebuilds it when it needs it.
         index.remove_tree();
-        let mut pause = std::time::Duration::from_millis(5);
-        for attempt in 0.. {
-            match index.write(Default::default()) {
-                Ok(()) => return Ok(()),
-                Err(e)
-                    if attempt < 40 && self.repo.index_path().with_extension("lock").exists() =>
-                {
-                    let _ = e;
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(std::time::Duration::from_millis(100));
-                }
-                Err(e) => {
-                    return Err(Error::git("cannot write the index", e).with_hint(
-                        "the commit and tag are made; run 'git reset' to refresh the index",
-                    ));
-                }
-            }
-        }
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, index_lock);
+        index
+            .write_to(&mut out, Default::default())
+            .git_ctx(|| "cannot write the index")?;
+        let index_lock = out
+            .into_inner()
+            .map_err(|e| Error::io("cannot write the index", e.into_error()))?;
+        index_lock
+            .commit()
+            .map_err(|e| Error::io("cannot write the index", e.error))?;
         Ok(())
     }
+}
+
+/// Split a worktree path into its directories and its file name.
+fn split_path(path: &str) -> Result<(Vec<&str>, &str)> {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let file = parts
+        .pop()
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| Error::other(format!("'{path}' names no file")))?;
+    Ok((parts, file))
 }
 
 fn in_the_way(path: &str, why: &str) -> Error {
     Error::conflict(format!("'{path}' {why}; pulse will not overwrite it")).with_hint(format!(
         "commit or stash it first ('git stash'), or release exactly that file with --file {path}"
     ))
-}
-
-/// Replace `target` with `bytes` by writing a temporary file and renaming it into place.
-fn write_atomically(lock: &WriteLock, target: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = target.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).io_ctx(|| format!("cannot create '{}'", dir.display()))?;
-    // Prefer the lock's scratch dir (emptied after a crash); fall back to the target's
-    // directory when it is on another filesystem.
-    let mut tmp = tempfile::NamedTempFile::new_in(lock.tmp_dir()?)
-        .io_ctx(|| "cannot create a temporary file")?;
-    tmp.write_all(bytes)
-        .io_ctx(|| "cannot write a temporary file")?;
-    set_readable(tmp.as_file())?;
-    match tmp.persist(target) {
-        Ok(_) => Ok(()),
-        Err(e) if e.error.raw_os_error() == Some(18) => {
-            let mut local = tempfile::NamedTempFile::new_in(dir)
-                .io_ctx(|| format!("cannot create a temporary file in '{}'", dir.display()))?;
-            local
-                .write_all(bytes)
-                .io_ctx(|| "cannot write a temporary file")?;
-            set_readable(local.as_file())?;
-            local
-                .persist(target)
-                .map(|_| ())
-                .map_err(|e| Error::io(format!("cannot write '{}'", target.display()), e.error))
-        }
-        Err(e) => Err(Error::io(
-            format!("cannot write '{}'", target.display()),
-            e.error,
-        )),
-    }
-}
-
-/// Temporary files are created private (0600); a prompt file gets the usual 0644.
-fn set_readable(file: &std::fs::File) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .io_ctx(|| "cannot set the permissions of a temporary file")
 }

@@ -1,51 +1,112 @@
-//! The git repository as a [`Store`]: releases are tags, metadata and labels live on a branch.
+//! The git repository as a [`Store`]: releases are tags, metadata and labels live on a
+//! branch (`docs/format.md`).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use super::{MetadataUpdate, NewRelease, PromptMeta, ReleaseMeta, Store, Stored};
-use crate::error::{Error, Result};
-use crate::name::{Label, Name};
-use crate::repo::{AddRequest, Content, PromptRepo, VersionChoice};
-use crate::version::Version;
+use super::{Expect, NewRelease, PromptSummary, Store, Stored, Unverified, Verified, no_release};
+use crate::error::Result;
+use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
+use crate::name::{Label, Name, NamePrefix};
+use crate::repo::{AddRequest, Content, PromptRepo, Provenance, VersionChoice};
+use crate::version::{Version, latest};
 
-/// A prompt repository seen through the [`Store`] interface, writing to one branch.
+/// A prompt repository seen through the [`Store`] interface, with labels and prompt
+/// metadata read from and written to one branch (or the one checked out).
 ///
-/// gix's repository handle is single-threaded in the feature set pulse builds with, so the
-/// store keeps the path and opens a handle per call (a fraction of a millisecond); code
-/// that needs the fastest reads uses [`PromptRepo`] directly.
+/// A gix repository handle is not shared between threads; the store keeps the
+/// thread-safe form and a small pool of handles made from it, so every call reuses an
+/// open handle (its caches stay warm) and calls on many threads do not wait for each other.
 pub struct GitStore {
-    path: std::path::PathBuf,
+    shared: gix::ThreadSafeRepository,
+    pool: Mutex<Vec<PromptRepo>>,
     branch: Option<String>,
+    path: PathBuf,
+}
+
+/// A repository handle borrowed from a [`GitStore`]'s pool; it goes back on drop.
+pub struct PooledRepo<'a> {
+    store: &'a GitStore,
+    repo: Option<PromptRepo>,
+}
+
+impl std::ops::Deref for PooledRepo<'_> {
+    type Target = PromptRepo;
+    fn deref(&self) -> &PromptRepo {
+        // Only `Drop` takes the handle out.
+        self.repo
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a pooled handle is present until drop"))
+    }
+}
+
+impl Drop for PooledRepo<'_> {
+    fn drop(&mut self) {
+        if let Some(repo) = self.repo.take() {
+            self.store.lock_pool().push(repo);
+        }
+    }
 }
 
 impl GitStore {
-    /// A store over the repository at `path`, reading labels from and writing to `branch`
-    /// (or the one checked out).
-    pub fn new(path: impl Into<std::path::PathBuf>, branch: Option<String>) -> Self {
+    /// The store over the repository at `path`, acting on `branch` (or the one checked out).
+    pub fn open(path: &Path, branch: Option<String>) -> Result<GitStore> {
+        Ok(GitStore::from_repo(PromptRepo::open(path)?, branch))
+    }
+
+    /// The store over an already open repository.
+    pub fn from_repo(repo: PromptRepo, branch: Option<String>) -> GitStore {
+        let path = repo.display_path();
         GitStore {
-            path: path.into(),
+            shared: repo.git().clone().into_sync(),
+            pool: Mutex::new(vec![repo]),
             branch,
+            path,
         }
     }
 
-    fn open(&self) -> Result<PromptRepo> {
-        PromptRepo::open(&self.path)
+    fn lock_pool(&self) -> std::sync::MutexGuard<'_, Vec<PromptRepo>> {
+        // The pool only holds handles; a panic elsewhere cannot leave it inconsistent.
+        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A handle on the repository, from the pool (or a new one made from the shared form).
+    pub fn repo(&self) -> PooledRepo<'_> {
+        let pooled = self.lock_pool().pop();
+        let repo = pooled.unwrap_or_else(|| PromptRepo::from_thread_safe(&self.shared));
+        PooledRepo {
+            store: self,
+            repo: Some(repo),
+        }
+    }
+
+    /// The branch this store acts on (`None`: the one checked out).
+    pub fn branch(&self) -> Option<&str> {
+        self.branch.as_deref()
     }
 }
 
 impl Store for GitStore {
-    fn store(&self, r: &NewRelease) -> Result<Stored> {
-        let added = self.open()?.add(
-            self.branch.as_deref(),
+    fn describe(&self) -> String {
+        format!("git repository '{}'", self.path.display())
+    }
+
+    fn put(&self, r: &NewRelease) -> Result<Stored> {
+        let added = self.repo().add(
+            self.branch(),
             &AddRequest {
                 name: &r.name,
                 version: VersionChoice::Exact(r.version.clone()),
                 content: Content::Given(&r.content),
-                description: r.description.clone(),
-                tags: r.tags.clone(),
+                metadata: MetadataUpdate {
+                    description: r.description.clone(),
+                    tags: r.tags.clone(),
+                },
                 message: r.message.clone(),
-                // A store holds any set of versions; ordering is the CLI's policy.
+                // A store holds any set of versions; ordering is the command line's policy.
                 allow_older: true,
+                provenance: Provenance::parse(r.author.as_deref(), r.created.as_deref())?,
             },
         )?;
         Ok(if added.created {
@@ -55,35 +116,31 @@ impl Store for GitStore {
         })
     }
 
-    fn fetch(&self, name: &Name, version: &Version) -> Result<Vec<u8>> {
-        let repo = self.open()?;
+    fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
+        let repo = self.repo();
         let release = repo
             .release(name, version)?
-            .ok_or_else(|| Error::not_found(format!("prompt '{name}' has no release {version}")))?;
-        repo.release_content(&release)
+            .ok_or_else(|| no_release(name, version))?;
+        repo.release_blob(&release)
     }
 
-    fn list(&self, prefix: Option<&str>) -> Result<Vec<Name>> {
+    fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>> {
         Ok(self
-            .open()?
+            .repo()
             .all_release_refs()?
             .into_keys()
-            .filter(|n| prefix.is_none_or(|p| n.matches_prefix(p)))
+            .filter(|n| n.is_under(prefix))
             .collect())
     }
 
     fn delete(&self, name: &Name, version: &Version) -> Result<()> {
-        self.open()?
-            .delete_release(self.branch.as_deref(), name, version, true)
-    }
-
-    fn exists(&self, name: &Name, version: &Version) -> Result<bool> {
-        Ok(self.open()?.release(name, version)?.is_some())
+        self.repo()
+            .delete_release(self.branch(), name, version, true)
     }
 
     fn versions(&self, name: &Name) -> Result<Vec<Version>> {
         let mut v: Vec<Version> = self
-            .open()?
+            .repo()
             .release_refs(name)?
             .into_iter()
             .map(|(v, _)| v)
@@ -93,60 +150,25 @@ impl Store for GitStore {
     }
 
     fn metadata(&self, name: &Name, version: &Version) -> Result<ReleaseMeta> {
-        let repo = self.open()?;
+        let repo = self.repo();
         let release = repo
             .release(name, version)?
-            .ok_or_else(|| Error::not_found(format!("prompt '{name}' has no release {version}")))?;
-        let m = repo.version_meta(&release, &Default::default())?;
-        Ok(ReleaseMeta {
-            name: m.name,
-            version: m.version,
-            created: m.created,
-            author: m.author,
-            size: m.size,
-            sha256: m.sha256,
-            message: m.message,
-            description: m.description,
-            tags: m.tags,
-        })
+            .ok_or_else(|| no_release(name, version))?;
+        repo.release_meta(&release)
     }
 
     fn prompt_metadata(&self, name: &Name) -> Result<PromptMeta> {
-        let repo = self.open()?;
-        let branch = repo.branch(self.branch.as_deref())?;
-        let commit = branch.read_commit();
-        let present = commit
-            .map(|c| repo.blob_id_at(c, &name.content_path()))
-            .transpose()?
-            .flatten()
-            .is_some();
-        if !present {
-            return Err(Error::not_found(format!(
-                "no prompt '{name}' on branch '{}'",
-                branch.short_name()
-            )));
-        }
-        let s = repo.sidecar_at(commit, name)?;
-        Ok(PromptMeta {
-            description: s.description,
-            tags: s.tags,
-        })
+        self.repo().prompt_meta(self.branch(), name)
     }
 
     fn update_metadata(&self, name: &Name, update: &MetadataUpdate) -> Result<PromptMeta> {
-        self.prompt_metadata(name)?;
-        self.open()?.update_prompt_metadata(
-            self.branch.as_deref(),
-            name,
-            update.description.clone(),
-            update.tags.clone(),
-        )?;
-        self.prompt_metadata(name)
+        self.repo()
+            .update_prompt_metadata(self.branch(), name, update)
     }
 
     fn labels(&self, name: &Name) -> Result<BTreeMap<Label, Version>> {
-        let repo = self.open()?;
-        let branch = repo.branch(self.branch.as_deref())?;
+        let repo = self.repo();
+        let branch = repo.branch(self.branch())?;
         let s = repo.sidecar_at(branch.read_commit(), name)?;
         Ok(s.labels
             .iter()
@@ -158,11 +180,72 @@ impl Store for GitStore {
         &self,
         name: &Name,
         label: &Label,
+        expect: &Expect,
         target: Option<&Version>,
     ) -> Result<Option<Version>> {
         Ok(self
-            .open()?
-            .set_label(self.branch.as_deref(), name, label, target)?
+            .repo()
+            .set_label(self.branch(), name, label, expect, target)?
             .from)
+    }
+
+    fn explain_missing(&self, error: crate::Error) -> crate::Error {
+        if self.repo().is_shallow() {
+            error.with_hint("this is a shallow clone, which lacks older commits and tags: run 'git fetch --unshallow --tags'")
+        } else {
+            error
+        }
+    }
+
+    fn label_history(&self, name: &Name) -> Result<Option<Vec<LabelMove>>> {
+        let repo = self.repo();
+        let branch = repo.branch(self.branch())?;
+        repo.label_history(name, &branch).map(Some)
+    }
+
+    /// The prompts on the branch (released or not) with their latest release, from one
+    /// walk of the branch's tree and one pass over the tags.
+    fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {
+        let repo = self.repo();
+        let branch = repo.branch(self.branch())?;
+        let prompts: Vec<_> = repo
+            .prompts_at(branch.read_commit())?
+            .into_iter()
+            .filter(|p| p.name.is_under(prefix))
+            .collect();
+        let names: Vec<&Name> = prompts.iter().map(|p| &p.name).collect();
+        let mut releases = repo.versions_of(&names)?;
+        let mut out = Vec::with_capacity(prompts.len());
+        for entry in &prompts {
+            let sidecar = repo.sidecar_of(entry)?;
+            let versions = releases.remove(&entry.name).unwrap_or_default();
+            out.push(PromptSummary {
+                name: entry.name.clone(),
+                latest: latest(&versions).cloned(),
+                labels: sidecar
+                    .labels
+                    .iter()
+                    .filter_map(|(l, v)| Some((Label::parse(l).ok()?, Version::parse(v).ok()?)))
+                    .collect(),
+                description: sidecar.description,
+                tags: sidecar.tags,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Also checks what only a git release has: an annotated tag named `name@version`
+    /// with matching trailers, whose commit holds the prompt's path.
+    fn verify(&self, only: Option<&Name>) -> Result<Verified> {
+        self.repo().verify(only)
+    }
+}
+
+impl std::fmt::Debug for GitStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitStore")
+            .field("path", &self.path)
+            .field("branch", &self.branch)
+            .finish()
     }
 }

@@ -1,12 +1,14 @@
-//! An in-memory store: the reference implementation of the [`Store`] contract, for tests.
+//! An in-memory store: the reference implementation of the [`Store`] contract, for tests
+//! and for programs that want a store without a disk.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{MetadataUpdate, NewRelease, PromptMeta, ReleaseMeta, Store, Stored};
-use crate::error::{Error, Result};
-use crate::meta::sha256_hex;
-use crate::name::{Label, Name};
+use super::{Expect, NewRelease, Store, Stored, Unverified, no_release};
+use crate::digest::Digest;
+use crate::error::{Error, Hint, Result};
+use crate::meta::{MetadataUpdate, PromptMeta, ReleaseMeta};
+use crate::name::{Label, Name, NamePrefix};
 use crate::version::Version;
 
 #[derive(Debug, Default)]
@@ -24,7 +26,7 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store whose releases are authored by `author`.
+    /// An empty store whose releases are authored by `author` unless they say otherwise.
     pub fn new(author: impl Into<String>) -> Self {
         MemoryStore {
             prompts: Mutex::default(),
@@ -38,15 +40,19 @@ impl MemoryStore {
     }
 }
 
-fn missing(name: &Name, version: &Version) -> Error {
-    Error::not_found(format!("prompt '{name}' has no release {version}"))
+fn no_prompt(name: &Name) -> Error {
+    Error::not_found(format!("no prompt '{name}' in memory")).with_hint(Hint::ListPrompts)
 }
 
 impl Store for MemoryStore {
-    fn store(&self, r: &NewRelease) -> Result<Stored> {
+    fn describe(&self) -> String {
+        "in-memory store".to_owned()
+    }
+
+    fn put(&self, r: &NewRelease) -> Result<Stored> {
         let mut map = self.lock();
         let prompt = map.entry(r.name.clone()).or_default();
-        let sha = format!("sha256:{}", sha256_hex(&r.content));
+        let sha = Digest::of(&r.content);
         if let Some((_, meta)) = prompt.releases.get(&r.version) {
             return if meta.sha256 == sha {
                 Ok(Stored::Unchanged)
@@ -54,20 +60,23 @@ impl Store for MemoryStore {
                 Err(Error::conflict(format!(
                     "release '{}@{}' already exists with different content",
                     r.name, r.version
-                )))
+                ))
+                .with_hint(Hint::NewVersion))
             };
         }
-        if let Some(d) = &r.description {
-            prompt.meta.description = (!d.is_empty()).then(|| d.clone());
-        }
-        if let Some(t) = &r.tags {
-            prompt.meta.tags = t.clone();
-        }
+        prompt.meta.apply(&MetadataUpdate {
+            description: r.description.clone(),
+            tags: r.tags.clone(),
+        });
+        let created = match &r.created {
+            Some(c) => c.clone(),
+            None => crate::repo::format_time(crate::config::now()?),
+        };
         let meta = ReleaseMeta {
             name: r.name.clone(),
             version: r.version.clone(),
-            created: crate::repo::format_time(crate::config::now()?),
-            author: self.author.clone(),
+            created,
+            author: r.author.clone().unwrap_or_else(|| self.author.clone()),
             size: r.content.len() as u64,
             sha256: sha,
             message: r
@@ -76,6 +85,8 @@ impl Store for MemoryStore {
                 .unwrap_or_else(|| format!("Release {}@{}", r.name, r.version)),
             description: prompt.meta.description.clone(),
             tags: prompt.meta.tags.clone(),
+            commit: None,
+            path: None,
         };
         prompt
             .releases
@@ -83,45 +94,44 @@ impl Store for MemoryStore {
         Ok(Stored::Created)
     }
 
-    fn fetch(&self, name: &Name, version: &Version) -> Result<Vec<u8>> {
+    fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
         self.lock()
             .get(name)
             .and_then(|p| p.releases.get(version))
-            .map(|(c, _)| c.clone())
-            .ok_or_else(|| missing(name, version))
+            .map(|(c, m)| Unverified {
+                content: c.clone(),
+                sha256: m.sha256,
+                size: m.size,
+            })
+            .ok_or_else(|| no_release(name, version))
     }
 
-    fn list(&self, prefix: Option<&str>) -> Result<Vec<Name>> {
+    fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>> {
         Ok(self
             .lock()
             .iter()
-            .filter(|(n, p)| {
-                !p.releases.is_empty() && prefix.is_none_or(|pre| n.matches_prefix(pre))
-            })
+            .filter(|(n, p)| !p.releases.is_empty() && n.is_under(prefix))
             .map(|(n, _)| n.clone())
             .collect())
     }
 
     fn delete(&self, name: &Name, version: &Version) -> Result<()> {
         let mut map = self.lock();
-        let prompt = map.get_mut(name).ok_or_else(|| missing(name, version))?;
+        let prompt = map.get_mut(name).ok_or_else(|| no_release(name, version))?;
         if let Some((label, _)) = prompt.labels.iter().find(|(_, v)| *v == version) {
             return Err(Error::conflict(format!(
                 "label '{label}' of '{name}' points to {version}"
-            )));
+            ))
+            .with_hint(Hint::MoveLabel {
+                name: name.to_string(),
+                label: label.to_string(),
+            }));
         }
         prompt
             .releases
             .remove(version)
             .map(|_| ())
-            .ok_or_else(|| missing(name, version))
-    }
-
-    fn exists(&self, name: &Name, version: &Version) -> Result<bool> {
-        Ok(self
-            .lock()
-            .get(name)
-            .is_some_and(|p| p.releases.contains_key(version)))
+            .ok_or_else(|| no_release(name, version))
     }
 
     fn versions(&self, name: &Name) -> Result<Vec<Version>> {
@@ -137,27 +147,20 @@ impl Store for MemoryStore {
             .get(name)
             .and_then(|p| p.releases.get(version))
             .map(|(_, m)| m.clone())
-            .ok_or_else(|| missing(name, version))
+            .ok_or_else(|| no_release(name, version))
     }
 
     fn prompt_metadata(&self, name: &Name) -> Result<PromptMeta> {
         self.lock()
             .get(name)
             .map(|p| p.meta.clone())
-            .ok_or_else(|| Error::not_found(format!("no prompt '{name}'")))
+            .ok_or_else(|| no_prompt(name))
     }
 
     fn update_metadata(&self, name: &Name, update: &MetadataUpdate) -> Result<PromptMeta> {
         let mut map = self.lock();
-        let prompt = map
-            .get_mut(name)
-            .ok_or_else(|| Error::not_found(format!("no prompt '{name}'")))?;
-        if let Some(d) = &update.description {
-            prompt.meta.description = (!d.is_empty()).then(|| d.clone());
-        }
-        if let Some(t) = &update.tags {
-            prompt.meta.tags = t.clone();
-        }
+        let prompt = map.get_mut(name).ok_or_else(|| no_prompt(name))?;
+        prompt.meta.apply(update);
         Ok(prompt.meta.clone())
     }
 
@@ -173,20 +176,36 @@ impl Store for MemoryStore {
         &self,
         name: &Name,
         label: &Label,
+        expect: &Expect,
         target: Option<&Version>,
     ) -> Result<Option<Version>> {
         let mut map = self.lock();
-        let prompt = map
-            .get_mut(name)
-            .ok_or_else(|| Error::not_found(format!("no prompt '{name}'")))?;
+        let prompt = map.get_mut(name).ok_or_else(|| no_prompt(name))?;
+        let current = prompt.labels.get(label);
+        let matches = match expect {
+            Expect::Any => true,
+            Expect::Absent => current.is_none(),
+            Expect::Is(v) => current == Some(v),
+        };
+        if !matches {
+            return Err(Error::conflict(format!(
+                "label '{label}' of '{name}' points to {}, not what the move expected",
+                current.map_or_else(|| "nothing".to_owned(), Version::to_string)
+            ))
+            .with_hint(Hint::ListLabels {
+                name: name.to_string(),
+            }));
+        }
         match target {
-            Some(v) if !prompt.releases.contains_key(v) => Err(missing(name, v)),
+            Some(v) if !prompt.releases.contains_key(v) => Err(no_release(name, v)),
             Some(v) => Ok(prompt.labels.insert(label.clone(), v.clone())),
-            None => {
-                prompt.labels.remove(label).map(Some).ok_or_else(|| {
-                    Error::not_found(format!("prompt '{name}' has no label '{label}'"))
-                })
-            }
+            None => prompt.labels.remove(label).map(Some).ok_or_else(|| {
+                Error::not_found(format!("prompt '{name}' has no label '{label}'")).with_hint(
+                    Hint::ListLabels {
+                        name: name.to_string(),
+                    },
+                )
+            }),
         }
     }
 }

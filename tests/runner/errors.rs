@@ -156,13 +156,23 @@ fn delete_removes_one_release_with_guards() {
 }
 
 #[test]
-fn oversized_content_is_refused() {
+fn content_of_any_size_round_trips() {
+    // Larger than the 10 MiB limit pulse once had: add, fetch, show, export and import.
     let env = Env::new();
-    let big = vec![b'a'; 10 * 1024 * 1024 + 1];
-    let refs = env.refs();
-    env.pulse_stdin(&["add", "big", "--version", "1.0.0"], &big)
-        .assert_code(2);
-    assert_eq!(env.refs(), refs);
+    let big: Vec<u8> = (0..12 * 1024 * 1024 + 7).map(|i| (i % 251) as u8).collect();
+    env.add("big", "1.0.0", &big);
+    assert!(env.pulse(&["fetch", "big"]).assert_ok().stdout == big);
+    let show = env.pulse(&["show", "big", "--format", "json"]).assert_ok();
+    assert!(
+        show.stdout_str()
+            .contains(&format!("\"size\": {}", big.len()))
+    );
+    let out = env.path("out");
+    env.pulse(&["export", out.to_str().unwrap()]).assert_ok();
+    assert!(std::fs::read(out.join("big/1.0.0/content.md")).unwrap() == big);
+    let other = Env::new();
+    other.pulse(&["import", out.to_str().unwrap()]).assert_ok();
+    assert!(other.pulse(&["fetch", "big@1.0.0"]).assert_ok().stdout == big);
 }
 
 #[test]

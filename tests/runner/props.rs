@@ -6,7 +6,11 @@ use pulse::meta::{Sidecar, Trailers, parse_tag_message, render_tag_message};
 use pulse::{Label, Name, Selector, Version};
 
 fn segment() -> impl Strategy<Value = String> {
-    "[a-z0-9]{1,6}([._-][a-z0-9]{1,6}){0,3}".prop_filter("no .lock", |s| !s.ends_with(".lock"))
+    "[a-z0-9]{1,6}([._-][a-z0-9]{1,6}){0,3}"
+        .prop_filter("no .lock", |s| !s.ends_with(".lock"))
+        .prop_filter("not a version", |s| {
+            semver::Version::parse(s.strip_prefix('v').unwrap_or(s)).is_err()
+        })
 }
 
 fn valid_name() -> impl Strategy<Value = String> {
@@ -33,7 +37,7 @@ proptest! {
     fn valid_names_are_accepted_and_round_trip(name in valid_name()) {
         let parsed = Name::parse(&name).unwrap();
         prop_assert_eq!(parsed.as_str(), name.as_str());
-        prop_assert_eq!(parsed.content_path(), format!("prompts/{name}.md"));
+        prop_assert_eq!(pulse::repo::paths::content_path(&parsed), format!("prompts/{name}.md"));
     }
 
     #[test]
@@ -80,7 +84,7 @@ proptest! {
 
     #[test]
     fn tag_messages_round_trip(message in "[^\\x00]{0,200}", name in valid_name(), v in version(), size in 0u64..1_000_000, sha in "[0-9a-f]{64}") {
-        let t = Trailers { name: Name::parse(&name).unwrap(), version: Version::parse(&v).unwrap(), path: format!("prompts/{name}.md"), size, sha256: sha, format: 1 };
+        let t = Trailers { name: Name::parse(&name).unwrap(), version: Version::parse(&v).unwrap(), path: format!("prompts/{name}.md"), size, sha256: pulse::Digest::from_hex(&sha).unwrap(), format: 1 };
         let rendered = render_tag_message(&message, &t);
         let (back_message, back) = parse_tag_message(rendered.as_bytes()).unwrap();
         prop_assert_eq!(back, t);

@@ -3,14 +3,13 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::{Error, IoResultExt, Result};
+use crate::meta::MetadataUpdate;
 use crate::name::Name;
 use crate::repo::{AddRequest, Added, Content, VersionChoice};
+use crate::report::Released;
 use crate::version::{Bump, Version};
-
-/// The largest prompt pulse stores (10 MiB): prompts are text, and programs read them whole.
-pub const MAX_CONTENT: u64 = 10 * 1024 * 1024;
 
 /// Which part of the version `--bump` raises.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -90,7 +89,7 @@ fn read_content(file: Option<&PathBuf>) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     match file.filter(|f| f.as_os_str() != "-") {
         Some(path) => {
-            let f =
+            let mut f =
                 std::fs::File::open(path).io_ctx(|| format!("cannot read '{}'", path.display()))?;
             let meta = f
                 .metadata()
@@ -101,8 +100,11 @@ fn read_content(file: Option<&PathBuf>) -> Result<Vec<u8>> {
                     path.display()
                 )));
             }
-            f.take(MAX_CONTENT + 1)
-                .read_to_end(&mut buf)
+            // A regular file's size is known: read it in one allocation.
+            if meta.is_file() {
+                buf.reserve_exact(usize::try_from(meta.len()).unwrap_or(0));
+            }
+            f.read_to_end(&mut buf)
                 .io_ctx(|| format!("cannot read '{}'", path.display()))?;
         }
         None => {
@@ -113,44 +115,40 @@ fn read_content(file: Option<&PathBuf>) -> Result<Vec<u8>> {
             }
             stdin
                 .lock()
-                .take(MAX_CONTENT + 1)
                 .read_to_end(&mut buf)
                 .io_ctx(|| "cannot read stdin")?;
         }
     }
-    if buf.len() as u64 > MAX_CONTENT {
-        return Err(Error::usage(format!(
-            "the content is larger than {} MiB, the most pulse stores in one prompt",
-            MAX_CONTENT / (1024 * 1024)
-        )));
-    }
     Ok(buf)
+}
+
+impl Report for Released {
+    fn text(&self) -> String {
+        format!("{}@{}\n", self.name, self.version)
+    }
 }
 
 /// Print the outcome of `add` or `release`.
 pub(super) fn report(ctx: &Ctx, out: &mut dyn Write, name: &Name, added: &Added) -> Result<()> {
     if !added.created {
-        ctx.note(&format!(
-            "note: {name}@{} already exists with identical content; nothing changed",
+        ctx.out.note(&format!(
+            "{name}@{} already exists with identical content; nothing changed",
             added.version
         ));
     }
-    if ctx.format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({
-                "name": name,
-                "version": added.version,
-                "new": added.created,
-                "commit": added.commit.to_string(),
-                "tag": added.tag.to_string(),
-            }),
-        );
-    }
-    writeln!(out, "{name}@{}", added.version).map_err(out_err)
+    ctx.out.emit(
+        out,
+        &Released {
+            name: name.clone(),
+            version: added.version.clone(),
+            new: added.created,
+            commit: added.commit.to_string(),
+            tag: added.tag.to_string(),
+        },
+    )
 }
 
-pub(super) fn run(args: AddArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+pub(super) fn run(args: AddArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let name = Name::parse(&args.name)?;
     let version = args.version.choice()?;
     let tags = args.tags.map(|t| {
@@ -164,12 +162,14 @@ pub(super) fn run(args: AddArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<(
         name: &name,
         version,
         content: Content::Given(&content),
-        description: args.description,
-        tags,
+        metadata: MetadataUpdate {
+            description: args.description,
+            tags,
+        },
         message: args.message,
         allow_older: args.allow_older,
+        provenance: Default::default(),
     };
-    let branch = ctx.branch.clone();
-    let added = ctx.repo()?.add(branch.as_deref(), &req)?;
+    let added = ctx.access.repo()?.add(ctx.access.branch(), &req)?;
     report(ctx, out, &name, &added)
 }

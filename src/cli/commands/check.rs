@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::{Error, Result};
+use crate::repo::CheckReport;
 
 /// The pull-request gate: check every rule and summarise changes as Markdown.
 ///
@@ -20,33 +21,26 @@ pub struct CheckArgs {
     pub base: Option<String>,
 }
 
-pub(super) fn run(args: CheckArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let branch_opt = ctx.branch.clone();
-    let format = ctx.format;
-    let repo = ctx.repo()?;
-    let branch = repo.branch(branch_opt.as_deref())?;
-    let report = repo.check(&branch, args.base.as_deref())?;
-    if format == Format::Json {
-        write_json(out, &report)?;
-    } else {
-        let mut md = format!("## pulse check: {}\n\n", report.checked);
-        if report.violations.is_empty() {
+impl Report for CheckReport {
+    fn text(&self) -> String {
+        let mut md = format!("## pulse check: {}\n\n", self.checked);
+        if self.violations.is_empty() {
             md.push_str(&format!(
                 "All rules hold ({} releases verified).\n",
-                report.releases_checked
+                self.releases_checked
             ));
         } else {
-            md.push_str(&format!("**{} problem(s):**\n\n", report.violations.len()));
-            for v in &report.violations {
+            md.push_str(&format!("**{} problem(s):**\n\n", self.violations.len()));
+            for v in &self.violations {
                 md.push_str(&format!("- {v}\n"));
             }
         }
-        if let Some(base) = &report.base {
+        if let Some(base) = &self.base {
             md.push_str(&format!("\n### Prompts changed since `{base}`\n"));
-            if report.changes.is_empty() {
+            if self.changes.is_empty() {
                 md.push_str("\nNo prompt changed.\n");
             }
-            for c in &report.changes {
+            for c in &self.changes {
                 let status = match (&c.matches_release, &c.latest_release, c.release_pending) {
                     (_, _, false) if c.change == "deleted" => {
                         "deleted; its releases stay".to_owned()
@@ -66,7 +60,7 @@ pub(super) fn run(args: CheckArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
                 let diff = super::diff::unified(
                     &format!("{} ({base})", c.name),
                     c.before.as_deref().unwrap_or_default(),
-                    &format!("{} ({})", c.name, report.checked),
+                    &format!("{} ({})", c.name, self.checked),
                     c.after.as_deref().unwrap_or_default(),
                 );
                 if !diff.is_empty() {
@@ -76,8 +70,15 @@ pub(super) fn run(args: CheckArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
                 }
             }
         }
-        out.write_all(md.as_bytes()).map_err(out_err)?;
+        md
     }
+}
+
+pub(super) fn run(args: CheckArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let repo = ctx.access.repo()?;
+    let branch = repo.branch(ctx.access.branch())?;
+    let report = repo.check(&branch, args.base.as_deref())?;
+    ctx.out.emit(out, &report)?;
     if report.violations.is_empty() {
         Ok(())
     } else {

@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::{Error, Result};
+use crate::report::{Cloned, ReleaseId};
 
 /// Clone a prompt repository with every branch, release and label.
 ///
@@ -18,7 +19,18 @@ pub struct CloneArgs {
     pub dir: Option<PathBuf>,
 }
 
-pub(super) fn run(args: CloneArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+impl Report for Cloned {
+    fn text(&self) -> String {
+        format!(
+            "Cloned {} into {} ({} releases)\n",
+            self.url,
+            self.path.display(),
+            self.releases.len()
+        )
+    }
+}
+
+pub(super) fn run(args: CloneArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let dir = match args.dir {
         Some(d) => d,
         None => {
@@ -40,7 +52,17 @@ pub(super) fn run(args: CloneArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
         }
     };
     let repo = crate::remote::clone(&args.url, &dir)?;
-    let releases: usize = repo.all_release_refs()?.values().map(Vec::len).sum();
+    let mut releases: Vec<ReleaseId> = repo
+        .all_release_refs()?
+        .into_iter()
+        .flat_map(|(name, versions)| {
+            versions.into_iter().map(move |(version, _)| ReleaseId {
+                name: name.clone(),
+                version,
+            })
+        })
+        .collect();
+    releases.sort();
     let branch = repo.branch(None)?;
     let initialized = branch
         .read_commit()
@@ -49,22 +71,18 @@ pub(super) fn run(args: CloneArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
         .flatten()
         .is_some();
     if !initialized {
-        ctx.note(&format!(
-            "warning: '{}' is not a pulse prompt repository yet (no .pulse/config.yaml); run 'pulse init' in it to adopt it",
+        ctx.out.warn(&format!(
+            "'{}' is not a pulse prompt repository yet (no .pulse/config.yaml); run 'pulse init' in it to adopt it",
             args.url
         ));
     }
-    if ctx.format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({"path": dir, "releases": releases, "branch": branch.short_name()}),
-        );
-    }
-    writeln!(
+    ctx.out.emit(
         out,
-        "Cloned {} into {} ({releases} releases)",
-        args.url,
-        dir.display()
+        &Cloned {
+            url: args.url.clone(),
+            path: dir,
+            branch: branch.short_name(),
+            releases,
+        },
     )
-    .map_err(out_err)
 }

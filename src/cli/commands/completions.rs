@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, out_err};
 use crate::error::Result;
 
 /// Print shell completions.
@@ -17,6 +17,9 @@ pub struct CompletionsArgs {
 }
 
 pub(super) fn run(args: CompletionsArgs, out: &mut dyn Write) -> Result<()> {
-    clap_complete::generate(args.shell, &mut Cli::command(), "pulse", out);
-    Ok(())
+    // clap_complete panics when its writer fails; render into memory, then write, so a
+    // closed pipe (`| head -1`) is the quiet success it is for every command.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "pulse", &mut script);
+    out.write_all(&script).map_err(out_err)
 }

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
+use crate::config::Settings;
 use crate::error::Result;
 
 /// Print the effective configuration.
@@ -13,23 +14,25 @@ use crate::error::Result;
 #[derive(Debug, clap::Args)]
 pub struct ConfigArgs {}
 
-pub(super) fn run(_args: ConfigArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let settings = ctx.settings()?;
-    if ctx.format == Format::Json {
-        return write_json(out, &settings);
+impl Report for Settings {
+    fn text(&self) -> String {
+        let show = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_owned());
+        let mut text = format!(
+            "storage = {}\nstorage_path = {}\ncache_size = {}\ncache_ttl = {}\nlog_level = {}\nlog_format = {}\n",
+            show(self.storage.clone()),
+            show(self.storage_path.clone()),
+            show(self.cache_size.map(|s| s.to_string())),
+            show(self.cache_ttl.map(|s| format!("{s}s"))),
+            show(self.log_level.clone()),
+            show(self.log_format.clone()),
+        );
+        for (k, v) in &self.storage_config {
+            text.push_str(&format!("storage_config.{k} = {v}\n"));
+        }
+        text
     }
-    let show = |v: Option<String>| v.unwrap_or_else(|| "(unset)".to_owned());
-    let mut text = format!(
-        "storage = {}\nstorage_path = {}\ncache_size = {}\ncache_ttl = {}\nlog_level = {}\nlog_format = {}\n",
-        show(settings.storage.clone()),
-        show(settings.storage_path.clone()),
-        show(settings.cache_size.map(|s| s.to_string())),
-        show(settings.cache_ttl.map(|s| format!("{s}s"))),
-        show(settings.log_level.clone()),
-        show(settings.log_format.clone()),
-    );
-    for (k, v) in &settings.storage_config {
-        text.push_str(&format!("storage_config.{k} = {v}\n"));
-    }
-    out.write_all(text.as_bytes()).map_err(out_err)
+}
+
+pub(super) fn run(_args: ConfigArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    ctx.out.emit(out, ctx.access.settings()?)
 }

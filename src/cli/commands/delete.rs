@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::{Error, Result};
 use crate::name::Name;
+use crate::report::Deleted;
 use crate::version::Version;
 
 /// Delete one release (its tag).
@@ -21,20 +22,29 @@ pub struct DeleteArgs {
     pub force: bool,
 }
 
-pub(super) fn run(args: DeleteArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let (name, version) = args
-        .spec
-        .split_once('@')
-        .ok_or_else(|| Error::usage(format!("'{}' must be NAME@VERSION", args.spec)))?;
-    let (name, version) = (Name::parse(name)?, Version::parse(version)?);
-    let branch = ctx.branch.clone();
-    ctx.repo()?
-        .delete_release(branch.as_deref(), &name, &version, args.force)?;
-    if ctx.format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({"name": name, "version": version, "deleted": true}),
-        );
+impl Report for Deleted {
+    fn text(&self) -> String {
+        format!("deleted {}@{}\n", self.name, self.version)
     }
-    writeln!(out, "deleted {name}@{version}").map_err(out_err)
+}
+
+pub(super) fn run(args: DeleteArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let (name, version) = args.spec.split_once('@').ok_or_else(|| {
+        Error::usage(format!(
+            "'{}' must be NAME@VERSION",
+            crate::name::printable(&args.spec)
+        ))
+    })?;
+    let (name, version) = (Name::parse(name)?, Version::parse(version)?);
+    ctx.access
+        .repo()?
+        .delete_release(ctx.access.branch(), &name, &version, args.force)?;
+    ctx.out.emit(
+        out,
+        &Deleted {
+            name,
+            version,
+            deleted: true,
+        },
+    )
 }

@@ -2,10 +2,12 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, parse_spec, write_json};
+use crate::cli::{Ctx, Report, parse_spec};
 use crate::error::{Error, Result};
 use crate::name::Name;
-use crate::repo::PromptRepo;
+use crate::repo::paths::content_path;
+use crate::report::Diffed;
+use crate::store::{Store, StoreExt};
 
 /// Show a unified diff between two releases, or a release and the working content.
 ///
@@ -20,13 +22,22 @@ pub struct DiffArgs {
 }
 
 fn release_bytes(
-    repo: &PromptRepo,
+    store: &dyn Store,
     name: &Name,
     sel: &crate::Selector,
-    branch: Option<&str>,
 ) -> Result<(String, Vec<u8>)> {
-    let release = repo.resolve(name, sel, branch)?;
-    Ok((release.spec(), repo.release_content(&release)?))
+    let version = store.resolve(name, sel)?;
+    Ok((format!("{name}@{version}"), store.fetch(name, &version)?))
+}
+
+impl Report for Diffed {
+    fn text(&self) -> String {
+        self.diff.clone()
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.raw.clone()
+    }
 }
 
 /// Collects hunks as git prints them, marking a last line that has no newline.
@@ -95,17 +106,14 @@ pub fn unified(old_label: &str, old: &[u8], new_label: &str, new: &[u8]) -> Vec<
     out
 }
 
-pub(super) fn run(args: DiffArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+pub(super) fn run(args: DiffArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let (name, from_sel) = parse_spec(&args.from, None)?;
     if !args.from.contains('@') {
         return Err(Error::usage("the first argument must be NAME@VERSION")
             .with_hint(format!("e.g. pulse diff {name}@1.0.0 {name}@1.1.0")));
     }
-    let branch_opt = ctx.branch.clone();
-    let format = ctx.format;
-    let repo = ctx.repo()?;
-    let branch = repo.branch(branch_opt.as_deref())?;
-    let (old_label, old) = release_bytes(repo, &name, &from_sel, branch_opt.as_deref())?;
+    let store = ctx.access.store()?;
+    let (old_label, old) = release_bytes(store.as_ref(), &name, &from_sel)?;
     let (new_label, new) = match &args.to {
         Some(to) => {
             let spec = if to.contains('@') {
@@ -119,13 +127,15 @@ pub(super) fn run(args: DiffArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
                     "both sides must be the same prompt ('{name}' and '{to_name}')"
                 )));
             }
-            release_bytes(repo, &name, &to_sel, branch_opt.as_deref())?
+            release_bytes(store.as_ref(), &name, &to_sel)?
         }
         None => {
+            let repo = ctx.access.repo()?;
+            let branch = repo.branch(ctx.access.branch())?;
             let commit = branch
                 .read_commit()
                 .ok_or_else(|| Error::not_found("the branch has no commits"))?;
-            let bytes = repo.file_at(commit, &name.content_path())?.ok_or_else(|| {
+            let bytes = repo.file_at(commit, &content_path(&name))?.ok_or_else(|| {
                 Error::not_found(format!(
                     "prompt '{name}' has no working content on branch '{}'",
                     branch.short_name()
@@ -135,16 +145,14 @@ pub(super) fn run(args: DiffArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
         }
     };
     let patch = unified(&old_label, &old, &new_label, &new);
-    if format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({
-                "from": old_label,
-                "to": new_label,
-                "identical": old == new,
-                "diff": String::from_utf8_lossy(&patch),
-            }),
-        );
-    }
-    out.write_all(&patch).map_err(out_err)
+    ctx.out.emit(
+        out,
+        &Diffed {
+            from: old_label,
+            to: new_label,
+            identical: old == new,
+            diff: String::from_utf8_lossy(&patch).into_owned(),
+            raw: patch,
+        },
+    )
 }

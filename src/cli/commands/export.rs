@@ -3,76 +3,67 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::Result;
-use crate::layout::{DirMeta, write_labels, write_release};
+use crate::fsutil::{Dir, Written};
+use crate::layout::{write_labels, write_release};
+use crate::name::NamePrefix;
+use crate::report::{Exported, ReleaseId};
+use crate::store::StoreExt;
 
 /// Export releases to a directory in the NAME/VERSION/content.md layout.
 ///
-/// Export every release (or those whose names start with PREFIX) to DIR as
-/// DIR/NAME/VERSION/content.md + metadata.json, with the branch's labels in
-/// DIR/NAME/labels.json. Releases already exported identically are left alone.
+/// Export every release (or those under PREFIX) to DIR as DIR/NAME/VERSION/content.md +
+/// metadata.json, with the labels in DIR/NAME/labels.json. Releases already exported
+/// identically are left alone; different content there is a conflict (exit 4). Nothing
+/// is written through a symbolic link inside DIR.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// The directory to write to (created if missing).
     pub dir: PathBuf,
-    /// Only prompts whose names start with this.
+    /// Only prompts under this prefix (whole segments).
     #[arg(long)]
     pub prefix: Option<String>,
 }
 
-pub(super) fn run(args: ExportArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let branch_opt = ctx.branch.clone();
-    let format = ctx.format;
-    let repo = ctx.repo()?;
-    let branch = repo.branch(branch_opt.as_deref())?;
-    let (mut written, mut total) = (0, 0);
-    for (name, refs) in repo.all_release_refs()? {
-        if args
-            .prefix
-            .as_deref()
-            .is_some_and(|p| !name.matches_prefix(p))
-        {
-            continue;
-        }
-        for (version, tag) in refs {
-            let release = repo.read_release(&name, &version, tag)?;
-            let content = repo.release_content(&release)?;
-            let meta = repo.version_meta(&release, &Default::default())?;
-            let dir_meta = DirMeta {
-                name: name.to_string(),
-                version: version.to_string(),
-                created_at: meta.created.clone(),
-                updated_at: meta.created,
-                size: meta.size,
-                checksum: meta.sha256,
-                tags: meta.tags,
-                description: meta.description,
-                author: Some(meta.author),
-                message: Some(meta.message),
-            };
-            total += 1;
-            if write_release(&args.dir, &dir_meta, &name, &version, &content)? {
-                written += 1;
+impl Report for Exported {
+    fn text(&self) -> String {
+        format!(
+            "exported {} releases to {} ({} unchanged)\n",
+            self.exported,
+            self.dir.display(),
+            self.unchanged
+        )
+    }
+}
+
+pub(super) fn run(args: ExportArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let prefix = match &args.prefix {
+        Some(p) => NamePrefix::parse(p)?,
+        None => NamePrefix::all(),
+    };
+    let store = ctx.access.store()?;
+    let root = Dir::create(&args.dir)?;
+    let mut report = Exported {
+        dir: args.dir.clone(),
+        ..Default::default()
+    };
+    for name in store.list(&prefix)? {
+        for version in store.versions(&name)? {
+            let meta = store.metadata(&name, &version)?;
+            let content = store.fetch(&name, &version)?;
+            match write_release(&root, &meta, &content)? {
+                Written::Written => {
+                    report.exported += 1;
+                    report.releases.push(ReleaseId {
+                        name: name.clone(),
+                        version,
+                    });
+                }
+                Written::Existed => report.unchanged += 1,
             }
         }
-        write_labels(
-            &args.dir,
-            &name,
-            &repo.sidecar_at(branch.read_commit(), &name)?.labels,
-        )?;
+        write_labels(&root, &name, &store.labels(&name)?)?;
     }
-    if format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({"exported": written, "unchanged": total - written}),
-        );
-    }
-    writeln!(
-        out,
-        "exported {written} releases to {} ({} unchanged)",
-        args.dir.display(),
-        total - written
-    )
-    .map_err(out_err)
+    ctx.out.emit(out, &report)
 }

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use crate::cli::{Ctx, out_err, parse_spec};
 use crate::error::{Error, Result};
+use crate::repo::paths::content_path;
+use crate::store::StoreExt;
 
 /// Print a release's content, byte-exact and checksum-verified.
 ///
 /// Print the content of NAME@SELECTOR (default: latest), byte-exact, after checking its
-/// SHA-256 against the release tag. SELECTOR is an exact version, 'latest', a label or a
+/// SHA-256 against the release. SELECTOR is an exact version, 'latest', a label or a
 /// SemVer requirement (^1.2, ~1.2.0, '>=1.0.0, <2.0.0'). With --ref, print the unreleased
 /// working content at a branch or commit instead. With --from URL, read from a remote
 /// without a clone, through a mirror cached under $XDG_CACHE_HOME/progress-pulse.
@@ -17,7 +19,7 @@ use crate::error::{Error, Result};
 pub struct FetchArgs {
     /// NAME or NAME@SELECTOR.
     pub spec: String,
-    /// The selector, as a flag (the seed's spelling of NAME@SELECTOR).
+    /// The selector, as a flag (another spelling of NAME@SELECTOR).
     #[arg(long = "version", id = "selector", value_name = "SELECTOR")]
     pub version: Option<String>,
     /// Read the working content at this branch or commit instead of a release.
@@ -31,17 +33,15 @@ pub struct FetchArgs {
     pub output: Option<PathBuf>,
 }
 
-pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+pub(super) fn run(args: FetchArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let (name, selector) = parse_spec(&args.spec, args.version.as_deref())?;
-    let branch_opt = ctx.branch.clone();
     if let Some(url) = &args.from {
-        let fetched = crate::mirror::fetch(url, &name, &selector, branch_opt.as_deref())?;
+        let fetched = crate::mirror::fetch(url, &name, &selector, ctx.access.branch())?;
         if let Some(w) = &fetched.warning {
-            ctx.note(w);
+            ctx.out.warn(w.trim_start_matches("warning: "));
         }
         return write_content(&args, out, &fetched.content);
     }
-    let repo = ctx.repo()?;
     let content = match &args.rev {
         Some(rev) => {
             if args.spec.contains('@') {
@@ -49,8 +49,9 @@ pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
                     "--ref reads working content; do not also give @SELECTOR",
                 ));
             }
+            let repo = ctx.access.repo()?;
             let commit = repo.resolve_rev(rev)?;
-            repo.file_at(commit, &name.content_path())?.ok_or_else(|| {
+            repo.file_at(commit, &content_path(&name))?.ok_or_else(|| {
                 Error::not_found(format!("prompt '{name}' has no working content at '{rev}'"))
                     .with_hint(format!(
                         "'git ls-tree -r {rev} prompts/' lists what is there"
@@ -58,8 +59,9 @@ pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
             })?
         }
         None => {
-            let release = repo.resolve(&name, &selector, branch_opt.as_deref())?;
-            repo.release_content(&release)?
+            let store = ctx.access.store()?;
+            let version = store.resolve(&name, &selector)?;
+            store.fetch(&name, &version)?
         }
     };
     write_content(&args, out, &content)
@@ -67,7 +69,7 @@ pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
 
 fn write_content(args: &FetchArgs, out: &mut dyn Write, content: &[u8]) -> Result<()> {
     match &args.output {
-        Some(path) => crate::layout::write_file(path, content),
+        Some(path) => crate::fsutil::write_file(path, content),
         None => out.write_all(content).map_err(out_err),
     }
 }

@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::Result;
+use crate::report::Imported;
 
 /// Import releases from a directory in the NAME/VERSION/content.md layout.
 ///
@@ -18,21 +19,28 @@ pub struct ImportArgs {
     pub dir: PathBuf,
 }
 
-pub(super) fn run(args: ImportArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let (releases, labels) = crate::layout::read_dir(&args.dir)?;
-    let total = releases.len();
-    let branch = ctx.branch.clone();
-    let created = ctx.repo()?.import(branch.as_deref(), releases, &labels)?;
-    if ctx.format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({"found": total, "imported": created, "already_present": total - created}),
-        );
+impl Report for Imported {
+    fn text(&self) -> String {
+        format!(
+            "imported {} releases ({} already present)\n",
+            self.imported, self.already_present
+        )
     }
-    writeln!(
+}
+
+pub(super) fn run(args: ImportArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let (releases, labels) = crate::layout::read_dir(&args.dir)?;
+    let found = releases.len();
+    let imported = ctx
+        .access
+        .repo()?
+        .import(ctx.access.branch(), releases, &labels)?;
+    ctx.out.emit(
         out,
-        "imported {created} releases ({} already present)",
-        total - created
+        &Imported {
+            found,
+            imported,
+            already_present: found - imported,
+        },
     )
-    .map_err(out_err)
 }

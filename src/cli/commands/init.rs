@@ -3,9 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::{Error, Result};
 use crate::repo::PromptRepo;
+use crate::report::Initialized;
 
 /// Make a prompt repository (new, or adopt an existing git repository).
 ///
@@ -21,8 +22,19 @@ pub struct InitArgs {
     pub bare: bool,
 }
 
-pub(super) fn run(args: InitArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let path = match args.path.or_else(|| ctx.repo_path.clone()) {
+impl Report for Initialized {
+    fn text(&self) -> String {
+        let what = match (self.created_repository, self.initialized) {
+            (true, _) => "Initialized an empty prompt repository in",
+            (false, true) => "Adopted the git repository as a prompt repository:",
+            (false, false) => "Already a prompt repository:",
+        };
+        format!("{what} {}\n", self.path.display())
+    }
+}
+
+pub(super) fn run(args: InitArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let path = match args.path.or_else(|| ctx.access.repo_path().map(Into::into)) {
         Some(p) => p,
         None => std::env::current_dir()
             .map_err(|e| Error::io("cannot read the current directory", e))?,
@@ -32,26 +44,17 @@ pub(super) fn run(args: InitArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<
     } else {
         None
     };
-    let (repo, created_repo) = match existing {
+    let (repo, created_repository) = match existing {
         Some(r) => (r, false),
         None => (PromptRepo::init(&path, args.bare)?, true),
     };
-    let committed = repo.initialize(ctx.branch())?;
-    let shown = repo.display_path();
-    if ctx.format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({
-                "path": shown,
-                "created_repository": created_repo,
-                "initialized": committed,
-            }),
-        );
-    }
-    let what = match (created_repo, committed) {
-        (true, _) => "Initialized an empty prompt repository in",
-        (false, true) => "Adopted the git repository as a prompt repository:",
-        (false, false) => "Already a prompt repository:",
-    };
-    writeln!(out, "{what} {}", shown.display()).map_err(out_err)
+    let initialized = repo.initialize(ctx.access.branch())?;
+    ctx.out.emit(
+        out,
+        &Initialized {
+            path: repo.display_path(),
+            created_repository,
+            initialized,
+        },
+    )
 }

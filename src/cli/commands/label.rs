@@ -2,13 +2,17 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::{Error, Result};
-use crate::name::{Label, Name};
+use crate::meta::LabelMove;
+use crate::name::{Label, Name, NamePrefix};
+use crate::report::{LabelEntry, LabelMoved};
+use crate::store::Expect;
 use crate::version::Version;
 
-/// Labels point a name such as 'production' at one release of a prompt. They live on the
-/// branch (prompts/NAME.yaml), so every move is a commit: reviewable, and with a history.
+/// Labels point a name such as 'production' at one release of a prompt. In a repository
+/// they live on the branch (prompts/NAME.yaml), so every move is a commit: reviewable,
+/// and with a history.
 #[derive(Debug, clap::Subcommand)]
 pub enum LabelCommand {
     /// Point LABEL of NAME at VERSION (which must be released).
@@ -28,7 +32,7 @@ pub enum LabelCommand {
         /// The label.
         label: String,
     },
-    /// List labels (of NAME, or of every prompt on the branch).
+    /// List labels (of NAME, or of every prompt).
     List {
         /// The prompt.
         name: Option<String>,
@@ -42,9 +46,61 @@ pub enum LabelCommand {
     },
 }
 
-pub(super) fn run(cmd: LabelCommand, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let branch_opt = ctx.branch.clone();
-    let format = ctx.format;
+impl Report for LabelMoved {
+    fn text(&self) -> String {
+        let show = |v: &Option<Version>| {
+            v.as_ref()
+                .map_or_else(|| "(none)".to_owned(), Version::to_string)
+        };
+        format!(
+            "{}: {} {} -> {}\n",
+            self.name,
+            self.label,
+            show(&self.from),
+            show(&self.to)
+        )
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct LabelList(Vec<LabelEntry>);
+
+impl Report for LabelList {
+    fn text(&self) -> String {
+        self.0
+            .iter()
+            .map(|e| format!("{}  {}  {}\n", e.name, e.label, e.version))
+            .collect()
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct History(Vec<LabelMove>);
+
+impl Report for History {
+    fn text(&self) -> String {
+        self.0
+            .iter()
+            .map(|m| {
+                let commit = m.commit.as_deref().unwrap_or("");
+                format!(
+                    "{}  {}  {} -> {}  {}  {}\n",
+                    m.date,
+                    m.label,
+                    m.from.as_deref().unwrap_or("(none)"),
+                    m.to.as_deref().unwrap_or("(none)"),
+                    m.author,
+                    commit.get(..12).unwrap_or(commit)
+                )
+                .replace("  \n", "\n")
+            })
+            .collect()
+    }
+}
+
+pub(super) fn run(cmd: LabelCommand, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     match cmd {
         LabelCommand::Set {
             name,
@@ -53,102 +109,74 @@ pub(super) fn run(cmd: LabelCommand, ctx: &mut Ctx, out: &mut dyn Write) -> Resu
         } => {
             let (name, label) = (Name::parse(&name)?, Label::parse(&label)?);
             let version = Version::parse(&version)?;
-            let change =
-                ctx.repo()?
-                    .set_label(branch_opt.as_deref(), &name, &label, Some(&version))?;
-            report(
+            let from =
+                ctx.access
+                    .store()?
+                    .set_label(&name, &label, &Expect::Any, Some(&version))?;
+            ctx.out.emit(
                 out,
-                format,
-                &name,
-                &label,
-                change.from.as_ref(),
-                change.to.as_ref(),
+                &LabelMoved {
+                    name,
+                    label,
+                    from,
+                    to: Some(version),
+                },
             )
         }
         LabelCommand::Rm { name, label } => {
             let (name, label) = (Name::parse(&name)?, Label::parse(&label)?);
-            let change = ctx
-                .repo()?
-                .set_label(branch_opt.as_deref(), &name, &label, None)?;
-            report(out, format, &name, &label, change.from.as_ref(), None)
+            let from = ctx
+                .access
+                .store()?
+                .set_label(&name, &label, &Expect::Any, None)?;
+            ctx.out.emit(
+                out,
+                &LabelMoved {
+                    name,
+                    label,
+                    from,
+                    to: None,
+                },
+            )
         }
         LabelCommand::List { name } => {
             let only = name.as_deref().map(Name::parse).transpose()?;
-            let repo = ctx.repo()?;
-            let branch = repo.branch(branch_opt.as_deref())?;
-            let mut rows = Vec::new();
-            let mut add_rows = |n: &Name, sidecar: crate::meta::Sidecar| {
-                for (l, v) in sidecar.labels {
-                    rows.push(serde_json::json!({"name": n, "label": l, "version": v}));
-                }
+            let store = ctx.access.store()?;
+            let labelled = match only {
+                Some(n) => vec![(n.clone(), store.labels(&n)?)],
+                None => store
+                    .summaries(&NamePrefix::all())?
+                    .into_iter()
+                    .map(|s| (s.name, s.labels))
+                    .collect(),
             };
-            match only {
-                Some(n) => add_rows(&n, repo.sidecar_at(branch.read_commit(), &n)?),
-                None => {
-                    for entry in repo.prompts_at(branch.read_commit())? {
-                        add_rows(&entry.name, repo.sidecar_of(&entry)?);
-                    }
-                }
-            }
-            if format == Format::Json {
-                return write_json(out, &rows);
-            }
-            let mut text = String::new();
-            for r in rows {
-                text.push_str(&format!(
-                    "{}  {}  {}\n",
-                    r["name"].as_str().unwrap_or_default(),
-                    r["label"].as_str().unwrap_or_default(),
-                    r["version"].as_str().unwrap_or_default()
-                ));
-            }
-            out.write_all(text.as_bytes()).map_err(out_err)
+            let rows = labelled
+                .into_iter()
+                .flat_map(|(name, labels)| {
+                    labels.into_iter().map(move |(label, version)| LabelEntry {
+                        name: name.clone(),
+                        label,
+                        version,
+                    })
+                })
+                .collect();
+            ctx.out.emit(out, &LabelList(rows))
         }
         LabelCommand::History { name, label } => {
             let name = Name::parse(&name)?;
             let label = label.as_deref().map(Label::parse).transpose()?;
-            let repo = ctx.repo()?;
-            let branch = repo.branch(branch_opt.as_deref())?;
-            let moves: Vec<_> = repo
-                .label_history(&name, &branch)?
+            let store = ctx.access.store()?;
+            let moves = store.label_history(&name)?.ok_or_else(|| {
+                Error::usage(format!(
+                    "{} keeps no history of label moves",
+                    store.describe()
+                ))
+            })?;
+            let moves = moves
                 .into_iter()
                 .filter(|m| label.as_ref().is_none_or(|l| m.label == l.as_str()))
                 .collect();
-            if format == Format::Json {
-                return write_json(out, &moves);
-            }
-            let mut text = String::new();
-            for m in moves {
-                text.push_str(&format!(
-                    "{}  {}  {} -> {}  {}  {}\n",
-                    m.date,
-                    m.label,
-                    m.from.as_deref().unwrap_or("(none)"),
-                    m.to.as_deref().unwrap_or("(none)"),
-                    m.author,
-                    m.commit.get(..12).unwrap_or(&m.commit)
-                ));
-            }
-            out.write_all(text.as_bytes()).map_err(out_err)
+            ctx.out.emit(out, &History(moves))
         }
     }
-}
-
-fn report(
-    out: &mut dyn Write,
-    format: Format,
-    name: &Name,
-    label: &Label,
-    from: Option<&Version>,
-    to: Option<&Version>,
-) -> Result<()> {
-    if format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({"name": name, "label": label.as_str(), "from": from, "to": to}),
-        );
-    }
-    let show = |v: Option<&Version>| v.map_or_else(|| "(none)".to_owned(), Version::to_string);
-    writeln!(out, "{name}: {label} {} -> {}", show(from), show(to))
-        .map_err(|e| Error::io("cannot write output", e))
 }

@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
-use crate::error::{Error, Result};
+use crate::cli::{Ctx, Report};
+use crate::error::Result;
 use crate::name::Name;
+use crate::report::ReleaseReport;
 
 /// Print a prompt's release history with messages, as a changelog.
 ///
@@ -16,40 +17,39 @@ pub struct LogArgs {
     pub name: String,
 }
 
-pub(super) fn run(args: LogArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+/// The `log` report: the releases, newest first (in JSON, just the list).
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct Changelog {
+    #[serde(skip)]
+    name: Name,
+    releases: Vec<ReleaseReport>,
+}
+
+impl Report for Changelog {
+    fn text(&self) -> String {
+        let mut text = format!("# Changelog of {}\n", self.name);
+        for r in &self.releases {
+            let date = &r.meta.created;
+            let who = r
+                .meta
+                .author
+                .split_once(" <")
+                .map_or(r.meta.author.as_str(), |(n, _)| n);
+            text.push_str(&format!(
+                "\n## {} — {} ({who})\n\n{}\n",
+                r.meta.version,
+                date.get(..10).unwrap_or(date),
+                r.meta.message.trim_end()
+            ));
+        }
+        text
+    }
+}
+
+pub(super) fn run(args: LogArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let name = Name::parse(&args.name)?;
-    let format = ctx.format;
-    let repo = ctx.repo()?;
-    let mut releases = repo.releases(&name)?;
-    if releases.is_empty() {
-        return Err(Error::not_found(format!("prompt '{name}' has no releases")));
-    }
+    let mut releases = super::versions::releases(ctx, &name)?;
     releases.reverse();
-    if format == Format::Json {
-        let rows: Vec<_> = releases
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "name": r.trailers.name,
-                    "version": r.trailers.version,
-                    "created": r.created(),
-                    "author": r.author(),
-                    "message": r.message,
-                })
-            })
-            .collect();
-        return write_json(out, &rows);
-    }
-    let mut text = format!("# Changelog of {name}\n");
-    for r in &releases {
-        let date = r.created();
-        text.push_str(&format!(
-            "\n## {} — {} ({})\n\n{}\n",
-            r.trailers.version,
-            date.get(..10).unwrap_or(&date),
-            r.tagger.name,
-            r.message.trim_end()
-        ));
-    }
-    out.write_all(text.as_bytes()).map_err(out_err)
+    ctx.out.emit(out, &Changelog { name, releases })
 }

@@ -28,7 +28,7 @@ use clap::Subcommand;
 use super::Ctx;
 use crate::error::Result;
 
-/// Every command of SPEC §4 and §5.
+/// Every command.
 // The help of each command is the doc comment of its args struct, so the variants carry none.
 #[allow(missing_docs)]
 #[derive(Debug, Subcommand)]
@@ -58,7 +58,7 @@ pub enum Command {
 }
 
 /// Run `command`.
-pub fn dispatch(command: Command, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     match command {
         Command::Init(a) => init::run(a, ctx, out),
         Command::Add(a) => add::run(a, ctx, out),

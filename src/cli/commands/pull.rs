@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::Result;
 use crate::repo::Integration;
+use crate::report::{Pulled, ReleaseId};
 
 /// Bring in branches, releases and labels from a remote (fast-forward or merge).
 ///
@@ -18,28 +19,48 @@ pub struct PullArgs {
     pub remote: Option<String>,
 }
 
-pub(super) fn run(args: PullArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let branch = ctx.branch.clone();
-    let pulled = crate::remote::pull(ctx.repo()?, args.remote.as_deref(), branch.as_deref())?;
-    let what = match &pulled.integration {
-        None => "the remote has no such branch",
-        Some(Integration::UpToDate) => "already up to date",
-        Some(Integration::FastForward) => "fast-forwarded",
+impl Report for Pulled {
+    fn text(&self) -> String {
+        let what = match self.result {
+            "no_remote_branch" => "the remote has no such branch",
+            "up_to_date" => "already up to date",
+            "fast_forward" => "fast-forwarded",
+            _ => "merged",
+        };
+        let mut text = format!(
+            "{}: {what}; {} new releases\n",
+            self.branch,
+            self.releases.len()
+        );
+        for r in &self.releases {
+            text.push_str(&format!("  {r}\n"));
+        }
+        text
+    }
+}
+
+pub(super) fn run(args: PullArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let pulled = crate::remote::pull(
+        &*ctx.access.repo()?,
+        args.remote.as_deref(),
+        ctx.access.branch(),
+    )?;
+    let result = match &pulled.integration {
+        None => "no_remote_branch",
+        Some(Integration::UpToDate) => "up_to_date",
+        Some(Integration::FastForward) => "fast_forward",
         Some(Integration::Merged(_)) => "merged",
     };
-    if ctx.format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({"branch": pulled.branch, "result": what, "new_releases": pulled.new_tags}),
-        );
-    }
-    let mut text = format!(
-        "{}: {what}; {} new releases\n",
-        pulled.branch,
-        pulled.new_tags.len()
-    );
-    for t in &pulled.new_tags {
-        text.push_str(&format!("  {t}\n"));
-    }
-    out.write_all(text.as_bytes()).map_err(out_err)
+    ctx.out.emit(
+        out,
+        &Pulled {
+            branch: pulled.branch,
+            result,
+            releases: pulled
+                .new_tags
+                .iter()
+                .filter_map(|t| ReleaseId::parse(t))
+                .collect(),
+        },
+    )
 }

@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
+use crate::cli::{Ctx, Report};
 use crate::error::Result;
+use crate::report::{Pushed, ReleaseId};
 
 /// Send the branch, its labels and new releases to a remote.
 ///
@@ -17,32 +18,44 @@ pub struct PushArgs {
     pub remote: Option<String>,
 }
 
-pub(super) fn run(args: PushArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
-    let branch = ctx.branch.clone();
-    let pushed = crate::remote::push(ctx.repo()?, args.remote.as_deref(), branch.as_deref())?;
-    if ctx.format == Format::Json {
-        return write_json(
-            out,
-            &serde_json::json!({"branch": pushed.branch, "branch_updated": pushed.branch_updated, "releases": pushed.tags}),
-        );
-    }
-    let text = if !pushed.branch_updated && pushed.tags.is_empty() {
-        "Everything up to date\n".to_owned()
-    } else {
+impl Report for Pushed {
+    fn text(&self) -> String {
+        if !self.branch_updated && self.releases.is_empty() {
+            return "Everything up to date\n".to_owned();
+        }
         let mut t = format!(
             "{}: {}; {} releases pushed\n",
-            pushed.branch,
-            if pushed.branch_updated {
+            self.branch,
+            if self.branch_updated {
                 "pushed"
             } else {
                 "unchanged"
             },
-            pushed.tags.len()
+            self.releases.len()
         );
-        for tag in &pushed.tags {
-            t.push_str(&format!("  {tag}\n"));
+        for r in &self.releases {
+            t.push_str(&format!("  {r}\n"));
         }
         t
-    };
-    out.write_all(text.as_bytes()).map_err(out_err)
+    }
+}
+
+pub(super) fn run(args: PushArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let pushed = crate::remote::push(
+        &*ctx.access.repo()?,
+        args.remote.as_deref(),
+        ctx.access.branch(),
+    )?;
+    ctx.out.emit(
+        out,
+        &Pushed {
+            branch: pushed.branch,
+            branch_updated: pushed.branch_updated,
+            releases: pushed
+                .tags
+                .iter()
+                .filter_map(|t| ReleaseId::parse(t))
+                .collect(),
+        },
+    )
 }

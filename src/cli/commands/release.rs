@@ -26,18 +26,17 @@ pub struct ReleaseArgs {
     pub allow_older: bool,
 }
 
-pub(super) fn run(args: ReleaseArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+pub(super) fn run(args: ReleaseArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let name = Name::parse(&args.name)?;
     let req = AddRequest {
         name: &name,
         version: args.version.choice()?,
         content: Content::Working,
-        description: None,
-        tags: None,
+        metadata: Default::default(),
         message: args.message,
         allow_older: args.allow_older,
+        provenance: Default::default(),
     };
-    let branch = ctx.branch.clone();
-    let added = ctx.repo()?.add(branch.as_deref(), &req)?;
+    let added = ctx.access.repo()?.add(ctx.access.branch(), &req)?;
     report(ctx, out, &name, &added)
 }

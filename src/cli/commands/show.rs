@@ -2,8 +2,10 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, parse_spec, write_json};
+use crate::cli::{Ctx, Report, parse_spec};
 use crate::error::Result;
+use crate::report::ReleaseReport;
+use crate::store::{Store, StoreExt};
 
 /// Show the metadata of one release.
 ///
@@ -18,41 +20,60 @@ pub struct ShowArgs {
     pub version: Option<String>,
 }
 
-pub(super) fn run(args: ShowArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+/// A release with the labels that point to it, read from `store`.
+pub(super) fn release_report(
+    store: &dyn Store,
+    name: &crate::Name,
+    version: &crate::Version,
+    labels: &std::collections::BTreeMap<crate::Label, crate::Version>,
+) -> Result<ReleaseReport> {
+    Ok(ReleaseReport {
+        meta: store.metadata(name, version)?,
+        labels: labels
+            .iter()
+            .filter(|(_, v)| *v == version)
+            .map(|(l, _)| l.clone())
+            .collect(),
+    })
+}
+
+impl Report for ReleaseReport {
+    fn text(&self) -> String {
+        let meta = &self.meta;
+        let mut text = format!(
+            "name:        {}\nversion:     {}\ncreated:     {}\nauthor:      {}\nsize:        {} bytes\nsha256:      {}\n",
+            meta.name, meta.version, meta.created, meta.author, meta.size, meta.sha256,
+        );
+        if let Some(c) = &meta.commit {
+            text.push_str(&format!("commit:      {c}\n"));
+        }
+        if let Some(p) = &meta.path {
+            text.push_str(&format!("path:        {p}\n"));
+        }
+        if let Some(d) = &meta.description {
+            text.push_str(&format!("description: {d}\n"));
+        }
+        if !meta.tags.is_empty() {
+            text.push_str(&format!("tags:        {}\n", meta.tags.join(", ")));
+        }
+        if !self.labels.is_empty() {
+            let labels: Vec<&str> = self.labels.iter().map(|l| l.as_str()).collect();
+            text.push_str(&format!("labels:      {}\n", labels.join(", ")));
+        }
+        text.push_str(&format!(
+            "message:\n    {}\n",
+            meta.message.replace('\n', "\n    ")
+        ));
+        text
+    }
+}
+
+pub(super) fn run(args: ShowArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let (name, selector) = parse_spec(&args.spec, args.version.as_deref())?;
-    let branch_opt = ctx.branch.clone();
-    let format = ctx.format;
-    let repo = ctx.repo()?;
-    let release = repo.resolve(&name, &selector, branch_opt.as_deref())?;
-    let branch = repo.branch(branch_opt.as_deref())?;
-    let labels = repo.sidecar_at(branch.read_commit(), &name)?;
-    let meta = repo.version_meta(&release, &labels)?;
-    if format == Format::Json {
-        return write_json(out, &meta);
-    }
-    let mut text = format!(
-        "name:        {}\nversion:     {}\ncreated:     {}\nauthor:      {}\nsize:        {} bytes\nsha256:      {}\ncommit:      {}\npath:        {}\n",
-        meta.name,
-        meta.version,
-        meta.created,
-        meta.author,
-        meta.size,
-        meta.sha256,
-        meta.commit,
-        meta.path
-    );
-    if let Some(d) = &meta.description {
-        text.push_str(&format!("description: {d}\n"));
-    }
-    if !meta.tags.is_empty() {
-        text.push_str(&format!("tags:        {}\n", meta.tags.join(", ")));
-    }
-    if !meta.labels.is_empty() {
-        text.push_str(&format!("labels:      {}\n", meta.labels.join(", ")));
-    }
-    text.push_str(&format!(
-        "message:\n    {}\n",
-        meta.message.replace('\n', "\n    ")
-    ));
-    out.write_all(text.as_bytes()).map_err(out_err)
+    let store = ctx.access.store()?;
+    let version = store.resolve(&name, &selector)?;
+    let labels = store.labels(&name)?;
+    let report = release_report(store.as_ref(), &name, &version, &labels)
+        .map_err(|e| store.explain_missing(e))?;
+    ctx.out.emit(out, &report)
 }

@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use crate::cli::{Ctx, Format, out_err, write_json};
-use crate::error::{Error, Result};
+use crate::cli::{Ctx, Report};
+use crate::error::{Error, Hint, Result};
 use crate::name::Name;
+use crate::report::ReleaseReport;
 
 /// List a prompt's releases in SemVer order.
 ///
@@ -16,45 +17,55 @@ pub struct VersionsArgs {
     pub name: String,
 }
 
-pub(super) fn run(args: VersionsArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+/// The releases of a prompt (oldest first), with their labels; not found if there are none.
+pub(super) fn releases(ctx: &Ctx, name: &Name) -> Result<Vec<ReleaseReport>> {
+    let store = ctx.access.store()?;
+    let versions = store.versions(name)?;
+    if versions.is_empty() {
+        return Err(store.explain_missing(
+            Error::not_found(format!(
+                "prompt '{name}' has no releases in {}",
+                store.describe()
+            ))
+            .with_hint(Hint::ListPrompts),
+        ));
+    }
+    let labels = store.labels(name)?;
+    versions
+        .iter()
+        .map(|v| super::show::release_report(store.as_ref(), name, v, &labels))
+        .collect()
+}
+
+/// The `versions` report: one line per release.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct Versions(Vec<ReleaseReport>);
+
+impl Report for Versions {
+    fn text(&self) -> String {
+        let mut text = String::new();
+        for r in &self.0 {
+            let labels: Vec<&str> = r.labels.iter().map(|l| l.as_str()).collect();
+            text.push_str(
+                format!(
+                    "{:12}  {}  {:>8}  {}  {}",
+                    r.meta.version.to_string(),
+                    r.meta.created,
+                    format!("{}B", r.meta.size),
+                    r.meta.author,
+                    labels.join(",")
+                )
+                .trim_end(),
+            );
+            text.push('\n');
+        }
+        text
+    }
+}
+
+pub(super) fn run(args: VersionsArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let name = Name::parse(&args.name)?;
-    let branch_opt = ctx.branch.clone();
-    let format = ctx.format;
-    let repo = ctx.repo()?;
-    let releases = repo.releases(&name)?;
-    if releases.is_empty() {
-        return Err(Error::not_found(format!("prompt '{name}' has no releases"))
-            .with_hint("'pulse list' shows the prompts on this branch"));
-    }
-    let branch = repo.branch(branch_opt.as_deref())?;
-    let sidecar = repo.sidecar_at(branch.read_commit(), &name)?;
-    if format == Format::Json {
-        let metas = releases
-            .iter()
-            .map(|r| repo.version_meta(r, &sidecar))
-            .collect::<Result<Vec<_>>>()?;
-        return write_json(out, &metas);
-    }
-    let mut text = String::new();
-    for r in &releases {
-        let v = r.trailers.version.to_string();
-        let labels: Vec<&str> = sidecar
-            .labels
-            .iter()
-            .filter(|(_, lv)| **lv == v)
-            .map(|(l, _)| l.as_str())
-            .collect();
-        text.push_str(
-            format!(
-                "{v:12}  {}  {:>8}  {}  {}",
-                r.created(),
-                format!("{}B", r.trailers.size),
-                r.author(),
-                labels.join(",")
-            )
-            .trim_end(),
-        );
-        text.push('\n');
-    }
-    out.write_all(text.as_bytes()).map_err(out_err)
+    let report = Versions(releases(ctx, &name)?);
+    ctx.out.emit(out, &report)
 }

@@ -1,0 +1,414 @@
+//! Files written the way a storage engine writes them, and directories walked without
+//! ever following a symbolic link out of them.
+//!
+//! Every write goes to a temporary file that is fsynced and then linked or renamed into
+//! place, and the directory is fsynced after: a reader (or a crash) sees the old file or
+//! the new one, never half of one. A create-only write never replaces a file that is
+//! already there, even when another process races it.
+//!
+//! [`Dir`] holds an open directory and works relative to it (`openat` and friends), so a
+//! directory that is swapped for a symlink while pulse works cannot redirect a write.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
+
+use crate::error::{Error, IoResultExt, Result};
+
+/// How a write treats a file that is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Replace it atomically.
+    Replace,
+    /// Leave it alone: the write reports that the file existed.
+    CreateNew,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The file now holds the bytes.
+    Written,
+    /// A create-only write found a file already there and left it untouched.
+    Existed,
+}
+
+/// An open directory.
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+fn from_rustix(what: impl std::fmt::Display, err: rustix::io::Errno) -> Error {
+    Error::io(what, std::io::Error::from(err))
+}
+
+fn temp_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        ".pulse-tmp-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Dir {
+    /// Open the directory at `path` (a symlink naming the directory itself is followed:
+    /// that is the caller's choice of where to work).
+    pub fn open(path: &Path) -> Result<Dir> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| from_rustix(format!("cannot open directory '{}'", path.display()), e))?;
+        Ok(Dir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Create the directory at `path` with its parents if needed, then open it.
+    pub fn create(path: &Path) -> Result<Dir> {
+        std::fs::create_dir_all(path).io_ctx(|| format!("cannot create '{}'", path.display()))?;
+        Dir::open(path)
+    }
+
+    /// The directory's path, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The subdirectory `name` (one path segment), created if `create` and missing;
+    /// `None` if it is missing and not created. A symlink or a file in its place is a
+    /// conflict: pulse never follows a link out of the directory it was given.
+    pub fn subdir(&self, name: &str, create: bool) -> Result<Option<Dir>> {
+        let shown = self.path.join(name);
+        check_segment(name, &shown)?;
+        loop {
+            match rustix::fs::openat(
+                &self.fd,
+                name,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => return Ok(Some(Dir { fd, path: shown })),
+                Err(rustix::io::Errno::NOENT) if create => {
+                    match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(rustix::io::Errno::EXIST) => continue,
+                        Err(e) => {
+                            return Err(from_rustix(
+                                format!("cannot create '{}'", shown.display()),
+                                e,
+                            ));
+                        }
+                    }
+                }
+                Err(rustix::io::Errno::NOENT) => return Ok(None),
+                Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
+                    return Err(not_ours(&shown, self.kind_of(name)));
+                }
+                Err(e) => {
+                    return Err(from_rustix(format!("cannot open '{}'", shown.display()), e));
+                }
+            }
+        }
+    }
+
+    /// Walk down `segments`, creating directories if `create`; `None` if one is missing.
+    pub fn subdirs<'a>(
+        &self,
+        segments: impl IntoIterator<Item = &'a str>,
+        create: bool,
+    ) -> Result<Option<Dir>> {
+        let mut current: Option<Dir> = None;
+        for segment in segments {
+            let next = match &current {
+                None => self.subdir(segment, create)?,
+                Some(dir) => dir.subdir(segment, create)?,
+            };
+            match next {
+                Some(d) => current = Some(d),
+                None => return Ok(None),
+            }
+        }
+        match current {
+            Some(d) => Ok(Some(d)),
+            None => Dir::open(&self.path).map(Some),
+        }
+    }
+
+    fn kind_of(&self, name: &str) -> &'static str {
+        match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+                FileType::Symlink => "is a symbolic link",
+                FileType::Directory => "is a directory",
+                FileType::RegularFile => "is a file",
+                _ => "is not a regular file or directory",
+            },
+            Err(_) => "is in the way",
+        }
+    }
+
+    /// Read the regular file `name` (at most `limit` bytes); `None` if it is missing. A
+    /// symlink, FIFO, device or directory there is refused without reading from it.
+    pub fn read(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        let shown = self.path.join(name);
+        check_segment(name, &shown)?;
+        let fd = match rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(rustix::io::Errno::LOOP) => {
+                return Err(not_ours(&shown, "is a symbolic link"));
+            }
+            Err(e) => return Err(from_rustix(format!("cannot open '{}'", shown.display()), e)),
+        };
+        let st = rustix::fs::fstat(&fd)
+            .map_err(|e| from_rustix(format!("cannot inspect '{}'", shown.display()), e))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(not_ours(&shown, "is not a regular file"));
+        }
+        let mut bytes = Vec::new();
+        File::from(fd)
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .io_ctx(|| format!("cannot read '{}'", shown.display()))?;
+        Ok(Some(bytes))
+    }
+
+    /// Write `bytes` to the file `name` in this directory: a temporary file (in `tmp`, a
+    /// directory on the same filesystem, or else here), fsynced, then renamed (replace) or
+    /// linked (create-only) into place, and the directory fsynced.
+    pub fn write(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        mode: WriteMode,
+        tmp: Option<&Dir>,
+    ) -> Result<Written> {
+        let shown = self.path.join(name);
+        check_segment(name, &shown)?;
+        let tmp_dir = tmp.unwrap_or(self);
+        let (tmp_name, file) = tmp_dir.temp_file()?;
+        let result = self.place(name, bytes, mode, tmp_dir, &tmp_name, file);
+        if result.is_err() || matches!(result, Ok(Written::Existed)) {
+            let _ = rustix::fs::unlinkat(&tmp_dir.fd, tmp_name.as_str(), AtFlags::empty());
+        }
+        match result {
+            // The temporary directory is on another filesystem: write beside the target.
+            Err(e) if tmp.is_some() && is_cross_device(&e) => self.write(name, bytes, mode, None),
+            other => other,
+        }
+    }
+
+    fn temp_file(&self) -> Result<(String, File)> {
+        for _ in 0..16 {
+            let name = temp_name();
+            match rustix::fs::openat(
+                &self.fd,
+                name.as_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o644),
+            ) {
+                Ok(fd) => return Ok((name, File::from(fd))),
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(e) => {
+                    return Err(from_rustix(
+                        format!(
+                            "cannot create a temporary file in '{}'",
+                            self.path.display()
+                        ),
+                        e,
+                    ));
+                }
+            }
+        }
+        Err(Error::other(format!(
+            "cannot find a free temporary name in '{}'",
+            self.path.display()
+        )))
+    }
+
+    fn place(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        mode: WriteMode,
+        tmp_dir: &Dir,
+        tmp_name: &str,
+        mut file: File,
+    ) -> Result<Written> {
+        let shown = self.path.join(name);
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .io_ctx(|| format!("cannot write '{}'", shown.display()))?;
+        // The umask may have narrowed the mode the file was created with.
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(0o644))
+            .map_err(|e| from_rustix(format!("cannot write '{}'", shown.display()), e))?;
+        drop(file);
+        match mode {
+            WriteMode::Replace => {
+                rustix::fs::renameat(&tmp_dir.fd, tmp_name, &self.fd, name)
+                    .map_err(|e| from_rustix(format!("cannot write '{}'", shown.display()), e))?;
+            }
+            WriteMode::CreateNew => {
+                match rustix::fs::renameat_with(
+                    &tmp_dir.fd,
+                    tmp_name,
+                    &self.fd,
+                    name,
+                    RenameFlags::NOREPLACE,
+                ) {
+                    Ok(()) => {}
+                    Err(rustix::io::Errno::EXIST) => return Ok(Written::Existed),
+                    // A filesystem without renameat2: a hard link is create-only too.
+                    Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                        match rustix::fs::linkat(
+                            &tmp_dir.fd,
+                            tmp_name,
+                            &self.fd,
+                            name,
+                            AtFlags::empty(),
+                        ) {
+                            Ok(()) => {
+                                let _ =
+                                    rustix::fs::unlinkat(&tmp_dir.fd, tmp_name, AtFlags::empty());
+                            }
+                            Err(rustix::io::Errno::EXIST) => return Ok(Written::Existed),
+                            Err(e) => {
+                                return Err(from_rustix(
+                                    format!("cannot write '{}'", shown.display()),
+                                    e,
+                                ));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        return Err(from_rustix(
+                            format!("cannot write '{}'", shown.display()),
+                            e,
+                        ));
+                    }
+                }
+            }
+        }
+        self.sync()?;
+        Ok(Written::Written)
+    }
+
+    /// Flush the directory's entries to disk.
+    pub fn sync(&self) -> Result<()> {
+        rustix::fs::fsync(self.fd.as_fd())
+            .map_err(|e| from_rustix(format!("cannot sync '{}'", self.path.display()), e))
+    }
+
+    /// Remove the file `name`; a missing file is fine.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let shown = self.path.join(name);
+        check_segment(name, &shown)?;
+        match rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => self.sync(),
+            Err(e) => Err(from_rustix(
+                format!("cannot remove '{}'", shown.display()),
+                e,
+            )),
+        }
+    }
+}
+
+fn is_cross_device(e: &Error) -> bool {
+    e.causes().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(rustix::io::Errno::XDEV.raw_os_error()))
+    })
+}
+
+fn check_segment(name: &str, shown: &Path) -> Result<()> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        return Err(Error::usage(format!(
+            "'{}' is not a single path segment",
+            shown.display()
+        )));
+    }
+    Ok(())
+}
+
+fn not_ours(path: &Path, why: &str) -> Error {
+    Error::conflict(format!(
+        "'{}' {why}; pulse does not follow or replace it",
+        path.display()
+    ))
+    .with_hint("remove it or choose another directory")
+}
+
+/// Write `bytes` to `path` atomically (replacing what is there), creating its directory.
+/// The final component is replaced, never followed: a symlink at `path` is replaced by
+/// the file, as `git` and `cp` do with `--remove-destination`.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => Dir::create(parent)?,
+        None => Dir::open(Path::new("."))?,
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::usage(format!("'{}' names no file", path.display())))?;
+    dir.write(name, bytes, WriteMode::Replace, None).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_are_atomic_and_create_only_when_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open(tmp.path()).unwrap();
+        assert_eq!(
+            dir.write("a", b"one", WriteMode::CreateNew, None).unwrap(),
+            Written::Written
+        );
+        assert_eq!(
+            dir.write("a", b"two", WriteMode::CreateNew, None).unwrap(),
+            Written::Existed
+        );
+        assert_eq!(dir.read("a", 100).unwrap().unwrap(), b"one");
+        dir.write("a", b"three", WriteMode::Replace, None).unwrap();
+        assert_eq!(dir.read("a", 100).unwrap().unwrap(), b"three");
+        assert_eq!(dir.read("missing", 100).unwrap(), None);
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a"], "no temporary file is left behind");
+    }
+
+    #[test]
+    fn symlinks_are_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), tmp.path().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("f"), tmp.path().join("flink")).unwrap();
+        let dir = Dir::open(tmp.path()).unwrap();
+        let err = dir.subdir("link", true).unwrap_err();
+        assert_eq!(err.kind(), crate::Kind::Conflict, "{err}");
+        let err = dir.read("flink", 10).unwrap_err();
+        assert_eq!(err.kind(), crate::Kind::Conflict, "{err}");
+        assert!(dir.subdir("..", true).is_err());
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+}

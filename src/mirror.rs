@@ -57,7 +57,8 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
     if path.join("HEAD").exists() {
         crate::remote::git_ok(
             path,
-            &["fetch", "--prune", "--quiet", "origin"],
+            &["fetch", "--prune", "--quiet"],
+            &["origin"],
             &format!("cannot refresh the cache of '{url}'"),
         )?;
         return Ok(());
@@ -71,7 +72,8 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
     let target_str = target.to_string_lossy().into_owned();
     crate::remote::git_ok(
         root,
-        &["clone", "--mirror", "--quiet", "--", url, &target_str],
+        &["clone", "--mirror", "--quiet"],
+        &[url, &target_str],
         &format!("cannot read '{url}'"),
     )?;
     std::fs::rename(&target, path)
@@ -81,6 +83,7 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
 
 /// Read `name@selector` from the remote at `url` through its cached mirror.
 pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) -> Result<Fetched> {
+    crate::remote::check_url(url)?;
     let root = cache_root()?;
     let path = mirror_path(&root, url);
     let cached = path.join("HEAD").exists();

@@ -21,6 +21,9 @@ pub struct CheckArgs {
 }
 
 pub(super) fn run(args: CheckArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result<()> {
+    if let Some(base) = &args.base {
+        crate::remote::check_revision(base)?;
+    }
     let branch_opt = ctx.branch.clone();
     let format = ctx.format;
     let repo = ctx.repo()?;

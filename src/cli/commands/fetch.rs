@@ -44,6 +44,7 @@ pub(super) fn run(args: FetchArgs, ctx: &mut Ctx, out: &mut dyn Write) -> Result
     let repo = ctx.repo()?;
     let content = match &args.rev {
         Some(rev) => {
+            crate::remote::check_revision(rev)?;
             if args.spec.contains('@') {
                 return Err(Error::usage(
                     "--ref reads working content; do not also give @SELECTOR",

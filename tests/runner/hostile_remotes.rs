@@ -1,0 +1,245 @@
+//! Remotes that attack or fail: URLs and values shaped like git options or transport
+//! helpers never run anything, and git's messages are read the same in every locale.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::{Env, OutputExt};
+
+/// A prompt repository with one release (`p@1.0.0`) pushed to a bare repository
+/// `shared.git`, which is its `origin`. Git's user config allows the `ext::` transport,
+/// so that only pulse stands between a hostile URL and a shell.
+fn with_origin() -> (Env, PathBuf) {
+    let env = Env::new();
+    std::fs::write(
+        env.path("home/.gitconfig"),
+        "[protocol \"ext\"]\n\tallow = always\n",
+    )
+    .unwrap();
+    let bare = env.path("shared.git");
+    env.git_in(
+        env.root.path(),
+        &["init", "-q", "--bare", bare.to_str().unwrap()],
+    );
+    env.add("p", "1.0.0", b"first\n");
+    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    env.pulse(&["push"]).assert_ok();
+    (env, bare)
+}
+
+/// Values that a careless caller would hand to git as options or as a command to run.
+/// Each one would create `marker` if git ran it.
+fn hostile_values(marker: &Path) -> Vec<String> {
+    let m = marker.display();
+    vec![
+        format!("--upload-pack=touch {m}"),
+        format!("--receive-pack=touch {m}"),
+        format!("-oProxyCommand=touch {m}"),
+        format!("-c core.sshCommand=touch {m}"),
+        format!("ext::sh -c touch% {m}"),
+        format!("EXT::sh -c touch% {m}"),
+        "fd::0".to_owned(),
+        format!("evil::touch {m}"),
+        format!("ssh://-oProxyCommand=touch%20{m}/x.git"),
+        "ssh://%2DoProxyCommand=touch%20M/x.git".to_owned(),
+        "ssh://user@-oProxyCommand=touch%20M/x.git".to_owned(),
+        // scp-like `host:path`: no '/' before the ':', so the marker is relative.
+        "-oProxyCommand=touch M:x.git".to_owned(),
+        "user@-oProxyCommand=touch M:x.git".to_owned(),
+    ]
+}
+
+/// The values of [`hostile_values`] that are no revision either.
+fn hostile_revisions(marker: &Path) -> Vec<String> {
+    hostile_values(marker)
+        .into_iter()
+        .filter(|v| v.starts_with('-') || v.contains("::"))
+        .collect()
+}
+
+fn assert_refused(out: Output, value: &str, marker: &Path) {
+    // An absolute marker, or a relative one made where pulse or git ran.
+    let root = marker.parent().unwrap();
+    for m in [marker, &root.join("repo/M"), &root.join("home/M")] {
+        assert!(!m.exists(), "{value}: git ran the hostile command");
+    }
+    let out = out.assert_code(2);
+    assert!(out.stdout.is_empty(), "{value}: {}", out.stdout_str());
+    let err = out.stderr_str();
+    assert!(err.starts_with("error: "), "{value}: {err}");
+    assert!(err.contains("hint: "), "{value}: {err}");
+}
+
+fn mirrors(env: &Env) -> usize {
+    std::fs::read_dir(env.path("cache/progress-pulse/mirrors"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn clone_refuses_option_shaped_and_helper_urls() {
+    let (env, _) = with_origin();
+    let marker = env.path("M");
+    for value in hostile_values(&marker) {
+        // Run where a bare `git ls-remote` would fall back to the repository's origin.
+        let out = env.pulse(&["clone", "--", &value, "dst"]);
+        assert_refused(out, &value, &marker);
+        assert!(!env.repo.join("dst").exists(), "{value}");
+        assert!(!env.repo.join("M").exists(), "{value}");
+    }
+}
+
+#[test]
+fn fetch_from_refuses_option_shaped_and_helper_urls() {
+    let (env, _) = with_origin();
+    let marker = env.path("M");
+    for value in hostile_values(&marker) {
+        let out = env.pulse(&["fetch", "p@1.0.0", &format!("--from={value}")]);
+        assert_refused(out, &value, &marker);
+        let out = env.pulse(&["fetch", "p", &format!("--from={value}")]);
+        assert_refused(out, &value, &marker);
+        assert_eq!(mirrors(&env), 0, "{value}: a mirror was made");
+    }
+}
+
+#[test]
+fn pull_and_push_refuse_option_shaped_remote_names() {
+    let (env, _) = with_origin();
+    let marker = env.path("M");
+    for value in hostile_values(&marker) {
+        for cmd in ["pull", "push"] {
+            let out = env.pulse(&[cmd, "--", &value]);
+            assert_refused(out, &value, &marker);
+        }
+    }
+}
+
+#[test]
+fn pull_and_push_refuse_remotes_configured_with_hostile_urls() {
+    let (env, bare) = with_origin();
+    let marker = env.path("M");
+    let refs = env.refs();
+    for value in hostile_values(&marker) {
+        // The URL itself, and a push URL that only push uses.
+        env.git(&["config", "--", "remote.evil.url", &value]);
+        env.git(&[
+            "config",
+            "remote.evil.fetch",
+            "+refs/heads/*:refs/remotes/evil/*",
+        ]);
+        for cmd in ["pull", "push"] {
+            assert_refused(env.pulse(&[cmd, "evil"]), &value, &marker);
+        }
+        env.git(&["config", "remote.evil.url", bare.to_str().unwrap()]);
+        env.git(&["config", "--", "remote.evil.pushurl", &value]);
+        assert_refused(env.pulse(&["push", "evil"]), &value, &marker);
+        env.git(&["remote", "remove", "evil"]);
+    }
+    // A harmless-looking URL that git's own url.<base>.insteadOf turns into a helper: git
+    // is told to allow only the real network protocols, and pulse says why it stopped.
+    let m = marker.display();
+    env.git(&[
+        "config",
+        "--global",
+        &format!("url.ext::sh -c touch% {m}% .insteadOf"),
+        "innocent:",
+    ]);
+    env.git(&["remote", "add", "sneaky", "innocent:shared.git"]);
+    for cmd in ["pull", "push"] {
+        let out = env.pulse(&[cmd, "sneaky"]);
+        assert!(!marker.exists(), "{cmd}: git ran the rewritten URL");
+        let out = out.assert_code(2);
+        let err = out.stderr_str();
+        assert!(err.contains("'ext'"), "{cmd}: {err}");
+        assert!(err.contains("hint: "), "{cmd}: {err}");
+    }
+    let out = env
+        .cmd_in(env.root.path(), &["clone", "innocent:shared.git", "dst"])
+        .output()
+        .unwrap();
+    assert!(!marker.exists(), "clone: git ran the rewritten URL");
+    out.assert_code(2);
+    assert_eq!(env.refs(), refs, "a refused command changed refs");
+}
+
+#[test]
+fn check_base_and_fetch_ref_refuse_option_shaped_revisions() {
+    let (env, _) = with_origin();
+    let marker = env.path("M");
+    for value in hostile_revisions(&marker) {
+        let out = env.pulse(&["check", &format!("--base={value}")]);
+        assert_refused(out, &value, &marker);
+        let out = env.pulse(&["fetch", "p", &format!("--ref={value}")]);
+        assert_refused(out, &value, &marker);
+    }
+    // Ordinary revisions still work.
+    env.pulse(&["check", "--base", "HEAD"]).assert_ok();
+    env.pulse(&["check", "--base", "p@1.0.0"]).assert_ok();
+}
+
+#[test]
+fn git_messages_are_read_in_english_whatever_the_locale() {
+    // Debian's git has translations (the git on PATH may not): put it first on PATH and
+    // run pulse in German.
+    let (env, bare) = with_origin();
+    let bin = env.path("de-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/git", bin.join("git")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let german = |mut cmd: std::process::Command| {
+        cmd.env("PATH", &path)
+            .env("LANG", "de_DE.UTF-8")
+            .env("LC_ALL", "de_DE.UTF-8")
+            .env("LANGUAGE", "de");
+        cmd.output().unwrap()
+    };
+    // Bob clones; Alice and Bob release different content as p@2.0.0; Alice pushes first.
+    let bob = env.path("bob");
+    german(env.cmd_in(env.root.path(), &["clone", bare.to_str().unwrap(), "bob"])).assert_ok();
+    env.add("p", "2.0.0", b"Alice's 2.0\n");
+    env.pulse(&["push"]).assert_ok();
+    env.pulse_stdin_in(&bob, &["add", "p", "--version", "2.0.0"], b"Bob's 2.0\n")
+        .assert_ok();
+    // Not vacuous: this git really speaks German about exactly this conflict.
+    let out = german(env.git_cmd_in(
+        &bob,
+        &[
+            "fetch",
+            "--atomic",
+            "--no-tags",
+            "--refmap=",
+            "origin",
+            "refs/tags/*:refs/tags/*",
+        ],
+    ));
+    assert!(!out.status.success());
+    let said = out.stderr_str();
+    assert!(
+        !said.contains("would clobber") && said.contains("würde"),
+        "git does not speak German here (is the de_DE.UTF-8 locale generated?): {said}"
+    );
+    let refs = env.git_in(&bob, &["for-each-ref"]);
+    for cmd in ["pull", "push"] {
+        let out = german(env.cmd_in(&bob, &[cmd])).assert_code(4);
+        let err = out.stderr_str();
+        assert!(err.contains("'p@2.0.0'"), "{cmd}: {err}");
+        assert_eq!(
+            env.git_in(&bob, &["for-each-ref"]),
+            refs,
+            "{cmd} changed refs"
+        );
+    }
+    // A branch the remote moved on is a conflict too, and a missing remote is not found.
+    env.git_in(&bob, &["tag", "-d", "p@2.0.0"]);
+    german(env.cmd_in(&bob, &["push"])).assert_code(4);
+    env.git_in(&bob, &["remote", "set-url", "origin", "/nonexistent/x.git"]);
+    german(env.cmd_in(&bob, &["pull"])).assert_code(3);
+    german(env.cmd_in(&bob, &["push"])).assert_code(3);
+    let port_closed = "git://127.0.0.1:1/x.git";
+    env.git_in(&bob, &["remote", "set-url", "origin", port_closed]);
+    german(env.cmd_in(&bob, &["pull"])).assert_code(6);
+}

@@ -4,7 +4,8 @@
 //! An exact release never changes, so one already in the mirror is served without
 //! touching the network. `latest`, labels and ranges refresh the mirror first; when the
 //! remote cannot be reached they are answered from the mirror with a warning, and what
-//! the mirror cannot answer fails with exit 6.
+//! the mirror cannot answer fails with exit 6. A remote that answers that it has no such
+//! repository is believed (exit 3), never answered from the cache.
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +61,7 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
             &["fetch", "--prune", "--quiet"],
             &["origin"],
             &format!("cannot refresh the cache of '{url}'"),
+            Some(url),
         )?;
         return Ok(());
     }
@@ -75,15 +77,34 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
         &["clone", "--mirror", "--quiet"],
         &[url, &target_str],
         &format!("cannot read '{url}'"),
+        Some(url),
     )?;
     std::fs::rename(&target, path)
         .io_ctx(|| format!("cannot move the mirror into '{}'", path.display()))?;
     Ok(())
 }
 
+/// A relative path is made absolute (and canonical, when it exists), so that git, which
+/// runs in the cache, finds it, and its mirror and pins do not depend on where pulse ran.
+/// Every other URL is kept as given.
+fn absolute_url(url: &str) -> Result<String> {
+    let scp_like = url
+        .split_once(':')
+        .is_some_and(|(host, _)| !host.contains('/'));
+    if url.contains("://") || scp_like || Path::new(url).is_absolute() {
+        return Ok(url.to_owned());
+    }
+    let path = match std::fs::canonicalize(url) {
+        Ok(path) => path,
+        Err(_) => std::path::absolute(url).io_ctx(|| format!("cannot resolve the path '{url}'"))?,
+    };
+    Ok(path.to_string_lossy().into_owned())
+}
+
 /// Read `name@selector` from the remote at `url` through its cached mirror.
 pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) -> Result<Fetched> {
     crate::remote::check_url(url)?;
+    let url = &absolute_url(url)?;
     let root = cache_root()?;
     let path = mirror_path(&root, url);
     let cached = path.join("HEAD").exists();
@@ -100,15 +121,18 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
     }
     let mut warning = None;
     if let Err(e) = refresh(&root, url, &path) {
-        if !cached || e.kind() == Kind::Usage {
-            return Err(
-                if e.kind() == Kind::NotFound || e.kind() == Kind::Unavailable {
-                    Error::new(Kind::Unavailable, e.message().to_owned())
-                        .with_hint("the remote cannot be reached and nothing is cached for it yet")
-                } else {
-                    e
-                },
-            );
+        // A remote that says it has no such repository is believed, never served stale.
+        if !cached || matches!(e.kind(), Kind::Usage | Kind::NotFound) {
+            let hint = match e.kind() {
+                Kind::NotFound => "check the URL: the remote says there is no such repository",
+                Kind::Unavailable => {
+                    "the remote cannot be reached and nothing is cached for it yet: check the URL, the network and your git credentials"
+                }
+                _ => e
+                    .hint()
+                    .unwrap_or("run the git command by hand to see more"),
+            };
+            return Err(Error::new(e.kind(), e.message().to_owned()).with_hint(hint));
         }
         warning = Some(format!(
             "warning: '{url}' cannot be reached ({}); answering from the cache, which may be out of date",

@@ -70,13 +70,25 @@ fn allowed_protocols() -> String {
         .join(":")
 }
 
-/// Run [`git`] and fail with a classified error if git does.
-pub fn git_ok(dir: &Path, options: &[&str], operands: &[&str], what: &str) -> Result<Output> {
+/// Run [`git`] and fail with a classified error if git does. `url` is the remote's URL
+/// (when known), so that a missing local repository is told from an unreachable one by
+/// looking at the filesystem rather than at git's words.
+pub fn git_ok(
+    dir: &Path,
+    options: &[&str],
+    operands: &[&str],
+    what: &str,
+    url: Option<&str>,
+) -> Result<Output> {
     let out = git(dir, options, operands)?;
     if out.status.success() {
         Ok(out)
     } else {
-        Err(classify(what, &String::from_utf8_lossy(&out.stderr)))
+        Err(classify(
+            what,
+            &String::from_utf8_lossy(&out.stderr),
+            url.map(|u| (u, dir)),
+        ))
     }
 }
 
@@ -201,9 +213,10 @@ fn remote_urls(repo: &crate::PromptRepo, remote: &str, push: bool) -> Vec<String
     }
 }
 
-/// Check every URL git would use for `remote`.
-fn check_remote_urls(repo: &crate::PromptRepo, remote: &str, push: bool) -> Result<()> {
-    for url in &remote_urls(repo, remote, push) {
+/// Check every URL git would use for `remote`; returns the first, to classify failures.
+fn checked_urls(repo: &crate::PromptRepo, remote: &str, push: bool) -> Result<Option<String>> {
+    let urls = remote_urls(repo, remote, push);
+    for url in &urls {
         if let Some(why) = url_problem(url) {
             return Err(Error::usage(format!(
                 "refusing remote '{remote}': its {} '{}' is unsafe: {why}",
@@ -216,21 +229,68 @@ fn check_remote_urls(repo: &crate::PromptRepo, remote: &str, push: bool) -> Resu
             )));
         }
     }
-    Ok(())
+    Ok(urls.into_iter().next())
 }
 
-/// Type a failed git transfer: a missing repository is not found (exit 3), an
-/// unreachable remote or refused credentials unavailable (exit 6), and a transport or
-/// address that git was not allowed to use a usage error (exit 2). git gives no exit code
-/// or porcelain output to tell these apart, so its messages are read; [`git`] makes sure
-/// they are in English.
-pub fn classify(what: &str, stderr: &str) -> Error {
+/// The local path a URL names (a path or `file://`), resolved against `dir` where git runs.
+fn local_path(url: &str, dir: &Path) -> Option<std::path::PathBuf> {
+    let path = if let Some(rest) = url.strip_prefix("file://") {
+        percent_decode(rest)
+    } else if url.contains("://") {
+        return None;
+    } else {
+        match url.split_once(':') {
+            Some((host, _)) if !host.contains('/') => return None,
+            _ => url.to_owned(),
+        }
+    };
+    Some(dir.join(path))
+}
+
+/// For a failed transfer from a local repository: whether it is missing (not found) or
+/// cannot be read (unavailable), told by the filesystem. `None` when a repository (or a
+/// file, such as a bundle) is there, so something else went wrong.
+fn probe_local(path: &Path) -> Option<Kind> {
+    let mut with_git = path.as_os_str().to_owned();
+    with_git.push(".git");
+    for p in [path, Path::new(&with_git)] {
+        if p.is_file() {
+            return None;
+        }
+        match std::fs::read_dir(p) {
+            Ok(_) => {
+                let git_dir = p.join("HEAD").is_file() && p.join("objects").is_dir();
+                if git_dir || p.join(".git").exists() {
+                    return None;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Some(Kind::Unavailable);
+            }
+            Err(_) => {}
+        }
+    }
+    // Nothing there, or a directory that holds no repository: either way there is none.
+    Some(Kind::NotFound)
+}
+
+/// Type a failed git transfer: a remote that does not exist is not found (exit 3), one
+/// that exists but cannot be reached, or refuses us, is unavailable (exit 6), and a
+/// transport or URL that git was not allowed to use is a usage error (exit 2).
+///
+/// A local remote (`remote` is its URL and the directory git ran in) is typed by looking
+/// at the filesystem. Otherwise git gives no exit code or porcelain output to tell these
+/// apart, so its messages are read; [`git`] makes sure they are in English.
+pub fn classify(what: &str, stderr: &str, remote: Option<(&str, &Path)>) -> Error {
     let detail = stderr
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with("hint:"))
         .collect::<Vec<_>>()
         .join("; ");
     let lower = stderr.to_lowercase();
+    let local = remote
+        .and_then(|(url, dir)| local_path(url, dir))
+        .and_then(|p| probe_local(&p));
     let refused = |needle: &str| {
         lower
             .lines()
@@ -243,9 +303,15 @@ pub fn classify(what: &str, stderr: &str) -> Error {
         || refused("strange port")
     {
         Kind::Usage
+    } else if let Some(kind) = local {
+        kind
     } else if lower.contains("does not appear to be a git repository")
         || lower.contains("repository not found")
-        || lower.contains("not found") && !lower.contains("could not resolve host")
+        || lower.contains("repository not exported")
+        || lower.lines().any(|l| {
+            l.contains("repository '")
+                && (l.ends_with("' not found") || l.ends_with("' does not exist"))
+        })
     {
         Kind::NotFound
     } else if [
@@ -258,6 +324,12 @@ pub fn classify(what: &str, stderr: &str) -> Error {
         "permission denied",
         "timed out",
         "unable to look up",
+        "network is unreachable",
+        "no route to host",
+        "connection reset",
+        "the remote end hung up",
+        "early eof",
+        "the requested url returned error",
     ]
     .iter()
     .any(|n| lower.contains(n))
@@ -273,20 +345,27 @@ pub fn classify(what: &str, stderr: &str) -> Error {
         Kind::Unavailable => {
             "check the URL, the network and your git credentials (a plain 'git ls-remote URL' shows the same)"
         }
-        Kind::NotFound => "check the remote's URL with 'git remote -v'",
+        Kind::NotFound => {
+            "check the URL ('git remote -v' lists a repository's remotes); a git daemon also answers this way when it does not export the repository"
+        }
         _ => "run the git command by hand to see more",
     };
     Error::new(kind, format!("{what}: {detail}")).with_hint(hint)
 }
 
 /// The refs a remote (a configured name or a URL) advertises under `refs/heads/` and
-/// `refs/tags/`.
-pub fn ls_remote(dir: &Path, remote: &str) -> Result<BTreeMap<String, RemoteRef>> {
+/// `refs/tags/`; `url` is its URL, when known, to type a failure.
+pub fn ls_remote(
+    dir: &Path,
+    remote: &str,
+    url: Option<&str>,
+) -> Result<BTreeMap<String, RemoteRef>> {
     let out = git_ok(
         dir,
         &["ls-remote", "--heads", "--tags"],
         &[remote],
         &format!("cannot list the refs of '{remote}'"),
+        url,
     )?;
     let mut refs: BTreeMap<String, RemoteRef> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -488,7 +567,7 @@ pub fn pull(
 ) -> Result<Pulled> {
     let (_, short) = named_branch(repo, branch, "pull into")?;
     let remote = default_remote(repo, remote, &short)?;
-    check_remote_urls(repo, &remote, false)?;
+    let url = checked_urls(repo, &remote, false)?;
     let dir = dir_of(repo);
     let before = local_tags(repo)?;
     let heads = format!("+refs/heads/*:refs/remotes/{remote}/*");
@@ -501,12 +580,16 @@ pub fn pull(
     )?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let failed = classify(&format!("cannot fetch from '{remote}'"), &stderr);
+        let failed = classify(
+            &format!("cannot fetch from '{remote}'"),
+            &stderr,
+            url.as_deref().map(|u| (u, dir)),
+        );
         // git refuses the whole fetch when a tag would move; the advertised refs (not
         // git's words) say which releases differ. A remote that cannot be listed keeps
         // the fetch's own error.
         if failed.kind() == Kind::Other
-            && let Ok(advertised) = ls_remote(dir, &remote)
+            && let Ok(advertised) = ls_remote(dir, &remote, url.as_deref())
         {
             let conflicts = tag_conflicts(repo, &advertised)?;
             if !conflicts.is_empty() {
@@ -553,7 +636,7 @@ pub fn push(
         )));
     }
     let remote = default_remote(repo, remote, &short)?;
-    check_remote_urls(repo, &remote, true)?;
+    let url = checked_urls(repo, &remote, true)?;
     let dir = dir_of(repo);
     let foreign: Vec<String> = local_tags(repo)?
         .into_keys()
@@ -585,7 +668,7 @@ pub fn push(
             *flag == '!' && to.starts_with("refs/tags/") && why.contains("already exists")
         });
         if tag_rejected {
-            let advertised = ls_remote(dir, &remote)?;
+            let advertised = ls_remote(dir, &remote, url.as_deref())?;
             let conflicts = tag_conflicts(repo, &advertised)?;
             if !conflicts.is_empty() {
                 return Err(conflicts_error(&conflicts, &remote));
@@ -605,6 +688,7 @@ pub fn push(
         return Err(classify(
             &format!("cannot push to '{remote}'"),
             &format!("{stderr}\n{stdout}"),
+            url.as_deref().map(|u| (u, dir)),
         ));
     }
     let updated = |flag: &char| matches!(flag, '*' | ' ' | '+');
@@ -645,7 +729,7 @@ pub fn clone(url: &str, dir: &Path) -> Result<crate::PromptRepo> {
     // A bare remote made with plain 'git init --bare' may have HEAD on a branch that does not
     // exist (master) while the prompts are on main: then check out main, or the only branch.
     let here = Path::new(".");
-    let advertised = ls_remote(here, url)?;
+    let advertised = ls_remote(here, url, Some(url))?;
     let head = git(here, &["ls-remote", "--symref"], &[url, "HEAD"])?;
     let head_target = String::from_utf8_lossy(&head.stdout).lines().find_map(|l| {
         l.strip_prefix("ref: ")
@@ -674,6 +758,7 @@ pub fn clone(url: &str, dir: &Path) -> Result<crate::PromptRepo> {
         &options,
         &[url, &target],
         &format!("cannot clone '{url}'"),
+        Some(url),
     )?;
     // Tags whose commits are not on a branch are not followed by a clone: fetch them all.
     git_ok(
@@ -681,6 +766,7 @@ pub fn clone(url: &str, dir: &Path) -> Result<crate::PromptRepo> {
         &["fetch", "--quiet", "--tags"],
         &["origin"],
         &format!("cannot fetch the release tags of '{url}'"),
+        None,
     )?;
     crate::PromptRepo::open(dir)
 }

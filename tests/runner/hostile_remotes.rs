@@ -1,10 +1,12 @@
 //! Remotes that attack or fail: URLs and values shaped like git options or transport
-//! helpers never run anything, and git's messages are read the same in every locale.
+//! helpers never run anything, git's messages are read the same in every locale, missing
+//! and unreachable remotes get their own exit codes.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::common::{Env, OutputExt};
+use crate::remotes::GitDaemon;
 
 /// A prompt repository with one release (`p@1.0.0`) pushed to a bare repository
 /// `shared.git`, which is its `origin`. Git's user config allows the `ext::` transport,
@@ -242,4 +244,105 @@ fn git_messages_are_read_in_english_whatever_the_locale() {
     let port_closed = "git://127.0.0.1:1/x.git";
     env.git_in(&bob, &["remote", "set-url", "origin", port_closed]);
     german(env.cmd_in(&bob, &["pull"])).assert_code(6);
+}
+
+/// clone, `fetch --from` (exact, latest, range), pull and push of `url` all exit `code`.
+fn expect_code(env: &Env, url: &str, code: i32) {
+    let cwd = env.root.path();
+    let out = env.cmd_in(cwd, &["clone", url, "dst"]).output().unwrap();
+    let out = out.assert_code(code);
+    assert!(out.stderr_str().contains("hint: "), "{}", out.stderr_str());
+    assert!(!cwd.join("dst").exists(), "clone {url} left a directory");
+    for spec in ["p@1.0.0", "p", "p@^1"] {
+        let out = env
+            .cmd_in(cwd, &["fetch", spec, "--from", url])
+            .output()
+            .unwrap()
+            .assert_code(code);
+        assert!(out.stdout.is_empty());
+        let err = out.stderr_str();
+        assert!(err.contains(url), "fetch {spec} --from {url}: {err}");
+    }
+    env.git(&["remote", "set-url", "origin", url]);
+    for cmd in ["pull", "push"] {
+        let out = env.pulse(&[cmd]).assert_code(code);
+        assert!(out.stderr_str().contains("origin"), "{}", out.stderr_str());
+    }
+}
+
+#[test]
+fn a_missing_remote_is_not_found_and_an_unreachable_one_unavailable() {
+    let (env, _) = with_origin();
+    let missing = env.path("missing.git");
+    let not_a_repo = env.path("home");
+    expect_code(&env, missing.to_str().unwrap(), 3);
+    expect_code(&env, &format!("file://{}", missing.display()), 3);
+    expect_code(&env, not_a_repo.to_str().unwrap(), 3);
+    expect_code(&env, &format!("file://{}", not_a_repo.display()), 3);
+    // A git daemon that is up but has no such repository.
+    let daemon = GitDaemon::start();
+    expect_code(&env, &daemon.url(&missing), 3);
+    // Nothing listens on the port: the remote may exist but cannot be reached.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    expect_code(&env, &format!("git://127.0.0.1:{closed}/shared.git"), 6);
+    expect_code(&env, &format!("http://127.0.0.1:{closed}/shared.git"), 6);
+}
+
+#[test]
+fn fetch_from_a_relative_path_reads_that_path() {
+    let (env, _) = with_origin();
+    for url in ["shared.git", "./shared.git"] {
+        let out = env
+            .cmd_in(env.root.path(), &["fetch", "p@1.0.0", "--from", url])
+            .output()
+            .unwrap();
+        assert_eq!(out.assert_ok().stdout_str(), "first\n");
+    }
+    let out = env
+        .cmd_in(&env.repo, &["fetch", "p", "--from", "../shared.git"])
+        .output()
+        .unwrap();
+    assert_eq!(out.assert_ok().stdout_str(), "first\n");
+    // One mirror: the same repository, however it was named.
+    assert_eq!(mirrors(&env), 2, "a mirror and its lock file");
+}
+
+#[test]
+fn a_cached_remote_that_is_gone_is_believed_and_one_that_is_down_is_served_stale() {
+    let (env, bare) = with_origin();
+    let daemon = GitDaemon::start();
+    let url = daemon.url(&bare);
+    let nowhere = env.path("home");
+    let from = |spec: &str, url: &str| {
+        env.cmd_in(&nowhere, &["fetch", spec, "--from", url])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(from("p", &url).assert_ok().stdout_str(), "first\n");
+    // The daemon stops: a range is answered from the cache, with a warning.
+    drop(daemon);
+    let out = from("p@^1", &url).assert_ok();
+    assert_eq!(out.stdout_str(), "first\n");
+    assert!(
+        out.stderr_str().contains("warning:"),
+        "{}",
+        out.stderr_str()
+    );
+    // A path remote that was deleted answers "no such repository": that is believed.
+    let moved = env.path("moved.git");
+    let plain = moved.to_str().unwrap();
+    env.git_in(
+        env.root.path(),
+        &["clone", "-q", "--bare", bare.to_str().unwrap(), plain],
+    );
+    assert_eq!(from("p", plain).assert_ok().stdout_str(), "first\n");
+    std::fs::remove_dir_all(&moved).unwrap();
+    let out = from("p", plain).assert_code(3);
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr_str().contains(plain), "{}", out.stderr_str());
+    // An exact release already in the cache needs no remote at all.
+    assert_eq!(from("p@1.0.0", plain).assert_ok().stdout_str(), "first\n");
 }

@@ -1,12 +1,20 @@
 //! Reading releases straight from a remote without a working clone (`fetch --from URL`):
-//! a bare mirror per URL under the user's cache directory, made and refreshed by `git`.
+//! a bare mirror per URL under the user's cache directory, made and refreshed by `git`,
+//! and a pin per release served, so that a release never changes under its version.
 //!
 //! An exact release never changes, so one already in the mirror is served without
 //! touching the network. `latest`, labels and ranges refresh the mirror first; when the
 //! remote cannot be reached they are answered from the mirror with a warning, and what
 //! the mirror cannot answer fails with exit 6. A remote that answers that it has no such
 //! repository is believed (exit 3), never answered from the cache.
+//!
+//! The first time a release is served through a URL, its SHA-256 is pinned in
+//! `pins/<url key>/<name>/<version>`, written create-only (a temporary file renamed
+//! into place without replacing, then fsynced), so concurrent readers agree on one pin
+//! without a lock. Later bytes for the same release through that URL must match it: a
+//! remote that force-moved a release tag is an integrity failure, not an update.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoResultExt, Kind, Result};
@@ -15,8 +23,8 @@ use crate::name::Name;
 use crate::repo::{PromptRepo, Release};
 use crate::version::Selector;
 
-/// Where mirrors live: `$XDG_CACHE_HOME/progress-pulse/mirrors`, or `~/.cache/...`.
-pub fn cache_root() -> Result<PathBuf> {
+/// pulse's part of the user's cache: `$XDG_CACHE_HOME/progress-pulse`, or `~/.cache/...`.
+fn cache_base() -> Result<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -24,7 +32,18 @@ pub fn cache_root() -> Result<PathBuf> {
         .ok_or_else(|| {
             Error::usage("neither XDG_CACHE_HOME nor HOME is set, so there is no cache directory")
         })?;
-    Ok(base.join("progress-pulse").join("mirrors"))
+    Ok(base.join("progress-pulse"))
+}
+
+/// Where mirrors live: `$XDG_CACHE_HOME/progress-pulse/mirrors`, or `~/.cache/...`.
+pub fn cache_root() -> Result<PathBuf> {
+    Ok(cache_base()?.join("mirrors"))
+}
+
+/// Where the checksums of releases served through `--from` are pinned:
+/// `$XDG_CACHE_HOME/progress-pulse/pins`, or `~/.cache/...`.
+pub fn pins_root() -> Result<PathBuf> {
+    Ok(cache_base()?.join("pins"))
 }
 
 /// A release read through a mirror, and the warning to show if it came from a stale cache.
@@ -37,8 +56,13 @@ pub struct Fetched {
     pub warning: Option<String>,
 }
 
+/// The short, file-name-safe key of a URL, shared by its mirror and its pins.
+fn url_key(url: &str) -> String {
+    sha256_hex(url.as_bytes())[..24].to_owned()
+}
+
 fn mirror_path(root: &Path, url: &str) -> PathBuf {
-    root.join(format!("{}.git", &sha256_hex(url.as_bytes())[..24]))
+    root.join(format!("{}.git", url_key(url)))
 }
 
 /// Make or refresh the mirror of `url` (under an exclusive lock, so concurrent readers
@@ -101,7 +125,8 @@ fn absolute_url(url: &str) -> Result<String> {
     Ok(path.to_string_lossy().into_owned())
 }
 
-/// Read `name@selector` from the remote at `url` through its cached mirror.
+/// Read `name@selector` from the remote at `url` through its cached mirror, checked
+/// against the release's pin.
 pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) -> Result<Fetched> {
     crate::remote::check_url(url)?;
     let url = &absolute_url(url)?;
@@ -112,6 +137,7 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
         let repo = PromptRepo::open(&path)?;
         if let Some(release) = repo.release(name, v)? {
             let content = repo.release_content(&release)?;
+            pin(url, &release)?;
             return Ok(Fetched {
                 release,
                 content,
@@ -161,9 +187,124 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
             }
         })?;
     let content = repo.release_content(&release)?;
+    pin(url, &release)?;
     Ok(Fetched {
         release,
         content,
         warning,
     })
+}
+
+/// Pin the checksum of `release` (whose content was verified against it) as served
+/// through `url`, or check it against the pin made the first time.
+fn pin(url: &str, release: &Release) -> Result<()> {
+    let t = &release.trailers;
+    let path = pins_root()?
+        .join(url_key(url))
+        .join(t.name.as_str())
+        .join(t.version.to_string());
+    let pinned = match read_pin(&path)? {
+        Some(pinned) => pinned,
+        None => write_pin(&path, &t.sha256)?,
+    };
+    if pinned == t.sha256 {
+        return Ok(());
+    }
+    Err(Error::integrity(format!(
+        "release '{}' changed on '{url}': it was sha256:{pinned} when first read from there, and is now sha256:{}",
+        release.spec(),
+        t.sha256
+    ))
+    .with_hint(format!(
+        "a release never changes: someone moved its tag on the remote. Ask its owners to restore it and publish the new content under a new version; only if you trust the new content, delete the pin '{}'",
+        path.display()
+    )))
+}
+
+/// The checksum pinned at `path`, if any.
+fn read_pin(path: &Path) -> Result<Option<String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::io(
+                format!("cannot read the pin '{}'", path.display()),
+                e,
+            ));
+        }
+    };
+    text.trim_end()
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|h| Some(h.to_ascii_lowercase()))
+        .ok_or_else(|| {
+            Error::integrity(format!(
+                "the pin '{}' is not a checksum ('sha256:<hex>')",
+                path.display()
+            ))
+            .with_hint("delete it; the next read pins the release again")
+        })
+}
+
+/// Pin `sha256` at `path` unless another process pinned first; returns the pin that holds.
+fn write_pin(path: &Path, sha256: &str) -> Result<String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).io_ctx(|| format!("cannot create '{}'", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pin-")
+        .tempfile_in(dir)
+        .io_ctx(|| format!("cannot write in '{}'", dir.display()))?;
+    tmp.write_all(format!("sha256:{sha256}\n").as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .io_ctx(|| format!("cannot write '{}'", tmp.path().display()))?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => {
+            // Make the new name durable too; a directory that cannot be synced still holds it.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(sha256.to_owned())
+        }
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => read_pin(path)?
+            .ok_or_else(|| Error::other(format!("the pin '{}' vanished", path.display()))),
+        Err(e) => Err(Error::io(
+            format!("cannot write '{}'", path.display()),
+            e.error,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn concurrent_pins_have_exactly_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u/team/p/1.0.0");
+        let digests: Vec<String> = (0..16).map(|i| format!("{i:064x}")).collect();
+        let won: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = digests
+                .iter()
+                .map(|d| s.spawn(|| write_pin(&path, d).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        // Every writer saw the same pin, and it is one of the candidates.
+        assert!(won.iter().all(|w| *w == won[0]), "{won:?}");
+        assert!(digests.contains(&won[0]));
+        assert_eq!(read_pin(&path).unwrap(), Some(won[0].clone()));
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(left.len(), 1, "temporary files were left behind");
+    }
+
+    #[test]
+    fn a_malformed_pin_is_an_integrity_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p");
+        std::fs::write(&path, "sha256:12").unwrap();
+        assert_eq!(read_pin(&path).unwrap_err().kind(), Kind::Integrity);
+    }
 }

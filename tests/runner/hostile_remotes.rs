@@ -1,6 +1,7 @@
 //! Remotes that attack or fail: URLs and values shaped like git options or transport
 //! helpers never run anything, git's messages are read the same in every locale, missing
-//! and unreachable remotes get their own exit codes.
+//! and unreachable remotes get their own exit codes, and a release served once through
+//! `fetch --from` can never change under the same version.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -345,4 +346,135 @@ fn a_cached_remote_that_is_gone_is_believed_and_one_that_is_down_is_served_stale
     assert!(out.stderr_str().contains(plain), "{}", out.stderr_str());
     // An exact release already in the cache needs no remote at all.
     assert_eq!(from("p@1.0.0", plain).assert_ok().stdout_str(), "first\n");
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+/// Force-move `p@1.0.0` in the remote to a release with other content, as someone who
+/// deletes and recreates a tag would.
+fn force_move(env: &Env, content: &[u8]) {
+    env.pulse(&["delete", "p@1.0.0", "--force"]).assert_ok();
+    env.pulse_stdin(
+        &["add", "p", "--version", "1.0.0", "--allow-older"],
+        content,
+    )
+    .assert_ok();
+    env.git(&[
+        "push",
+        "-q",
+        "--force",
+        "origin",
+        "main",
+        "refs/tags/p@1.0.0",
+    ]);
+}
+
+#[test]
+fn a_force_moved_release_is_an_integrity_failure_not_an_update() {
+    let (env, bare) = with_origin();
+    let daemon = GitDaemon::start();
+    let url = daemon.url(&bare);
+    let nowhere = env.path("home");
+    let from = |spec: &str| {
+        env.cmd_in(&nowhere, &["fetch", spec, "--from", &url])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(from("p@1.0.0").assert_ok().stdout_str(), "first\n");
+    // Recreating the tag with the same bytes (a new tag object) is no change.
+    force_move(&env, b"first\n");
+    assert_eq!(from("p@^1").assert_ok().stdout_str(), "first\n");
+    force_move(&env, b"second\n");
+    // Until the mirror is refreshed, the exact release is the pinned bytes.
+    assert_eq!(from("p@1.0.0").assert_ok().stdout_str(), "first\n");
+    let (old, new) = (sha256(b"first\n"), sha256(b"second\n"));
+    let check = |out: Output| {
+        let out = out.assert_code(5);
+        assert!(out.stdout.is_empty(), "{}", out.stdout_str());
+        let err = out.stderr_str();
+        for part in ["p@1.0.0", &old, &new, &url, "hint: "] {
+            assert!(err.contains(part), "missing {part:?}: {err}");
+        }
+    };
+    // A range refreshes the mirror and sees the moved tag; from then on every read of
+    // p@1.0.0 through this remote fails, whatever the selector.
+    check(from("p@^1"));
+    check(from("p@1.0.0"));
+    check(from("p"));
+    check(from("p@latest"));
+    let out_file = env.path("out.md");
+    check(
+        env.cmd_in(
+            &nowhere,
+            &[
+                "fetch",
+                "p@1.0.0",
+                "--from",
+                &url,
+                "-o",
+                out_file.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap(),
+    );
+    assert!(!out_file.exists());
+    // A fresh mirror (the old one evicted) does not forget the pin either.
+    std::fs::remove_dir_all(env.path("cache/progress-pulse/mirrors")).unwrap();
+    check(from("p@1.0.0"));
+    // Other releases of the same remote are unaffected.
+    env.add("p", "1.1.0", b"third\n");
+    env.pulse(&["push"]).assert_ok();
+    assert_eq!(from("p@1.1.0").assert_ok().stdout_str(), "third\n");
+}
+
+#[test]
+fn concurrent_first_reads_pin_once_and_agree() {
+    let (env, bare) = with_origin();
+    let url = format!("file://{}", bare.display());
+    let nowhere = env.path("home");
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let spec = if i % 2 == 0 { "p@1.0.0" } else { "p" };
+            env.cmd_in(&nowhere, &["fetch", spec, "--from", &url])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap().assert_ok();
+        assert_eq!(out.stdout_str(), "first\n");
+    }
+    let pins = env.path("cache/progress-pulse/pins");
+    let mut files = Vec::new();
+    let mut stack = vec![pins];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(
+        std::fs::read_to_string(&files[0]).unwrap(),
+        format!("sha256:{}\n", sha256(b"first\n"))
+    );
 }

@@ -1,21 +1,30 @@
 //! Reading releases straight from a remote without a working clone (`fetch --from URL`):
-//! a bare mirror per URL under the user's cache directory, made and refreshed by `git`.
+//! a bare mirror per URL under the user's cache directory, made and refreshed by `git`,
+//! and a pin per release served, so that a release never changes under its version.
 //!
 //! An exact release never changes, so one already in the mirror is served without
 //! touching the network. `latest`, labels and ranges refresh the mirror first; when the
 //! remote cannot be reached they are answered from the mirror with a warning, and what
-//! the mirror cannot answer fails with exit 6.
+//! the mirror cannot answer fails with exit 6. A remote that answers that it has no such
+//! repository is believed (exit 3), never answered from the cache.
+//!
+//! The first time a release is served through a URL, its SHA-256 is pinned in
+//! `pins/<url key>/<name>/<version>`, written create-only (a temporary file renamed
+//! into place without replacing, then fsynced), so concurrent readers agree on one pin
+//! without a lock. Later bytes for the same release through that URL must match it: a
+//! remote that force-moved a release tag is an integrity failure, not an update.
 
 use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
 use crate::error::{Error, IoResultExt, Kind, Result};
+use crate::fsutil::{Dir, WriteMode, Written};
 use crate::name::Name;
 use crate::repo::{PromptRepo, Release};
 use crate::selector::Selector;
 
-/// Where mirrors live: `$XDG_CACHE_HOME/progress-pulse/mirrors`, or `~/.cache/...`.
-pub fn cache_root() -> Result<PathBuf> {
+/// pulse's part of the user's cache: `$XDG_CACHE_HOME/progress-pulse`, or `~/.cache/...`.
+fn cache_base() -> Result<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -23,7 +32,18 @@ pub fn cache_root() -> Result<PathBuf> {
         .ok_or_else(|| {
             Error::usage("neither XDG_CACHE_HOME nor HOME is set, so there is no cache directory")
         })?;
-    Ok(base.join("progress-pulse").join("mirrors"))
+    Ok(base.join("progress-pulse"))
+}
+
+/// Where mirrors live: `$XDG_CACHE_HOME/progress-pulse/mirrors`, or `~/.cache/...`.
+pub fn cache_root() -> Result<PathBuf> {
+    Ok(cache_base()?.join("mirrors"))
+}
+
+/// Where the checksums of releases served through `--from` are pinned:
+/// `$XDG_CACHE_HOME/progress-pulse/pins`, or `~/.cache/...`.
+pub fn pins_root() -> Result<PathBuf> {
+    Ok(cache_base()?.join("pins"))
 }
 
 /// A release read through a mirror, and the warning to show if it came from a stale cache.
@@ -36,8 +56,13 @@ pub struct Fetched {
     pub warning: Option<String>,
 }
 
+/// The short, file-name-safe key of a URL, shared by its mirror and its pins.
+fn url_key(url: &str) -> String {
+    Digest::of(url.as_bytes()).hex()[..24].to_owned()
+}
+
 fn mirror_path(root: &Path, url: &str) -> PathBuf {
-    root.join(format!("{}.git", &Digest::of(url.as_bytes()).hex()[..24]))
+    root.join(format!("{}.git", url_key(url)))
 }
 
 /// Make or refresh the mirror of `url` (under an exclusive lock, so concurrent readers
@@ -57,8 +82,10 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
     if path.join("HEAD").exists() {
         crate::remote::git_ok(
             path,
-            &["fetch", "--prune", "--quiet", "origin"],
+            &["fetch", "--prune", "--quiet"],
+            &["origin"],
             &format!("cannot refresh the cache of '{url}'"),
+            Some(url),
         )?;
         return Ok(());
     }
@@ -71,16 +98,38 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
     let target_str = target.to_string_lossy().into_owned();
     crate::remote::git_ok(
         root,
-        &["clone", "--mirror", "--quiet", "--", url, &target_str],
+        &["clone", "--mirror", "--quiet"],
+        &[url, &target_str],
         &format!("cannot read '{url}'"),
+        Some(url),
     )?;
     std::fs::rename(&target, path)
         .io_ctx(|| format!("cannot move the mirror into '{}'", path.display()))?;
     Ok(())
 }
 
-/// Read `name@selector` from the remote at `url` through its cached mirror.
+/// A relative path is made absolute (and canonical, when it exists), so that git, which
+/// runs in the cache, finds it, and its mirror and pins do not depend on where pulse ran.
+/// Every other URL is kept as given.
+fn absolute_url(url: &str) -> Result<String> {
+    let scp_like = url
+        .split_once(':')
+        .is_some_and(|(host, _)| !host.contains('/'));
+    if url.contains("://") || scp_like || Path::new(url).is_absolute() {
+        return Ok(url.to_owned());
+    }
+    let path = match std::fs::canonicalize(url) {
+        Ok(path) => path,
+        Err(_) => std::path::absolute(url).io_ctx(|| format!("cannot resolve the path '{url}'"))?,
+    };
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// Read `name@selector` from the remote at `url` through its cached mirror, checked
+/// against the release's pin.
 pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) -> Result<Fetched> {
+    crate::remote::check_url(url)?;
+    let url = &absolute_url(url)?;
     let root = cache_root()?;
     let path = mirror_path(&root, url);
     let cached = path.join("HEAD").exists();
@@ -88,6 +137,7 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
         let repo = PromptRepo::open(&path)?;
         if let Some(release) = repo.release(name, v)? {
             let content = repo.release_content(&release)?;
+            pin(url, &release)?;
             return Ok(Fetched {
                 release,
                 content,
@@ -97,18 +147,19 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
     }
     let mut warning = None;
     if let Err(e) = refresh(&root, url, &path) {
-        if !cached || e.kind() == Kind::Usage {
-            return Err(
-                if e.kind() == Kind::NotFound || e.kind() == Kind::Unavailable {
-                    Error::new(Kind::Unavailable, e.message().to_owned())
-                        .with_hint("the remote cannot be reached and nothing is cached for it yet")
-                } else {
-                    e
-                },
-            );
+        // A remote that says it has no such repository is believed, never served stale.
+        if !cached || matches!(e.kind(), Kind::Usage | Kind::NotFound) {
+            let hint = match e.kind() {
+                Kind::NotFound => "check the URL: the remote says there is no such repository",
+                Kind::Unavailable => {
+                    "the remote cannot be reached and nothing is cached for it yet: check the URL, the network and your git credentials"
+                }
+                _ => return Err(e),
+            };
+            return Err(Error::new(e.kind(), e.message().to_owned()).with_hint(hint));
         }
         warning = Some(format!(
-            "warning: '{url}' cannot be reached ({}); answering from the cache, which may be out of date",
+            "'{url}' cannot be reached ({}); answering from the cache, which may be out of date",
             e.message()
         ));
     }
@@ -134,9 +185,106 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
             }
         })?;
     let content = repo.release_content(&release)?;
+    pin(url, &release)?;
     Ok(Fetched {
         release,
         content,
         warning,
     })
+}
+
+/// Pin the checksum of `release` (whose content was verified against it) as served
+/// through `url`, or check it against the pin made the first time.
+fn pin(url: &str, release: &Release) -> Result<()> {
+    let t = &release.trailers;
+    let root = Dir::create(&pins_root()?.join(url_key(url)))?;
+    let dir = root
+        .subdirs(t.name.as_str().split('/'), true)?
+        .ok_or_else(|| Error::other(format!("cannot create the pin of '{}'", release.spec())))?;
+    let version = t.version.to_string();
+    let pinned = match read_pin(&dir, &version)? {
+        Some(pinned) => pinned,
+        None => write_pin(&dir, &version, &t.sha256)?,
+    };
+    if pinned == t.sha256 {
+        return Ok(());
+    }
+    Err(Error::integrity(format!(
+        "release '{}' changed on '{url}': it was {pinned} when first read from there, and is now {}",
+        release.spec(),
+        t.sha256
+    ))
+    .with_hint(format!(
+        "a release never changes: someone moved its tag on the remote. Ask its owners to restore it and publish the new content under a new version; only if you trust the new content, delete the pin '{}'",
+        dir.path().join(&version).display()
+    )))
+}
+
+/// The checksum pinned as `name` in `dir`, if any.
+fn read_pin(dir: &Dir, name: &str) -> Result<Option<Digest>> {
+    let Some(bytes) = dir.read(name, 128)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    Digest::parse(text.trim_end()).map(Some).map_err(|_| {
+        Error::integrity(format!(
+            "the pin '{}' is not a checksum ('sha256:<hex>')",
+            dir.path().join(name).display()
+        ))
+        .with_hint("delete it; the next read pins the release again")
+    })
+}
+
+/// Pin `sha256` as `name` in `dir` (create-only) unless another process pinned first;
+/// returns the pin that holds.
+fn write_pin(dir: &Dir, name: &str, sha256: &Digest) -> Result<Digest> {
+    match dir.write(
+        name,
+        format!("{sha256}\n").as_bytes(),
+        WriteMode::CreateNew,
+        None,
+    )? {
+        Written::Written => Ok(*sha256),
+        Written::Existed => read_pin(dir, name)?.ok_or_else(|| {
+            Error::other(format!(
+                "the pin '{}' vanished",
+                dir.path().join(name).display()
+            ))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn concurrent_pins_have_exactly_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let pins = Dir::open(dir.path()).unwrap();
+        let digests: Vec<Digest> = (0..16u8).map(|i| Digest::of(&[i])).collect();
+        let won: Vec<Digest> = std::thread::scope(|s| {
+            let handles: Vec<_> = digests
+                .iter()
+                .map(|d| s.spawn(|| write_pin(&pins, "1.0.0", d).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        // Every writer saw the same pin, and it is one of the candidates.
+        assert!(won.iter().all(|w| *w == won[0]), "{won:?}");
+        assert!(digests.contains(&won[0]));
+        assert_eq!(read_pin(&pins, "1.0.0").unwrap(), Some(won[0]));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "temporary files were left behind");
+    }
+
+    #[test]
+    fn a_malformed_pin_is_an_integrity_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p"), "sha256:12").unwrap();
+        let pins = Dir::open(dir.path()).unwrap();
+        assert_eq!(read_pin(&pins, "p").unwrap_err().kind(), Kind::Integrity);
+    }
 }

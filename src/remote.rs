@@ -23,12 +23,30 @@ pub struct RemoteRef {
     pub peeled: Option<ObjectId>,
 }
 
-/// Run `git args` in `dir`, returning its output whatever the exit status.
-pub fn git(dir: &Path, args: &[&str]) -> Result<Output> {
+/// The transports git may use on pulse's behalf: no remote helpers (`ext::`, `fd::`,
+/// `<helper>::`), whatever the user's git configuration allows.
+const ALLOWED_PROTOCOLS: [&str; 5] = ["file", "git", "http", "https", "ssh"];
+
+const PROTOCOL_HINT: &str = "pulse reaches remotes through a path, file://, git://, http(s):// or ssh:// only; a path that starts with '-' can be written './-...'";
+
+/// The one place pulse runs git: `git -C dir <options> -- <operands>`.
+///
+/// `options` are pulse's own (the subcommand first); `operands` may have come from the
+/// user (remote names, URLs, paths, refspecs) and always follow `--`, so git never reads
+/// one as an option. git's messages are in English (`LC_ALL=C`, `LANGUAGE` unset) because
+/// pulse reads them, and git may only use the file, git, http(s) and ssh transports (also
+/// when a URL is rewritten by `url.<base>.insteadOf`), never a remote helper. Returns the
+/// output whatever the exit status.
+pub fn git(dir: &Path, options: &[&str], operands: &[&str]) -> Result<Output> {
     Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(args)
+        .args(options)
+        .arg("--")
+        .args(operands)
+        .env("LC_ALL", "C")
+        .env_remove("LANGUAGE")
+        .env("GIT_ALLOW_PROTOCOL", allowed_protocols())
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
@@ -38,60 +56,316 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<Output> {
         })
 }
 
-/// Run `git args` in `dir` and fail with a classified error if git does.
-pub fn git_ok(dir: &Path, args: &[&str], what: &str) -> Result<Output> {
-    let out = git(dir, args)?;
+/// Pulse's transports, narrowed further by the user's own `GIT_ALLOW_PROTOCOL` if set.
+fn allowed_protocols() -> String {
+    let user = std::env::var("GIT_ALLOW_PROTOCOL").ok();
+    ALLOWED_PROTOCOLS
+        .iter()
+        .filter(|p| {
+            user.as_deref()
+                .is_none_or(|u| u.split(':').any(|x| x == **p))
+        })
+        .copied()
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Run [`git`] and fail with a classified error if git does. `url` is the remote's URL
+/// (when known), so that a missing local repository is told from an unreachable one by
+/// looking at the filesystem rather than at git's words.
+pub fn git_ok(
+    dir: &Path,
+    options: &[&str],
+    operands: &[&str],
+    what: &str,
+    url: Option<&str>,
+) -> Result<Output> {
+    let out = git(dir, options, operands)?;
     if out.status.success() {
         Ok(out)
     } else {
-        Err(classify(what, &String::from_utf8_lossy(&out.stderr)))
+        Err(classify(
+            what,
+            &String::from_utf8_lossy(&out.stderr),
+            url.map(|u| (u, dir)),
+        ))
     }
 }
 
-/// Turn git's complaint into an error with the spec's kind: unreachable remotes and
-/// refused credentials are unavailable (exit 6), a missing repository is not found (3).
-pub fn classify(what: &str, stderr: &str) -> Error {
+/// Why `value` cannot be handed to git at all: it starts with `-` (git would read it as an
+/// option), it names a remote helper (`ext::…`), or it holds control characters.
+fn option_or_helper(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    if value.starts_with('-') {
+        return Some("it starts with '-', so git would read it as an option".to_owned());
+    }
+    if value.chars().any(char::is_control) {
+        return Some("it contains control characters".to_owned());
+    }
+    helper_of(value)
+        .map(|h| format!("it asks git to run the remote helper '{h}', which pulse does not allow"))
+}
+
+/// The remote helper a `<helper>::<address>` names, as git recognises one.
+fn helper_of(url: &str) -> Option<&str> {
+    let end = url
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_alphabetic() || i > 0 && (c.is_ascii_digit() || "+.-".contains(c)))
+        })
+        .map_or(url.len(), |(i, _)| i);
+    (end > 0 && url[end..].starts_with("::")).then(|| &url[..end])
+}
+
+/// Why git must not be given `url`, or `None` if it may.
+fn url_problem(url: &str) -> Option<String> {
+    if let Some(why) = option_or_helper(url) {
+        return Some(why);
+    }
+    let host_part = if let Some((scheme, rest)) = url.split_once("://") {
+        let known = ["file", "git", "http", "https", "ssh", "git+ssh", "ssh+git"];
+        if !known.contains(&scheme.to_ascii_lowercase().as_str()) {
+            return Some(format!("pulse does not allow the protocol '{scheme}'"));
+        }
+        // git decodes %XX in the host and user of a URL before it runs ssh.
+        percent_decode(rest.split('/').next().unwrap_or_default())
+    } else {
+        match url.split_once(':') {
+            // `[user@]host:path`, git's scp-like ssh syntax (a '/' first makes it a path).
+            Some((host, _)) if !host.contains('/') => host.to_owned(),
+            _ => return None,
+        }
+    };
+    host_part
+        .split('@')
+        .any(|p| p.starts_with('-'))
+        .then(|| "its host or user starts with '-', so ssh would read it as an option".to_owned())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Refuse, before git runs, a URL that git would read as an option, that names a remote
+/// helper (`ext::`, `fd::`, `<helper>::`), uses a protocol other than a path, `file://`,
+/// `git://`, `http(s)://` and `ssh://`, or whose host or user starts with `-`.
+pub fn check_url(url: &str) -> Result<()> {
+    match url_problem(url) {
+        None => Ok(()),
+        Some(why) => Err(Error::usage(format!(
+            "refusing the URL '{}': {why}",
+            crate::name::printable(url)
+        ))
+        .with_hint(PROTOCOL_HINT)),
+    }
+}
+
+/// Refuse a revision (`--base`, `--ref`) that git would read as an option or as a remote
+/// helper's address.
+pub fn check_revision(rev: &str) -> Result<()> {
+    match option_or_helper(rev) {
+        None => Ok(()),
+        Some(why) => Err(Error::usage(format!(
+            "'{}' is not a revision: {why}",
+            crate::name::printable(rev)
+        ))
+        .with_hint("name a branch, tag or commit, e.g. origin/main")),
+    }
+}
+
+/// The URLs git would use for `remote` (its push URLs when `push` and it has any).
+fn remote_urls(repo: &crate::PromptRepo, remote: &str, push: bool) -> Vec<String> {
+    let config = repo.git().config_snapshot();
+    let file = config.plumbing();
+    let urls = |key: &str| {
+        file.strings_by("remote", Some(remote.into()), key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+    };
+    let pushurls = if push { urls("pushurl") } else { Vec::new() };
+    if pushurls.is_empty() {
+        urls("url")
+    } else {
+        pushurls
+    }
+}
+
+/// Check every URL git would use for `remote`; returns the first, to classify failures.
+fn checked_urls(repo: &crate::PromptRepo, remote: &str, push: bool) -> Result<Option<String>> {
+    let urls = remote_urls(repo, remote, push);
+    for url in &urls {
+        if let Some(why) = url_problem(url) {
+            return Err(Error::usage(format!(
+                "refusing remote '{remote}': its {} '{}' is unsafe: {why}",
+                if push { "push URL" } else { "URL" },
+                crate::name::printable(url)
+            ))
+            .with_hint(format!(
+                "fix it with 'git remote set-url{} {remote} URL'; {PROTOCOL_HINT}",
+                if push { " --push" } else { "" }
+            )));
+        }
+    }
+    Ok(urls.into_iter().next())
+}
+
+/// The local path a URL names (a path or `file://`), resolved against `dir` where git runs.
+fn local_path(url: &str, dir: &Path) -> Option<std::path::PathBuf> {
+    let path = if let Some(rest) = url.strip_prefix("file://") {
+        percent_decode(rest)
+    } else if url.contains("://") {
+        return None;
+    } else {
+        match url.split_once(':') {
+            Some((host, _)) if !host.contains('/') => return None,
+            _ => url.to_owned(),
+        }
+    };
+    Some(dir.join(path))
+}
+
+/// For a failed transfer from a local repository: whether it is missing (not found) or
+/// cannot be read (unavailable), told by the filesystem. `None` when a repository (or a
+/// file, such as a bundle) is there, so something else went wrong.
+fn probe_local(path: &Path) -> Option<Kind> {
+    let mut with_git = path.as_os_str().to_owned();
+    with_git.push(".git");
+    for p in [path, Path::new(&with_git)] {
+        if p.is_file() {
+            return None;
+        }
+        match std::fs::read_dir(p) {
+            Ok(_) => {
+                let git_dir = p.join("HEAD").is_file() && p.join("objects").is_dir();
+                if git_dir || p.join(".git").exists() {
+                    return None;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Some(Kind::Unavailable);
+            }
+            Err(_) => {}
+        }
+    }
+    // Nothing there, or a directory that holds no repository: either way there is none.
+    Some(Kind::NotFound)
+}
+
+/// Type a failed git transfer: a remote that does not exist is not found (exit 3), one
+/// that exists but cannot be reached, or refuses us, is unavailable (exit 6), and a
+/// transport or URL that git was not allowed to use is a usage error (exit 2).
+///
+/// A local remote (`remote` is its URL and the directory git ran in) is typed by looking
+/// at the filesystem. Otherwise git gives no exit code or porcelain output to tell these
+/// apart, so its messages are read; [`git`] makes sure they are in English.
+pub fn classify(what: &str, stderr: &str, remote: Option<(&str, &Path)>) -> Error {
     let detail = stderr
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with("hint:"))
         .collect::<Vec<_>>()
         .join("; ");
     let lower = stderr.to_lowercase();
-    let kind = if lower.contains("does not appear to be a git repository")
+    let local = remote
+        .and_then(|(url, dir)| local_path(url, dir))
+        .and_then(|p| probe_local(&p));
+    let refused = |needle: &str| {
+        lower
+            .lines()
+            .any(|l| l.contains(needle) && l.contains("' blocked"))
+    };
+    let kind = if (lower.contains("transport '") && lower.contains("' not allowed"))
+        || refused("strange hostname")
+        || refused("strange username")
+        || refused("strange pathname")
+        || refused("strange port")
+    {
+        Kind::Usage
+    } else if let Some(kind) = local {
+        kind
+    } else if lower.contains("does not appear to be a git repository")
         || lower.contains("repository not found")
-        || lower.contains("not found") && !lower.contains("could not resolve host")
+        || lower.contains("repository not exported")
+        || lower.lines().any(|l| {
+            l.contains("repository '")
+                && (l.ends_with("' not found") || l.ends_with("' does not exist"))
+        })
     {
         Kind::NotFound
-    } else if lower.contains("could not read from remote")
-        || lower.contains("unable to access")
-        || lower.contains("connection refused")
-        || lower.contains("could not resolve host")
-        || lower.contains("unable to connect")
-        || lower.contains("authentication failed")
-        || lower.contains("permission denied")
-        || lower.contains("timed out")
-        || lower.contains("unable to look up")
+    } else if [
+        "could not read from remote",
+        "unable to access",
+        "connection refused",
+        "could not resolve host",
+        "unable to connect",
+        "authentication failed",
+        "permission denied",
+        "timed out",
+        "unable to look up",
+        "network is unreachable",
+        "no route to host",
+        "connection reset",
+        "the remote end hung up",
+        "early eof",
+        "the requested url returned error",
+    ]
+    .iter()
+    .any(|n| lower.contains(n))
     {
         Kind::Unavailable
     } else {
         Kind::Other
     };
     let hint = match kind {
+        Kind::Usage => {
+            "git was about to use a transport or an address that pulse does not allow, perhaps after rewriting the URL with a url.<base>.insteadOf setting ('git config --get-regexp \"^url\\.\"' lists them); pulse reaches remotes through a path, file://, git://, http(s):// or ssh:// only"
+        }
         Kind::Unavailable => {
             "check the URL, the network and your git credentials (a plain 'git ls-remote URL' shows the same)"
         }
-        Kind::NotFound => "check the remote's URL with 'git remote -v'",
+        Kind::NotFound => {
+            "check the URL ('git remote -v' lists a repository's remotes); a git daemon also answers this way when it does not export the repository"
+        }
         _ => "run the git command by hand to see more",
     };
     Error::new(kind, format!("{what}: {detail}")).with_hint(hint)
 }
 
-/// The refs a remote advertises under `refs/heads/` and `refs/tags/`.
-pub fn ls_remote(dir: &Path, remote: &str) -> Result<BTreeMap<String, RemoteRef>> {
+/// The refs a remote (a configured name or a URL) advertises under `refs/heads/` and
+/// `refs/tags/`; `url` is its URL, when known, to type a failure.
+pub fn ls_remote(
+    dir: &Path,
+    remote: &str,
+    url: Option<&str>,
+) -> Result<BTreeMap<String, RemoteRef>> {
     let out = git_ok(
         dir,
-        &["ls-remote", "--heads", "--tags", remote],
+        &["ls-remote", "--heads", "--tags"],
+        &[remote],
         &format!("cannot list the refs of '{remote}'"),
+        url,
     )?;
     let mut refs: BTreeMap<String, RemoteRef> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -184,6 +458,13 @@ pub fn default_remote(
             .map(|v| v.to_string())
             .unwrap_or_else(|| "origin".to_owned()),
     };
+    if let Some(why) = option_or_helper(&name) {
+        return Err(Error::usage(format!(
+            "'{}' is not a remote name: {why}",
+            crate::name::printable(&name)
+        ))
+        .with_hint("name a remote that 'git remote' lists"));
+    }
     if names.contains(&name) {
         Ok(name)
     } else if names.is_empty() {
@@ -286,6 +567,7 @@ pub fn pull(
 ) -> Result<Pulled> {
     let (_, short) = named_branch(repo, branch, "pull into")?;
     let remote = default_remote(repo, remote, &short)?;
+    let url = checked_urls(repo, &remote, false)?;
     let dir = dir_of(repo);
     let before = local_tags(repo)?;
     let heads = format!("+refs/heads/*:refs/remotes/{remote}/*");
@@ -293,31 +575,34 @@ pub fn pull(
     // one; an empty --refmap keeps it from updating anything else on its own.
     let out = git(
         dir,
-        &[
-            "fetch",
-            "--atomic",
-            "--no-tags",
-            "--refmap=",
-            &remote,
-            &heads,
-            "refs/tags/*:refs/tags/*",
-        ],
+        &["fetch", "--atomic", "--no-tags", "--refmap="],
+        &[&remote, &heads, "refs/tags/*:refs/tags/*"],
     )?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("would clobber existing tag") {
-            let advertised = ls_remote(dir, &remote)?;
+        let failed = classify(
+            &format!("cannot fetch from '{remote}'"),
+            &stderr,
+            url.as_deref().map(|u| (u, dir)),
+        );
+        // git refuses the whole fetch when a tag would move; the advertised refs (not
+        // git's words) say which releases differ. A remote that cannot be listed keeps
+        // the fetch's own error.
+        if failed.kind() == Kind::Other
+            && let Ok(advertised) = ls_remote(dir, &remote, url.as_deref())
+        {
             let conflicts = tag_conflicts(repo, &advertised)?;
-            return Err(if conflicts.is_empty() {
-                Error::conflict(format!(
-                    "a release tag on '{remote}' differs from the local one: {}",
-                    stderr.trim()
-                ))
-            } else {
-                conflicts_error(&conflicts, &remote)
-            });
+            if !conflicts.is_empty() {
+                return Err(conflicts_error(&conflicts, &remote));
+            }
         }
-        return Err(classify(&format!("cannot fetch from '{remote}'"), &stderr));
+        if stderr.contains("would clobber existing tag") {
+            return Err(Error::conflict(format!(
+                "a release tag on '{remote}' differs from the local one: {}",
+                stderr.trim()
+            )));
+        }
+        return Err(failed);
     }
     let new_tags: Vec<String> = local_tags(repo)?
         .into_keys()
@@ -351,22 +636,20 @@ pub fn push(
         )));
     }
     let remote = default_remote(repo, remote, &short)?;
+    let url = checked_urls(repo, &remote, true)?;
     let dir = dir_of(repo);
     let foreign: Vec<String> = local_tags(repo)?
         .into_keys()
         .filter(|name| crate::repo::parse_tag_name(name.trim_start_matches("refs/tags/")).is_none())
         .collect();
     let branch_spec = format!("refs/heads/{short}:refs/heads/{short}");
-    let mut args: Vec<String> = ["push", "--atomic", "--porcelain", &remote, &branch_spec]
-        .map(str::to_owned)
-        .to_vec();
     // Tags go as one pattern: git matches each explicit refspec against every local ref,
     // which takes seconds per thousand tags. Tags that are not releases are left out with
     // negative refspecs (git 2.29 and newer).
-    args.push("refs/tags/*:refs/tags/*".to_owned());
-    args.extend(foreign.iter().map(|name| format!("^{name}")));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = git(dir, &args)?;
+    let negative: Vec<String> = foreign.iter().map(|name| format!("^{name}")).collect();
+    let mut operands: Vec<&str> = vec![&remote, &branch_spec, "refs/tags/*:refs/tags/*"];
+    operands.extend(negative.iter().map(String::as_str));
+    let out = git(dir, &["push", "--atomic", "--porcelain"], &operands)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     // --porcelain: one line per ref, "<flag>\t<from>:<to>\t<summary>".
     let lines: Vec<(char, &str, &str)> = stdout
@@ -385,7 +668,7 @@ pub fn push(
             *flag == '!' && to.starts_with("refs/tags/") && why.contains("already exists")
         });
         if tag_rejected {
-            let advertised = ls_remote(dir, &remote)?;
+            let advertised = ls_remote(dir, &remote, url.as_deref())?;
             let conflicts = tag_conflicts(repo, &advertised)?;
             if !conflicts.is_empty() {
                 return Err(conflicts_error(&conflicts, &remote));
@@ -405,6 +688,7 @@ pub fn push(
         return Err(classify(
             &format!("cannot push to '{remote}'"),
             &format!("{stderr}\n{stdout}"),
+            url.as_deref().map(|u| (u, dir)),
         ));
     }
     let updated = |flag: &char| matches!(flag, '*' | ' ' | '+');
@@ -423,6 +707,7 @@ pub fn push(
 
 /// Clone `url` into `dir` with every branch and release tag.
 pub fn clone(url: &str, dir: &Path) -> Result<crate::PromptRepo> {
+    check_url(url)?;
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -443,8 +728,9 @@ pub fn clone(url: &str, dir: &Path) -> Result<crate::PromptRepo> {
     let target = dir.to_string_lossy().into_owned();
     // A bare remote made with plain 'git init --bare' may have HEAD on a branch that does not
     // exist (master) while the prompts are on main: then check out main, or the only branch.
-    let advertised = ls_remote(Path::new("."), url)?;
-    let head = git(Path::new("."), &["ls-remote", "--symref", url, "HEAD"])?;
+    let here = Path::new(".");
+    let advertised = ls_remote(here, url, Some(url))?;
+    let head = git(here, &["ls-remote", "--symref"], &[url, "HEAD"])?;
     let head_target = String::from_utf8_lossy(&head.stdout).lines().find_map(|l| {
         l.strip_prefix("ref: ")
             .and_then(|r| r.split('\t').next())
@@ -464,23 +750,23 @@ pub fn clone(url: &str, dir: &Path) -> Result<crate::PromptRepo> {
     } else {
         branches.first().copied()
     };
-    let mut args = vec!["clone", "--quiet"];
-    if let Some(b) = checkout {
-        args.extend(["--branch", b]);
-    }
-    args.extend(["--", url, &target]);
-    let out = git(Path::new("."), &args)?;
-    if !out.status.success() {
-        return Err(classify(
-            &format!("cannot clone '{url}'"),
-            &String::from_utf8_lossy(&out.stderr),
-        ));
-    }
+    let branch_option = checkout.map(|b| format!("--branch={b}"));
+    let mut options = vec!["clone", "--quiet"];
+    options.extend(branch_option.as_deref());
+    git_ok(
+        here,
+        &options,
+        &[url, &target],
+        &format!("cannot clone '{url}'"),
+        Some(url),
+    )?;
     // Tags whose commits are not on a branch are not followed by a clone: fetch them all.
     git_ok(
         dir,
-        &["fetch", "--quiet", "--tags", "origin"],
+        &["fetch", "--quiet", "--tags"],
+        &["origin"],
         &format!("cannot fetch the release tags of '{url}'"),
+        None,
     )?;
     crate::PromptRepo::open(dir)
 }

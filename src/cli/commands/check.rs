@@ -75,6 +75,9 @@ impl Report for CheckReport {
 }
 
 pub(super) fn run(args: CheckArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    if let Some(base) = &args.base {
+        crate::remote::check_revision(base)?;
+    }
     let repo = ctx.access.repo()?;
     let branch = repo.branch(ctx.access.branch())?;
     let report = repo.check(&branch, args.base.as_deref())?;

@@ -38,12 +38,13 @@ pub(super) fn run(args: FetchArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()>
     if let Some(url) = &args.from {
         let fetched = crate::mirror::fetch(url, &name, &selector, ctx.access.branch())?;
         if let Some(w) = &fetched.warning {
-            ctx.out.warn(w.trim_start_matches("warning: "));
+            ctx.out.warn(w);
         }
         return write_content(&args, out, &fetched.content);
     }
     let content = match &args.rev {
         Some(rev) => {
+            crate::remote::check_revision(rev)?;
             if args.spec.contains('@') {
                 return Err(Error::usage(
                     "--ref reads working content; do not also give @SELECTOR",

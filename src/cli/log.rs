@@ -7,6 +7,7 @@
 //! files, git commands, stores); `trace` adds timings. `--quiet` is `error`.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -15,8 +16,21 @@ use crate::error::Error;
 
 static JSON: AtomicBool = AtomicBool::new(false);
 static LOGGER: StderrLogger = StderrLogger;
+/// What the library said before the configuration (which sets the level and format) was
+/// read; shown, as far as the final level allows, once it is.
+static EARLY: Mutex<Option<Vec<Line>>> = Mutex::new(None);
 
 struct StderrLogger;
+
+struct Line {
+    level: Level,
+    target: String,
+    message: String,
+}
+
+fn early() -> std::sync::MutexGuard<'static, Option<Vec<Line>>> {
+    EARLY.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn level_name(level: Level) -> &'static str {
     match level {
@@ -48,18 +62,35 @@ impl Log for StderrLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let message = record.args().to_string();
-        if JSON.load(Ordering::Relaxed) {
-            let line = serde_json::json!({
-                "time": now(),
-                "level": level_name(record.level()),
-                "target": record.target(),
-                "message": message,
-            });
-            emit(&format!("{line}\n"));
+        let line = Line {
+            level: record.level(),
+            target: record.target().to_owned(),
+            message: record.args().to_string(),
+        };
+        if let Some(buffer) = early().as_mut() {
+            buffer.push(line);
             return;
         }
-        let prefix = match record.level() {
+        write_line(&line);
+    }
+
+    fn flush(&self) {}
+}
+
+fn write_line(line: &Line) {
+    let message = &line.message;
+    if JSON.load(Ordering::Relaxed) {
+        let json = serde_json::json!({
+            "time": now(),
+            "level": level_name(line.level),
+            "target": line.target,
+            "message": message,
+        });
+        emit(&format!("{json}\n"));
+        return;
+    }
+    {
+        let prefix = match line.level {
             Level::Error => "error",
             Level::Warn => "warning",
             Level::Info => "note",
@@ -68,8 +99,6 @@ impl Log for StderrLogger {
         };
         emit(&format!("{prefix}: {message}\n"));
     }
-
-    fn flush(&self) {}
 }
 
 fn filter(level: Option<&str>) -> LevelFilter {
@@ -82,15 +111,27 @@ fn filter(level: Option<&str>) -> LevelFilter {
     }
 }
 
-/// Install the logger (once) and set what it shows: `quiet` wins over `level`.
-pub(super) fn configure(quiet: bool, level: Option<&str>, format: Option<&str>) {
+/// Install the logger and keep everything said until [`configure`] knows what to show.
+pub(super) fn start() {
     let _ = log::set_logger(&LOGGER);
-    log::set_max_level(if quiet {
+    *early() = Some(Vec::new());
+    log::set_max_level(LevelFilter::Trace);
+}
+
+/// Set what the logger shows (`quiet` wins over `level`) and in which format, and show
+/// what was said before, as far as that level allows.
+pub(super) fn configure(quiet: bool, level: Option<&str>, format: Option<&str>) {
+    let filter = if quiet {
         LevelFilter::Error
     } else {
         filter(level)
-    });
+    };
     JSON.store(format == Some("json"), Ordering::Relaxed);
+    log::set_max_level(filter);
+    let held = early().take().unwrap_or_default();
+    for line in held.iter().filter(|l| l.level <= filter) {
+        write_line(line);
+    }
 }
 
 /// Print the error that ends the command, with its causes and hints.

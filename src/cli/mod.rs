@@ -191,9 +191,15 @@ impl Access {
         }
         let repo_settings = match self.repo() {
             Ok(repo) => read_repo_settings(&repo)?,
-            Err(_) => None,
+            Err(e) => {
+                ::log::debug!("no repository settings: {}", e.message());
+                None
+            }
         };
         let user = config::user_config_path(self.config_path.as_deref());
+        if let Some(path) = &user {
+            ::log::debug!("user configuration file: '{}'", path.display());
+        }
         let (mut settings, warnings) = config::load(
             repo_settings.as_ref(),
             user.as_deref(),
@@ -322,15 +328,21 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             settings: OnceCell::new(),
         },
     };
-    // Until the configuration is read, say what the flags ask for.
-    log::configure(cli.quiet, cli.log_level.as_deref(), None);
+    // What is said before the configuration is read waits for its level and format.
+    log::start();
     // A broken configuration stops every command before it reads or writes anything.
     let needs_settings = !matches!(
         cli.command,
         commands::Command::Init(_) | commands::Command::Completions(_)
     );
     if needs_settings {
-        let (settings, warnings) = ctx.access.load_settings()?;
+        let (settings, warnings) = match ctx.access.load_settings() {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                log::configure(cli.quiet, cli.log_level.as_deref(), None);
+                return Err(e);
+            }
+        };
         log::configure(
             cli.quiet,
             settings.log_level.as_deref(),
@@ -339,6 +351,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         for w in warnings {
             ctx.out.warn(w);
         }
+    } else {
+        log::configure(cli.quiet, cli.log_level.as_deref(), None);
     }
     commands::dispatch(cli.command, &ctx, out)
 }
@@ -346,6 +360,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
 /// The `pulse` binary: parse, run, print errors with their hints, exit with the code of
 /// the error's kind.
 pub fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -356,6 +371,10 @@ pub fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = run(cli, &mut out).and_then(|()| out.flush().map_err(out_err));
+    ::log::trace!(
+        "finished in {:.3} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`pulse … | head`): that is not a failure.

@@ -12,6 +12,7 @@ mod config;
 mod conformance;
 mod crash;
 mod errors;
+mod hardening;
 mod hostile_remotes;
 mod import_export;
 mod labels;

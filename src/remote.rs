@@ -38,7 +38,14 @@ const PROTOCOL_HINT: &str = "pulse reaches remotes through a path, file://, git:
 /// when a URL is rewritten by `url.<base>.insteadOf`), never a remote helper. Returns the
 /// output whatever the exit status.
 pub fn git(dir: &Path, options: &[&str], operands: &[&str]) -> Result<Output> {
-    Command::new("git")
+    log::debug!(
+        "running git -C '{}' {} -- {}",
+        dir.display(),
+        options.join(" "),
+        operands.join(" ")
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(options)
@@ -53,7 +60,13 @@ pub fn git(dir: &Path, options: &[&str], operands: &[&str]) -> Result<Output> {
             Error::new(Kind::Unavailable, format!("cannot run git: {e}")).with_hint(
                 "pulse talks to remotes through git 2.31 or newer: install git and put it on PATH",
             )
-        })
+        })?;
+    log::trace!(
+        "git exited with {} after {:.1} ms",
+        out.status,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(out)
 }
 
 /// Pulse's transports, narrowed further by the user's own `GIT_ALLOW_PROTOCOL` if set.
@@ -481,15 +494,13 @@ pub fn default_remote(
 
 /// Every local tag ref and the object it names (not peeled: that reads each tag object).
 fn local_tags(repo: &crate::PromptRepo) -> Result<BTreeMap<String, ObjectId>> {
-    use crate::error::GitResultExt;
     let mut out = BTreeMap::new();
-    let platform = repo.git().references().git_ctx(|| "cannot list refs")?;
-    for r in platform.tags().git_ctx(|| "cannot list tags")? {
-        let r = r.git_ctx(|| "cannot read a tag ref")?;
-        if let Some(id) = r.target().try_id().map(|i| i.to_owned()) {
-            out.insert(r.name().as_bstr().to_string(), id);
+    repo.for_each_tag("refs/tags/", |short, id| {
+        if let Some(id) = id {
+            out.insert(format!("refs/tags/{}", String::from_utf8_lossy(short)), id);
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::common::servers::GitDaemon;
 use crate::common::{Env, OutputExt};
-use crate::remotes::GitDaemon;
 
 /// A prompt repository with one release (`p@1.0.0`) pushed to a bare repository
 /// `shared.git`, which is its `origin`. Git's user config allows the `ext::` transport,

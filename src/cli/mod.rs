@@ -29,6 +29,17 @@ use crate::store::{GitStore, OpenOptions, Store};
 #[derive(Debug, Parser)]
 #[command(name = "pulse", version, max_term_width = 100)]
 pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub globals: Globals,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: commands::Command,
+}
+
+/// Options every command takes, before or after the command's name.
+#[derive(Debug, clap::Args)]
+pub struct Globals {
     /// The prompt repository (default: found from the current directory, as git does).
     #[arg(long, global = true, env = "PULSE_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
@@ -52,9 +63,67 @@ pub struct Cli {
     /// How much to say on stderr: error, warn, info (the default), debug, trace.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
-    /// The command to run.
-    #[command(subcommand)]
-    pub command: commands::Command,
+}
+
+/// The global options that take a value (as `--opt VALUE` or `--opt=VALUE`).
+const GLOBALS_WITH_VALUES: [&str; 6] = [
+    "--repo",
+    "--store",
+    "--branch",
+    "--format",
+    "--config",
+    "--log-level",
+];
+
+/// The name of the subcommand in `args` (after the program name and global options),
+/// if the arguments before it are plainly global options.
+fn subcommand_name(args: &[std::ffi::OsString]) -> Option<&str> {
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let arg = arg.to_str()?;
+        if !arg.starts_with('-') {
+            return Some(arg);
+        }
+        if GLOBALS_WITH_VALUES.contains(&arg) {
+            rest.next()?;
+        } else if !(arg == "-q"
+            || arg == "--quiet"
+            || GLOBALS_WITH_VALUES
+                .iter()
+                .any(|g| arg.strip_prefix(g).is_some_and(|v| v.starts_with('='))))
+        {
+            return None;
+        }
+    }
+    None
+}
+
+/// Parse the command line. The full parser builds every subcommand (a cost a process
+/// that reads one prompt feels); when the arguments plainly name one subcommand and ask
+/// for no help, only that subcommand is built. Anything else, including every error, goes
+/// through the full parser, so help and messages are always the same.
+pub fn parse(args: Vec<std::ffi::OsString>) -> std::result::Result<Cli, clap::Error> {
+    use clap::{Args, FromArgMatches};
+    let wants_help = args.iter().skip(1).any(|a| {
+        matches!(
+            a.to_str(),
+            Some("-h" | "--help" | "-V" | "--version" | "help")
+        )
+    });
+    if !wants_help && let Some(sub) = subcommand_name(&args).and_then(commands::single) {
+        let lean = Globals::augment_args(
+            clap::Command::new("pulse")
+                .subcommand_required(true)
+                .arg_required_else_help(true),
+        )
+        .subcommand(sub);
+        if let Ok(mut matches) = lean.try_get_matches_from(&args)
+            && let Ok(parsed) = Cli::from_arg_matches_mut(&mut matches)
+        {
+            return Ok(parsed);
+        }
+    }
+    Cli::try_parse_from(args)
 }
 
 /// How commands print what they report.
@@ -312,17 +381,21 @@ pub fn hint_text(hint: &Hint) -> String {
 
 /// Run pulse with parsed arguments, writing reports to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    let Cli {
+        globals: g,
+        command,
+    } = cli;
     let ctx = Ctx {
         out: Output {
-            format: cli.format,
-            quiet: cli.quiet,
+            format: g.format,
+            quiet: g.quiet,
         },
         access: Access {
-            repo_path: cli.repo,
-            store_address: cli.store,
-            branch: cli.branch,
-            config_path: cli.config,
-            log_level: cli.log_level.clone(),
+            repo_path: g.repo,
+            store_address: g.store,
+            branch: g.branch,
+            config_path: g.config,
+            log_level: g.log_level.clone(),
             home: OnceCell::new(),
             store: OnceCell::new(),
             settings: OnceCell::new(),
@@ -332,19 +405,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     log::start();
     // A broken configuration stops every command before it reads or writes anything.
     let needs_settings = !matches!(
-        cli.command,
+        command,
         commands::Command::Init(_) | commands::Command::Completions(_)
     );
     if needs_settings {
         let (settings, warnings) = match ctx.access.load_settings() {
             Ok(loaded) => loaded,
             Err(e) => {
-                log::configure(cli.quiet, cli.log_level.as_deref(), None);
+                log::configure(g.quiet, g.log_level.as_deref(), None);
                 return Err(e);
             }
         };
         log::configure(
-            cli.quiet,
+            g.quiet,
             settings.log_level.as_deref(),
             settings.log_format.as_deref(),
         );
@@ -352,16 +425,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             ctx.out.warn(w);
         }
     } else {
-        log::configure(cli.quiet, cli.log_level.as_deref(), None);
+        log::configure(g.quiet, g.log_level.as_deref(), None);
     }
-    commands::dispatch(cli.command, &ctx, out)
+    commands::dispatch(command, &ctx, out)
 }
 
 /// The `pulse` binary: parse, run, print errors with their hints, exit with the code of
 /// the error's kind.
 pub fn main() -> ExitCode {
     let started = std::time::Instant::now();
-    let cli = match Cli::try_parse() {
+    let cli = match parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -390,11 +463,83 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{Args, CommandFactory};
 
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_lean_parser_builds_each_command_as_the_full_one_does() {
+        let full = Cli::command();
+        for sub in full.get_subcommands() {
+            let name = sub.get_name();
+            let Some(lean) = commands::single(name) else {
+                assert_eq!(name, "label", "only label is left to the full parser");
+                continue;
+            };
+            let mut sub = sub.clone();
+            let mut lean = lean;
+            assert_eq!(
+                lean.render_long_help().to_string(),
+                sub.render_long_help().to_string(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_lean_parser_agrees_with_the_full_one() {
+        let cases: &[&[&str]] = &[
+            &["pulse", "fetch", "p@^1"],
+            &[
+                "pulse",
+                "--format",
+                "json",
+                "fetch",
+                "p",
+                "--version",
+                "1.0.0",
+            ],
+            &["pulse", "fetch", "p", "--format=json", "-q", "--repo", "/r"],
+            &[
+                "pulse",
+                "--repo=/r",
+                "--branch",
+                "b",
+                "list",
+                "team/",
+                "--tags",
+                "a,b",
+            ],
+            &[
+                "pulse", "add", "p", "--bump", "minor", "-m", "msg", "--tags", "x",
+            ],
+            &["pulse", "--log-level", "debug", "show", "p@production"],
+            &["pulse", "export", "out", "--prefix", "team"],
+            &["pulse", "-q", "label", "set", "p", "production", "1.0.0"],
+            &["pulse", "completions", "bash"],
+            &["pulse", "config"],
+        ];
+        for args in cases {
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            let lean = format!("{:?}", parse(args.clone()).unwrap());
+            let full = format!("{:?}", Cli::try_parse_from(args.clone()).unwrap());
+            assert_eq!(lean, full, "{args:?}");
+        }
+        for bad in [
+            &["pulse", "fetch"][..],
+            &["pulse", "fetch", "p", "--nope"],
+            &["pulse", "--format", "xml", "list"],
+            &["pulse", "nonsense"],
+            &["pulse"],
+        ] {
+            let args: Vec<std::ffi::OsString> = bad.iter().map(Into::into).collect();
+            let lean = parse(args.clone()).unwrap_err().to_string();
+            let full = Cli::try_parse_from(args).unwrap_err().to_string();
+            assert_eq!(lean, full, "{bad:?}");
+        }
     }
 
     #[test]

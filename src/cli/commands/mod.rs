@@ -57,6 +57,35 @@ pub enum Command {
     Config(config::ConfigArgs),
 }
 
+/// The command line of one subcommand, exactly as [`Command`] builds it, without building
+/// the others: parsing only what is run keeps start-up short (see `cli::parse`).
+pub(crate) fn single(name: &str) -> Option<clap::Command> {
+    use clap::{Args, Command as C};
+    Some(match name {
+        "init" => init::InitArgs::augment_args(C::new("init")),
+        "add" => add::AddArgs::augment_args(C::new("add")),
+        "release" => release::ReleaseArgs::augment_args(C::new("release")),
+        "fetch" => fetch::FetchArgs::augment_args(C::new("fetch")),
+        "show" => show::ShowArgs::augment_args(C::new("show")),
+        "list" => list::ListArgs::augment_args(C::new("list")),
+        "versions" => versions::VersionsArgs::augment_args(C::new("versions")),
+        "log" => log::LogArgs::augment_args(C::new("log")),
+        "diff" => diff::DiffArgs::augment_args(C::new("diff")),
+        "delete" => delete::DeleteArgs::augment_args(C::new("delete")),
+        "verify" => verify::VerifyArgs::augment_args(C::new("verify")),
+        "import" => import::ImportArgs::augment_args(C::new("import")),
+        "export" => export::ExportArgs::augment_args(C::new("export")),
+        "clone" => clone::CloneArgs::augment_args(C::new("clone")),
+        "pull" => pull::PullArgs::augment_args(C::new("pull")),
+        "push" => push::PushArgs::augment_args(C::new("push")),
+        "check" => check::CheckArgs::augment_args(C::new("check")),
+        "completions" => completions::CompletionsArgs::augment_args(C::new("completions")),
+        "config" => config::ConfigArgs::augment_args(C::new("config")),
+        // A command with subcommands of its own is left to the full parser.
+        _ => return None,
+    })
+}
+
 /// Run `command`.
 pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     match command {

@@ -38,6 +38,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bounded;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -3,11 +3,12 @@
 //! labels in `<root>/<name>/labels.json`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounded::{self, Limits, Links, ReadError};
 use crate::error::{Error, IoResultExt, Result};
 use crate::meta::sha256_hex;
 use crate::name::{Label, Name};
@@ -54,6 +55,36 @@ fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
         .with_hint("the import layout is <dir>/<name>/<version>/content.md + metadata.json, and <dir>/<name>/labels.json")
 }
 
+fn read_error(path: &Path, err: ReadError) -> Error {
+    match err {
+        ReadError::Refused(why) => invalid(path, why),
+        ReadError::Io(e) => Error::io(format!("cannot read '{}'", path.display()), e),
+    }
+}
+
+/// Read a file of the import layout: a regular file (never a link, a FIFO or a device).
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    let mut file = bounded::open_regular(path, Links::Refuse).map_err(|e| read_error(path, e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .io_ctx(|| format!("cannot read '{}'", path.display()))?;
+    Ok(bytes)
+}
+
+/// Read a JSON file of the import layout, bounded by `limits` before it is parsed;
+/// `None` if it does not exist.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, limits: Limits) -> Result<Option<T>> {
+    let bytes = match bounded::read_file(path, limits.max_bytes, Links::Refuse) {
+        Ok(bytes) => bytes,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_error(path, e)),
+    };
+    bounded::check_json(&bytes, limits).map_err(|why| invalid(path, why))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| invalid(path, format!("malformed JSON: {e}")))
+}
+
 /// Read every release and label below `root`, checking each against its metadata.
 pub fn read_dir(root: &Path) -> Result<(Vec<ImportRelease>, DirLabels)> {
     let meta =
@@ -90,6 +121,12 @@ fn walk(
         if file_type.is_symlink() {
             return Err(invalid(&path, "is a symbolic link; the layout has none"));
         }
+        if let Some(kind) = bounded::FileKind::of(file_type)
+            && !file_type.is_dir()
+        {
+            // A FIFO would block whoever reads it; devices and sockets are no better.
+            return Err(invalid(&path, bounded::Refusal::NotRegular(kind)));
+        }
         let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
             return Err(invalid(&path, "has a name that is not UTF-8"));
         };
@@ -99,10 +136,8 @@ fn walk(
             segments.pop();
         } else if file_name == "labels.json" && !segments.is_empty() {
             let name = Name::parse(&segments.join("/")).map_err(|e| invalid(dir, e))?;
-            let bytes =
-                std::fs::read(&path).io_ctx(|| format!("cannot read '{}'", path.display()))?;
-            let raw: BTreeMap<String, String> = serde_json::from_slice(&bytes)
-                .map_err(|e| invalid(&path, format!("malformed JSON: {e}")))?;
+            let raw: BTreeMap<String, String> =
+                read_json(&path, bounded::LABELS_JSON)?.unwrap_or_default();
             let mut parsed = BTreeMap::new();
             for (l, v) in raw {
                 let label = Label::parse(&l).map_err(|e| invalid(&path, e))?;
@@ -125,22 +160,9 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
     let name = Name::parse(&name_segments.join("/")).map_err(|e| invalid(dir, e))?;
     let version = Version::parse(version_segment).map_err(|e| invalid(dir, e))?;
     let content_path = dir.join("content.md");
-    let content = std::fs::read(&content_path)
-        .io_ctx(|| format!("cannot read '{}'", content_path.display()))?;
+    let content = read_regular(&content_path)?;
     let meta_path = dir.join("metadata.json");
-    let meta: Option<DirMeta> = match std::fs::read(&meta_path) {
-        Ok(bytes) => Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| invalid(&meta_path, format!("malformed metadata: {e}")))?,
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(Error::io(
-                format!("cannot read '{}'", meta_path.display()),
-                e,
-            ));
-        }
-    };
+    let meta: Option<DirMeta> = read_json(&meta_path, bounded::METADATA_JSON)?;
     let sha256 = sha256_hex(&content);
     let size = content.len() as u64;
     // The content is read again when it is written: an import never holds all of it.

@@ -198,3 +198,85 @@ fn import_reads_the_seed_layout_fixture() {
     assert_eq!(v["created"], "2025-03-01T12:00:00+00:00");
     assert_eq!(v["description"], "Reviews pull requests");
 }
+
+/// Write `files` (relative path, bytes) below a fresh directory `in` of `env`.
+fn layout(env: &Env, files: &[(&str, &[u8])]) -> std::path::PathBuf {
+    let dir = env.path("in");
+    let _ = std::fs::remove_dir_all(&dir);
+    for (rel, bytes) in files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    dir
+}
+
+/// `pulse import DIR` under the hang guard.
+fn import(env: &Env, dir: &std::path::Path) -> std::process::Output {
+    crate::bounds::pulse_guarded(env, &["import", dir.to_str().unwrap()])
+}
+
+#[test]
+fn import_refuses_fifos_without_opening_them() {
+    for fifo in [
+        "a/1.0.0/content.md",
+        "a/1.0.0/metadata.json",
+        "a/labels.json",
+        "a/1.0.0/notes",
+    ] {
+        let env = Env::new();
+        let dir = layout(&env, &[("a/1.0.0/content.md", b"hello")]);
+        let path = dir.join(fifo);
+        let _ = std::fs::remove_file(&path);
+        crate::bounds::mkfifo(&path);
+        let refs = env.refs();
+        let out = import(&env, &dir).assert_code(2);
+        assert!(
+            out.stderr_str()
+                .contains(&format!("'{}': is ", path.display())),
+            "{fifo}: {}",
+            out.stderr_str()
+        );
+        assert_eq!(env.refs(), refs, "{fifo}");
+    }
+}
+
+#[test]
+fn import_refuses_hostile_json_at_once() {
+    let deep = format!("{{\"tags\": {}", "[".repeat(100_000));
+    let huge = format!("{{\"description\": \"{}\"}}", "x".repeat(10 << 20));
+    let bomb = format!("{{\"production\": {}", "{\"a\": ".repeat(5_000));
+    for (rel, bytes, why) in [
+        (
+            "a/1.0.0/metadata.json",
+            deep.as_str(),
+            "nests more than 16 levels deep",
+        ),
+        (
+            "a/1.0.0/metadata.json",
+            huge.as_str(),
+            "is larger than 256 KiB",
+        ),
+        (
+            "a/labels.json",
+            bomb.as_str(),
+            "nests more than 16 levels deep",
+        ),
+        ("a/labels.json", huge.as_str(), "is larger than 64 KiB"),
+    ] {
+        let env = Env::new();
+        let dir = layout(
+            &env,
+            &[("a/1.0.0/content.md", b"hello"), (rel, bytes.as_bytes())],
+        );
+        let refs = env.refs();
+        let out = import(&env, &dir).assert_code(2);
+        let expected = format!("'{}': {why}", dir.join(rel).display());
+        assert!(
+            out.stderr_str().contains(&expected),
+            "{expected}: {}",
+            out.stderr_str()
+        );
+        assert_eq!(env.refs(), refs);
+    }
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bounded::{self, Limits, Links, ReadError};
 use crate::error::{Error, IoResultExt, Result};
-use crate::meta::sha256_hex;
+use crate::meta::{Sidecar, sha256_hex};
 use crate::name::{Label, Name};
 use crate::repo::{ImportRelease, ImportSource};
 use crate::version::Version;
@@ -18,7 +18,8 @@ use crate::version::Version;
 /// The directory, in every branch, that holds the prompts.
 pub const PROMPTS_DIR: &str = "prompts";
 
-/// The seed's `metadata.json`, plus pulse's own `author` and `message` (optional on import).
+/// `metadata.json` as export writes it: every field, with pulse's own `author` and
+/// `message`. Import reads it more liberally (any field may be missing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirMeta {
     /// The prompt's name.
@@ -46,6 +47,27 @@ pub struct DirMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
+
+/// `metadata.json` as import reads it: any field may be missing and unknown fields are
+/// ignored (other producers write fewer or more fields than pulse), but every field that
+/// is there must agree with the release's content and place. `updated_at` is not read: a
+/// release never changes.
+#[derive(Debug, Default, Deserialize)]
+struct ImportMeta {
+    name: Option<String>,
+    version: Option<String>,
+    created_at: Option<String>,
+    size: Option<u64>,
+    checksum: Option<String>,
+    tags: Option<Vec<String>>,
+    description: Option<String>,
+    author: Option<String>,
+    message: Option<String>,
+}
+
+/// The most bytes an imported release's description and keywords may take in its
+/// sidecar: half of what a sidecar may hold, leaving the rest for labels.
+const IMPORT_SIDECAR_BYTES: usize = bounded::SIDECAR.max_bytes / 2;
 
 /// Labels per prompt, as read from `labels.json` files.
 pub type DirLabels = BTreeMap<Name, BTreeMap<Label, Version>>;
@@ -162,7 +184,7 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
     let content_path = dir.join("content.md");
     let content = read_regular(&content_path)?;
     let meta_path = dir.join("metadata.json");
-    let meta: Option<DirMeta> = read_json(&meta_path, bounded::METADATA_JSON)?;
+    let meta: Option<ImportMeta> = read_json(&meta_path, bounded::METADATA_JSON)?;
     let sha256 = sha256_hex(&content);
     let size = content.len() as u64;
     // The content is read again when it is written: an import never holds all of it.
@@ -179,41 +201,87 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
         author: None,
         message: None,
     };
-    if let Some(meta) = meta {
-        if meta.name != name.as_str()
-            || Version::parse(&meta.version).ok().as_ref() != Some(&version)
-        {
-            return Err(invalid(
-                &meta_path,
-                format!(
-                    "names '{}@{}' but lies at '{name}@{version}'",
-                    meta.name, meta.version
-                ),
-            ));
-        }
-        let actual = format!("sha256:{}", release.sha256);
-        if meta.checksum != actual || meta.size != release.size {
-            return Err(Error::integrity(format!(
-                "'{}': content does not match metadata.json (checksum {} / {} bytes, content is {actual} / {} bytes)",
-                content_path.display(),
-                meta.checksum,
-                meta.size,
-                release.size
-            ))
-            .with_hint("nothing was imported; restore the file or fix its metadata"));
-        }
-        release.created = Some(crate::config::parse_time(&meta.created_at).ok_or_else(|| {
+    let Some(meta) = meta else {
+        return Ok(release);
+    };
+    if let Some(meta_name) = &meta.name
+        && meta_name != name.as_str()
+    {
+        return Err(invalid(
+            &meta_path,
+            format!("names prompt '{meta_name}' but lies in the directory of '{name}'"),
+        ));
+    }
+    if let Some(meta_version) = &meta.version
+        && Version::parse(meta_version).ok().as_ref() != Some(&version)
+    {
+        return Err(invalid(
+            &meta_path,
+            format!(
+                "names version '{meta_version}' but lies in the directory of '{name}@{version}'"
+            ),
+        ));
+    }
+    let checksum = match &meta.checksum {
+        Some(c) => Some(parse_checksum(c).ok_or_else(|| {
             invalid(
                 &meta_path,
-                format!("created_at '{}' is not RFC 3339", meta.created_at),
+                format!("checksum '{c}' is not sha256:<64 hex digits>"),
+            )
+        })?),
+        None => None,
+    };
+    let checksum_differs = checksum.as_ref().is_some_and(|c| *c != release.sha256);
+    let size_differs = meta.size.is_some_and(|s| s != release.size);
+    if checksum_differs || size_differs {
+        let recorded = match (&checksum, meta.size) {
+            (Some(c), Some(s)) => format!("sha256:{c} / {s} bytes"),
+            (Some(c), None) => format!("sha256:{c}"),
+            (None, Some(s)) => format!("{s} bytes"),
+            (None, None) => String::new(),
+        };
+        return Err(Error::integrity(format!(
+            "'{}': content does not match metadata.json (metadata says {recorded}, content is sha256:{} / {} bytes)",
+            content_path.display(),
+            release.sha256,
+            release.size
+        ))
+        .with_hint("nothing was imported; restore the file or fix its metadata"));
+    }
+    if let Some(created_at) = &meta.created_at {
+        release.created = Some(crate::config::parse_time(created_at).ok_or_else(|| {
+            invalid(
+                &meta_path,
+                format!("created_at '{created_at}' is not RFC 3339"),
             )
         })?);
-        release.description = meta.description.filter(|d| !d.is_empty());
-        release.tags = meta.tags;
-        release.message = meta.message;
-        release.author = meta.author.as_deref().and_then(parse_author);
     }
+    release.description = meta.description.filter(|d| !d.is_empty());
+    release.tags = meta.tags.unwrap_or_default();
+    let kept = Sidecar {
+        description: release.description.clone(),
+        tags: release.tags.clone(),
+        labels: BTreeMap::new(),
+    };
+    if kept.to_yaml().len() > IMPORT_SIDECAR_BYTES {
+        return Err(invalid(
+            &meta_path,
+            format!(
+                "its description and tags are too long to keep in the prompt's metadata (more than {} KiB)",
+                IMPORT_SIDECAR_BYTES >> 10
+            ),
+        ));
+    }
+    release.message = meta.message;
+    release.author = meta.author.as_deref().and_then(parse_author);
     Ok(release)
+}
+
+/// The lowercase hex digest of `sha256:<64 hex digits>`.
+fn parse_checksum(s: &str) -> Option<String> {
+    let hex = s.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
 }
 
 /// Split `Name <email>`.

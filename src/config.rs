@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::bounded::{self, Links, ReadError};
 use crate::error::{Error, Result};
 
 /// The keys the seed's configuration accepts.
@@ -75,12 +76,31 @@ impl RepoSettings {
         apply_mapping(&mut out.settings, map, path, &mut out.warnings)?;
         Ok(out)
     }
+
+    /// Read and parse a checked-out `.pulse/config.yaml` at `file`; `path` names it in
+    /// errors. A file that is missing or cannot be read is `None`; one that is not a regular
+    /// file, or too large, is an error.
+    pub fn read_file(file: &Path, path: &str) -> Result<Option<RepoSettings>> {
+        match bounded::read_file(file, bounded::CONFIG.max_bytes, Links::Follow) {
+            Ok(bytes) => RepoSettings::parse(&bytes, path).map(Some),
+            Err(ReadError::Refused(why)) => Err(refused(path, why)),
+            Err(ReadError::Io(_)) => Ok(None),
+        }
+    }
+}
+
+/// A configuration file refused before parsing: too large, too deep, not a regular file.
+fn refused(path: &str, why: bounded::Refusal) -> Error {
+    Error::usage(format!("configuration file '{path}' {why}")).with_hint(
+        "a configuration holds a few keys (storage, storage_path, storage_config, cache_size, cache_ttl, log_level, log_format); check that this is the right file",
+    )
 }
 
 fn parse_mapping(bytes: &[u8], path: &str) -> Result<serde_yaml_ng::Mapping> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(serde_yaml_ng::Mapping::new());
     }
+    bounded::check_yaml(bytes, bounded::CONFIG).map_err(|why| refused(path, why))?;
     let value: serde_yaml_ng::Value = serde_yaml_ng::from_slice(bytes).map_err(|e| {
         let at = e
             .location()
@@ -275,19 +295,20 @@ pub fn load(
         warnings.extend(r.warnings.iter().cloned());
     }
     if let Some(path) = user_file {
-        match std::fs::read(path) {
+        let shown = path.display().to_string();
+        match bounded::read_file(path, bounded::CONFIG.max_bytes, Links::Follow) {
             Ok(bytes) => {
-                let shown = path.display().to_string();
                 let map = parse_mapping(&bytes, &shown)?;
                 apply_mapping(&mut settings, map, &shown, &mut warnings)?;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
-            Err(e) => {
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
+            Err(ReadError::Io(e)) => {
                 return Err(Error::io(
-                    format!("cannot read configuration file '{}'", path.display()),
+                    format!("cannot read configuration file '{shown}'"),
                     e,
                 ));
             }
+            Err(ReadError::Refused(why)) => return Err(refused(&shown, why)),
         }
     }
     for key in KNOWN_KEYS {

@@ -3,20 +3,22 @@
 //! `<root>/<name>/labels.json`.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounded::{self, Limits, Links, ReadError};
 use crate::digest::Digest;
 use crate::error::{Error, IoResultExt, Result};
 use crate::fsutil::{Dir, WriteMode, Written};
-use crate::meta::ReleaseMeta;
+use crate::meta::{ReleaseMeta, Sidecar};
 use crate::name::{Label, Name};
 use crate::repo::{ImportRelease, ImportSource};
 use crate::version::Version;
 
-/// A release's `metadata.json`: name, version, times, size, checksum, keywords and
-/// description, plus pulse's own `author` and `message` (optional on import).
+/// `metadata.json` as export writes it: every field, with pulse's own `author` and
+/// `message`. Import reads it more liberally (any field may be missing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirMeta {
     /// The prompt's name.
@@ -45,12 +47,63 @@ pub struct DirMeta {
     pub message: Option<String>,
 }
 
+/// `metadata.json` as import reads it: any field may be missing and unknown fields are
+/// ignored (other producers write fewer or more fields than pulse), but every field that
+/// is there must agree with the release's content and place. `updated_at` is not read: a
+/// release never changes.
+#[derive(Debug, Default, Deserialize)]
+struct ImportMeta {
+    name: Option<String>,
+    version: Option<String>,
+    created_at: Option<String>,
+    size: Option<u64>,
+    checksum: Option<String>,
+    tags: Option<Vec<String>>,
+    description: Option<String>,
+    author: Option<String>,
+    message: Option<String>,
+}
+
+/// The most bytes an imported release's description and keywords may take in its
+/// sidecar: half of what a sidecar may hold, leaving the rest for labels.
+const IMPORT_SIDECAR_BYTES: usize = bounded::SIDECAR.max_bytes / 2;
+
 /// Labels per prompt, as read from `labels.json` files.
 pub type DirLabels = BTreeMap<Name, BTreeMap<Label, Version>>;
 
 fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::usage(format!("'{}': {why}", path.display()))
         .with_hint("the import layout is <dir>/<name>/<version>/content.md + metadata.json, and <dir>/<name>/labels.json")
+}
+
+fn read_error(path: &Path, err: ReadError) -> Error {
+    match err {
+        ReadError::Refused(why) => invalid(path, why),
+        ReadError::Io(e) => Error::io(format!("cannot read '{}'", path.display()), e),
+    }
+}
+
+/// Read a file of the import layout: a regular file (never a link, a FIFO or a device).
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    let mut file = bounded::open_regular(path, Links::Refuse).map_err(|e| read_error(path, e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .io_ctx(|| format!("cannot read '{}'", path.display()))?;
+    Ok(bytes)
+}
+
+/// Read a JSON file of the import layout, bounded by `limits` before it is parsed;
+/// `None` if it does not exist.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, limits: Limits) -> Result<Option<T>> {
+    let bytes = match bounded::read_file(path, limits.max_bytes, Links::Refuse) {
+        Ok(bytes) => bytes,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_error(path, e)),
+    };
+    bounded::check_json(&bytes, limits).map_err(|why| invalid(path, why))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| invalid(path, format!("malformed JSON: {e}")))
 }
 
 /// Read every release and label below `root`, checking each against its metadata.
@@ -89,6 +142,12 @@ fn walk(
         if file_type.is_symlink() {
             return Err(invalid(&path, "is a symbolic link; the layout has none"));
         }
+        if let Some(kind) = bounded::FileKind::of(file_type)
+            && !file_type.is_dir()
+        {
+            // A FIFO would block whoever reads it; devices and sockets are no better.
+            return Err(invalid(&path, bounded::Refusal::NotRegular(kind)));
+        }
         let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
             return Err(invalid(&path, "has a name that is not UTF-8"));
         };
@@ -98,10 +157,8 @@ fn walk(
             segments.pop();
         } else if file_name == "labels.json" && !segments.is_empty() {
             let name = Name::parse(&segments.join("/")).map_err(|e| invalid(dir, e))?;
-            let bytes =
-                std::fs::read(&path).io_ctx(|| format!("cannot read '{}'", path.display()))?;
-            let raw: BTreeMap<String, String> = serde_json::from_slice(&bytes)
-                .map_err(|e| invalid(&path, format!("malformed JSON: {e}")))?;
+            let raw: BTreeMap<String, String> =
+                read_json(&path, bounded::LABELS_JSON)?.unwrap_or_default();
             let mut parsed = BTreeMap::new();
             for (l, v) in raw {
                 let label = Label::parse(&l).map_err(|e| invalid(&path, e))?;
@@ -124,22 +181,9 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
     let name = Name::parse(&name_segments.join("/")).map_err(|e| invalid(dir, e))?;
     let version = Version::parse(version_segment).map_err(|e| invalid(dir, e))?;
     let content_path = dir.join("content.md");
-    let content = std::fs::read(&content_path)
-        .io_ctx(|| format!("cannot read '{}'", content_path.display()))?;
+    let content = read_regular(&content_path)?;
     let meta_path = dir.join("metadata.json");
-    let meta: Option<DirMeta> = match std::fs::read(&meta_path) {
-        Ok(bytes) => Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| invalid(&meta_path, format!("malformed metadata: {e}")))?,
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(Error::io(
-                format!("cannot read '{}'", meta_path.display()),
-                e,
-            ));
-        }
-    };
+    let meta: Option<ImportMeta> = read_json(&meta_path, bounded::METADATA_JSON)?;
     let sha256 = Digest::of(&content).hex();
     let size = content.len() as u64;
     // The content is read again when it is written: an import never holds all of it.
@@ -156,41 +200,87 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
         author: None,
         message: None,
     };
-    if let Some(meta) = meta {
-        if meta.name != name.as_str()
-            || Version::parse(&meta.version).ok().as_ref() != Some(&version)
-        {
-            return Err(invalid(
-                &meta_path,
-                format!(
-                    "names '{}@{}' but lies at '{name}@{version}'",
-                    meta.name, meta.version
-                ),
-            ));
-        }
-        let actual = format!("sha256:{}", release.sha256);
-        if meta.checksum != actual || meta.size != release.size {
-            return Err(Error::integrity(format!(
-                "'{}': content does not match metadata.json (checksum {} / {} bytes, content is {actual} / {} bytes)",
-                content_path.display(),
-                meta.checksum,
-                meta.size,
-                release.size
-            ))
-            .with_hint("nothing was imported; restore the file or fix its metadata"));
-        }
-        release.created = Some(crate::config::parse_time(&meta.created_at).ok_or_else(|| {
+    let Some(meta) = meta else {
+        return Ok(release);
+    };
+    if let Some(meta_name) = &meta.name
+        && meta_name != name.as_str()
+    {
+        return Err(invalid(
+            &meta_path,
+            format!("names prompt '{meta_name}' but lies in the directory of '{name}'"),
+        ));
+    }
+    if let Some(meta_version) = &meta.version
+        && Version::parse(meta_version).ok().as_ref() != Some(&version)
+    {
+        return Err(invalid(
+            &meta_path,
+            format!(
+                "names version '{meta_version}' but lies in the directory of '{name}@{version}'"
+            ),
+        ));
+    }
+    let checksum = match &meta.checksum {
+        Some(c) => Some(parse_checksum(c).ok_or_else(|| {
             invalid(
                 &meta_path,
-                format!("created_at '{}' is not RFC 3339", meta.created_at),
+                format!("checksum '{c}' is not sha256:<64 hex digits>"),
+            )
+        })?),
+        None => None,
+    };
+    let checksum_differs = checksum.as_ref().is_some_and(|c| *c != release.sha256);
+    let size_differs = meta.size.is_some_and(|s| s != release.size);
+    if checksum_differs || size_differs {
+        let recorded = match (&checksum, meta.size) {
+            (Some(c), Some(s)) => format!("sha256:{c} / {s} bytes"),
+            (Some(c), None) => format!("sha256:{c}"),
+            (None, Some(s)) => format!("{s} bytes"),
+            (None, None) => String::new(),
+        };
+        return Err(Error::integrity(format!(
+            "'{}': content does not match metadata.json (metadata says {recorded}, content is sha256:{} / {} bytes)",
+            content_path.display(),
+            release.sha256,
+            release.size
+        ))
+        .with_hint("nothing was imported; restore the file or fix its metadata"));
+    }
+    if let Some(created_at) = &meta.created_at {
+        release.created = Some(crate::config::parse_time(created_at).ok_or_else(|| {
+            invalid(
+                &meta_path,
+                format!("created_at '{created_at}' is not RFC 3339"),
             )
         })?);
-        release.description = meta.description.filter(|d| !d.is_empty());
-        release.tags = meta.tags;
-        release.message = meta.message;
-        release.author = meta.author.as_deref().and_then(crate::repo::parse_author);
     }
+    release.description = meta.description.filter(|d| !d.is_empty());
+    release.tags = meta.tags.unwrap_or_default();
+    let kept = Sidecar {
+        description: release.description.clone(),
+        tags: release.tags.clone(),
+        labels: BTreeMap::new(),
+    };
+    if kept.to_yaml().len() > IMPORT_SIDECAR_BYTES {
+        return Err(invalid(
+            &meta_path,
+            format!(
+                "its description and tags are too long to keep in the prompt's metadata (more than {} KiB)",
+                IMPORT_SIDECAR_BYTES >> 10
+            ),
+        ));
+    }
+    release.message = meta.message;
+    release.author = meta.author.as_deref().and_then(crate::repo::parse_author);
     Ok(release)
+}
+
+/// The lowercase hex digest of `sha256:<64 hex digits>` (either case is accepted).
+fn parse_checksum(s: &str) -> Option<String> {
+    let hex = s.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
 }
 
 impl DirMeta {

@@ -48,6 +48,7 @@ pub mod selector;
 pub mod version;
 
 // Building blocks.
+pub mod bounded;
 pub mod config;
 pub mod fsutil;
 pub mod layout;

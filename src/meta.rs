@@ -112,12 +112,16 @@ pub struct Sidecar {
 impl Sidecar {
     /// Parse a sidecar file; `path` names it in the error.
     pub fn parse(bytes: &[u8], path: &str) -> crate::Result<Sidecar> {
+        const HINT: &str = "fix the YAML by hand (keys: description, tags, labels) and commit it";
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(Sidecar::default());
         }
+        crate::bounded::check_yaml(bytes, crate::bounded::SIDECAR).map_err(|why| {
+            crate::Error::integrity(format!("metadata file '{path}' {why}")).with_hint(HINT)
+        })?;
         serde_yaml_ng::from_slice(bytes).map_err(|e| {
             crate::Error::integrity(format!("metadata file '{path}' is malformed: {e}"))
-                .with_hint("fix the YAML by hand (keys: description, tags, labels) and commit it")
+                .with_hint(HINT)
         })
     }
 
@@ -194,6 +198,8 @@ pub struct TrailerError(pub String);
 
 /// Split a release tag's message into the user's message and the parsed trailers.
 pub fn parse_tag_message(raw: &[u8]) -> Result<(String, Trailers), TrailerError> {
+    crate::bounded::check_size(raw, crate::bounded::TAG_MESSAGE_BYTES)
+        .map_err(|why| TrailerError(format!("the tag message {why}")))?;
     let text = std::str::from_utf8(raw)
         .map_err(|_| TrailerError("the tag message is not UTF-8".into()))?;
     let text = text.trim_end_matches('\n');

@@ -297,11 +297,7 @@ pub struct Ctx {
 fn read_repo_settings(repo: &PromptRepo) -> Result<Option<RepoSettings>> {
     // The checked-out file wins (it is what the user edits); a bare repository uses HEAD's.
     if let Some(dir) = repo.workdir() {
-        let path = dir.join(SETTINGS_PATH);
-        return match std::fs::read(&path) {
-            Ok(bytes) => RepoSettings::parse(&bytes, SETTINGS_PATH).map(Some),
-            Err(_) => Ok(None),
-        };
+        return RepoSettings::read_file(&dir.join(SETTINGS_PATH), SETTINGS_PATH);
     }
     let Ok(head) = repo.git().head_id() else {
         return Ok(None);
@@ -463,7 +459,7 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::{Args, CommandFactory};
+    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {

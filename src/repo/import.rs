@@ -53,8 +53,7 @@ impl ImportSource {
     /// The content, checked against the checksum recorded when the release was listed.
     fn read(&self, name: &Name, version: &Version, sha256: &str) -> Result<Vec<u8>> {
         let bytes = match self {
-            ImportSource::File(path) => std::fs::read(path)
-                .map_err(|e| Error::io(format!("cannot read '{}'", path.display()), e))?,
+            ImportSource::File(path) => crate::layout::read_regular(path)?,
             ImportSource::Bytes(b) => b.clone(),
         };
         if Digest::of(&bytes).hex() != sha256 {

@@ -150,7 +150,13 @@ fn a_git_writer_moving_the_branch_meanwhile_is_rebuilt_upon_not_lost() {
         done
     "#;
     let mut writer = std::process::Command::new("bash");
-    writer.arg("-c").arg(script).current_dir(&env.repo);
+    // A clean environment: a GIT_DIR inherited from the caller (tests run under
+    // `git rebase --exec`) would send this writer's commits to another repository.
+    writer
+        .arg("-c")
+        .arg(script)
+        .current_dir(&env.repo)
+        .env_clear();
     for (k, v) in env.git_cmd_in(&env.repo, &[]).get_envs() {
         if let Some(v) = v {
             writer.env(k, v);

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod bounds;
 mod check;
 mod cli;
 mod concurrency;

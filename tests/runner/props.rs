@@ -110,3 +110,273 @@ proptest! {
         prop_assert_eq!(Sidecar::parse(s.to_yaml().as_bytes(), "p.yaml").unwrap(), s);
     }
 }
+
+/// A YAML value to render in one of several styles; the `u8`s pick the style.
+#[derive(Debug, Clone)]
+enum Node {
+    Scalar(u8),
+    Seq(Vec<Node>, u8),
+    Map(Vec<(Node, Node)>, u8),
+}
+
+fn node() -> impl Strategy<Value = Node> {
+    let leaf = any::<u8>().prop_map(Node::Scalar);
+    leaf.prop_recursive(12, 96, 4, |inner| {
+        prop_oneof![
+            (proptest::collection::vec(inner.clone(), 0..4), any::<u8>())
+                .prop_map(|(items, style)| Node::Seq(items, style)),
+            (
+                proptest::collection::vec((inner.clone(), inner), 0..4),
+                any::<u8>()
+            )
+                .prop_map(|(entries, style)| Node::Map(entries, style)),
+        ]
+    })
+}
+
+/// A scalar that is safe anywhere, some with brackets that are only text.
+fn flow_scalar(kind: u8, n: usize) -> String {
+    match kind % 6 {
+        0 => format!("w{n}"),
+        1 => format!("'[{{s{n}'"),
+        2 => format!("\"]}}[\\\"{n}\""),
+        3 => format!("&a{n} v{n}"),
+        4 => format!("!t{n} x"),
+        _ => format!("'it''s [{n}'"),
+    }
+}
+
+fn flow(node: &Node, n: &mut usize) -> String {
+    *n += 1;
+    match node {
+        Node::Scalar(k) => flow_scalar(*k, *n),
+        Node::Seq(items, style) => {
+            let parts: Vec<String> = items.iter().map(|i| flow(i, n)).collect();
+            let sep = if style % 3 == 0 { ",\n  " } else { ", " };
+            format!("[{}]", parts.join(sep))
+        }
+        Node::Map(entries, style) => {
+            let parts: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Node::Scalar(kind) => flow_scalar(*kind, *n),
+                        other => format!("? {}", flow(other, n)),
+                    };
+                    format!("{key}: {}", flow(v, n))
+                })
+                .collect();
+            // A map with one entry may also be written as a pair inside a sequence.
+            if style % 4 == 0 && parts.len() == 1 {
+                format!("[{}]", parts[0])
+            } else {
+                format!("{{{}}}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// The lines of a block collection whose entries start at column `indent`.
+fn block(node: &Node, indent: usize, n: &mut usize) -> Vec<String> {
+    *n += 1;
+    let pad = " ".repeat(indent);
+    let mut lines = Vec::new();
+    match node {
+        Node::Scalar(k) => lines.push(format!("{pad}{}", flow_scalar(*k, *n))),
+        Node::Seq(items, _) if items.is_empty() => lines.push(format!("{pad}[]")),
+        Node::Map(entries, _) if entries.is_empty() => lines.push(format!("{pad}{{}}")),
+        Node::Seq(items, style) => {
+            for item in items {
+                match item {
+                    Node::Scalar(k) if k % 5 == 0 => {
+                        lines.push(format!("{pad}- |"));
+                        lines.push(format!("{pad}  text [[ {{{{ - a: b"));
+                        lines.push(format!("{pad}   \"more ]] *x"));
+                    }
+                    Node::Scalar(k) => lines.push(format!("{pad}- {}", flow_scalar(*k, *n))),
+                    _ if style % 3 == 0 => lines.push(format!("{pad}- {}", flow(item, n))),
+                    _ => {
+                        let inner = block(item, indent + 2, n);
+                        if style % 3 == 1 {
+                            // Compact: the first entry shares the line of the `- `.
+                            let first = inner[0][indent + 2..].to_owned();
+                            lines.push(format!("{pad}- {first}"));
+                            lines.extend(inner.into_iter().skip(1));
+                        } else {
+                            lines.push(format!("{pad}-"));
+                            lines.extend(inner);
+                        }
+                    }
+                }
+                if style % 7 == 0 {
+                    lines.push(format!("{pad}# [[ {{ a comment"));
+                }
+            }
+        }
+        Node::Map(entries, style) => {
+            for (k, v) in entries {
+                let key = match k {
+                    Node::Scalar(kind) => flow_scalar(*kind, *n),
+                    other => flow(other, n),
+                };
+                let step = 1 + usize::from(style % 4);
+                if style % 5 == 4 {
+                    lines.push(format!("{pad}? {key}"));
+                    lines.push(format!("{pad}:"));
+                    lines.extend(block(v, indent + step, n));
+                    continue;
+                }
+                match v {
+                    Node::Scalar(kind) if kind % 5 == 0 => {
+                        lines.push(format!("{pad}{key}: >- # [["));
+                        lines.push(format!("{pad}{}[[ text {{ - x: y", " ".repeat(step)));
+                    }
+                    Node::Scalar(kind) => {
+                        lines.push(format!("{pad}{key}: {} # ]]", flow_scalar(*kind, *n)))
+                    }
+                    Node::Seq(items, s) if !items.is_empty() && s % 2 == 0 => {
+                        // A sequence at its mapping's own indentation.
+                        lines.push(format!("{pad}{key}:"));
+                        lines.extend(block(v, indent, n));
+                    }
+                    _ if style % 3 == 0 => lines.push(format!("{pad}{key}: {}", flow(v, n))),
+                    _ => {
+                        lines.push(format!("{pad}{key}:"));
+                        lines.extend(block(v, indent + step, n));
+                    }
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// The deepest nesting of collections in a parsed YAML value.
+fn yaml_depth(v: &serde_yaml_ng::Value) -> usize {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Sequence(s) => 1 + s.iter().map(yaml_depth).max().unwrap_or(0),
+        Value::Mapping(m) => {
+            1 + m
+                .iter()
+                .map(|(k, v)| yaml_depth(k).max(yaml_depth(v)))
+                .max()
+                .unwrap_or(0)
+        }
+        Value::Tagged(t) => yaml_depth(&t.value),
+        _ => 0,
+    }
+}
+
+/// The deepest nesting in every document of `text` that parses, up to the first error.
+fn parsed_yaml_depth(text: &str) -> usize {
+    use serde::Deserialize;
+    let mut depth = 0;
+    for document in serde_yaml_ng::Deserializer::from_str(text) {
+        match serde_yaml_ng::Value::deserialize(document) {
+            Ok(v) => depth = depth.max(yaml_depth(&v)),
+            Err(_) => break,
+        }
+    }
+    depth
+}
+
+fn json_value_depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(json_value_depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(json_value_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        "[\\[\\]{}\"\\\\a-z ]{0,8}".prop_map(serde_json::Value::String),
+    ];
+    leaf.prop_recursive(10, 64, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map("[\\[\\]{}\"a-z]{0,4}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Fragments that, strung together at random, make YAML of every shape, valid or not.
+const YAML_BITS: &[&str] = &[
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ": ",
+    ":",
+    "- ",
+    "-",
+    "? ",
+    "?",
+    "\n",
+    "\n",
+    "  ",
+    " ",
+    "a",
+    "b1",
+    "'",
+    "\"",
+    "''",
+    "\\\"",
+    "# ",
+    "|",
+    ">",
+    "|-\n",
+    "&x ",
+    "*x",
+    "!t ",
+    "!<a,[b]> ",
+    "\t",
+    "---\n",
+    "...\n",
+    "%YAML 1.2\n",
+    "\r\n",
+    "k: ",
+    "- k: ",
+    "x\n",
+    "  - ",
+    "\u{85}",
+    "\u{feff}",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn yaml_prescan_never_underestimates_block_and_flow_nesting(tree in node()) {
+        let mut n = 0;
+        for text in [block(&tree, 0, &mut n).join("\n") + "\n", flow(&tree, &mut n)] {
+            let parsed = parsed_yaml_depth(&text);
+            let scanned = pulse::bounded::yaml_shape(&text).depth;
+            prop_assert!(scanned >= parsed, "scan {} < parsed {} for\n{}", scanned, parsed, text);
+        }
+    }
+
+    #[test]
+    fn yaml_prescan_never_underestimates_arbitrary_text(bits in proptest::collection::vec(0..YAML_BITS.len(), 0..60)) {
+        let text: String = bits.iter().map(|&i| YAML_BITS[i]).collect();
+        let parsed = parsed_yaml_depth(&text);
+        let scanned = pulse::bounded::yaml_shape(&text).depth;
+        prop_assert!(scanned >= parsed, "scan {} < parsed {} for {:?}", scanned, parsed, text);
+    }
+
+    #[test]
+    fn json_prescan_is_exact_and_bounds_yaml_too(value in json_value(), pretty in any::<bool>()) {
+        let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
+        let depth = json_value_depth(&value);
+        prop_assert_eq!(pulse::bounded::json_depth(text.as_bytes()), depth);
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(json_value_depth(&parsed), depth);
+        // JSON is YAML too: the YAML scan bounds what the YAML parser makes of it.
+        prop_assert!(pulse::bounded::yaml_shape(&text).depth >= parsed_yaml_depth(&text));
+    }
+}

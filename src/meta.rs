@@ -116,6 +116,11 @@ impl Sidecar {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(Sidecar::default());
         }
+        if bytes.len() <= crate::bounded::SIDECAR.max_bytes
+            && let Some(sidecar) = std::str::from_utf8(bytes).ok().and_then(parse_plain)
+        {
+            return Ok(sidecar);
+        }
         crate::bounded::check_yaml(bytes, crate::bounded::SIDECAR).map_err(|why| {
             crate::Error::integrity(format!("metadata file '{path}' {why}")).with_hint(HINT)
         })?;
@@ -158,6 +163,86 @@ impl Sidecar {
     }
 }
 
+/// A sidecar in the shape pulse writes it (each key once, plain or single-quoted
+/// one-line scalars), read without a YAML parser: `pulse list` reads a thousand of them.
+/// Anything else, or any scalar YAML could read as something other than a string (a
+/// number, a boolean, null), gives `None` and goes to the YAML parser, so both always
+/// agree.
+fn parse_plain(text: &str) -> Option<Sidecar> {
+    let mut sidecar = Sidecar::default();
+    let (mut description, mut tags, mut labels) = (false, false, false);
+    let mut lines = text.strip_suffix('\n')?.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if let Some(value) = line.strip_prefix("description: ") {
+            if std::mem::replace(&mut description, true) {
+                return None;
+            }
+            sidecar.description = Some(plain_scalar(value)?);
+        } else if line == "tags:" {
+            if std::mem::replace(&mut tags, true) {
+                return None;
+            }
+            while let Some(item) = lines.peek().and_then(|l| l.strip_prefix("- ")) {
+                sidecar.tags.push(plain_scalar(item)?);
+                lines.next();
+            }
+            if sidecar.tags.is_empty() {
+                return None;
+            }
+        } else if line == "labels:" {
+            if std::mem::replace(&mut labels, true) {
+                return None;
+            }
+            while let Some(entry) = lines.peek().and_then(|l| l.strip_prefix("  ")) {
+                let (key, value) = entry.split_once(": ")?;
+                let (key, value) = (plain_scalar(key)?, plain_scalar(value)?);
+                if sidecar.labels.insert(key, value).is_some() {
+                    return None;
+                }
+                lines.next();
+            }
+            if sidecar.labels.is_empty() {
+                return None;
+            }
+        } else {
+            return None;
+        }
+    }
+    Some(sidecar)
+}
+
+/// One scalar that YAML reads as exactly this string, or `None` when in doubt.
+fn plain_scalar(raw: &str) -> Option<String> {
+    if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        // Single-quoted: a quote inside is written twice; nothing is escaped otherwise.
+        if inner.chars().any(char::is_control) || inner.replace("''", "").contains('\'') {
+            return None;
+        }
+        return Some(inner.replace("''", "'"));
+    }
+    let safe = |c: char| c.is_ascii_alphanumeric() || " ._-/()+=,;".contains(c);
+    let first_ok = raw
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok || !raw.chars().all(safe) || raw.ends_with(' ') {
+        return None;
+    }
+    let lower = raw.to_ascii_lowercase();
+    let special = [
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
+    ];
+    if special.contains(&lower.as_str())
+        || raw.parse::<f64>().is_ok()
+        || lower.starts_with("0x")
+        || lower.starts_with("0o")
+        || lower.starts_with("0b")
+    {
+        return None;
+    }
+    Some(raw.to_owned())
+}
+
 /// The machine-readable part of a release tag's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trailers {
@@ -167,6 +252,9 @@ pub struct Trailers {
     pub version: Version,
     /// The path of the content in the tagged commit.
     pub path: String,
+    /// The git blob id of the content (hex), so a reader goes from the tag straight to
+    /// the blob; releases made before it was recorded have none and are read by path.
+    pub blob: Option<String>,
     /// The content's size in bytes.
     pub size: u64,
     /// The content's checksum.
@@ -178,6 +266,7 @@ pub struct Trailers {
 const T_NAME: &str = "Pulse-Name";
 const T_VERSION: &str = "Pulse-Version";
 const T_PATH: &str = "Pulse-Path";
+const T_BLOB: &str = "Pulse-Blob";
 const T_SIZE: &str = "Pulse-Size";
 const T_CHECKSUM: &str = "Pulse-Checksum";
 const T_FORMAT: &str = "Pulse-Format";
@@ -185,8 +274,13 @@ const T_FORMAT: &str = "Pulse-Format";
 /// Render a release tag's message: the user's message, a blank line, then the trailers.
 pub fn render_tag_message(message: &str, t: &Trailers) -> String {
     let message = message.trim_end();
+    let blob = t
+        .blob
+        .as_ref()
+        .map(|b| format!("{T_BLOB}: {b}\n"))
+        .unwrap_or_default();
     format!(
-        "{message}\n\n{T_NAME}: {}\n{T_VERSION}: {}\n{T_PATH}: {}\n{T_SIZE}: {}\n{T_CHECKSUM}: {}\n{T_FORMAT}: {}\n",
+        "{message}\n\n{T_NAME}: {}\n{T_VERSION}: {}\n{T_PATH}: {}\n{blob}{T_SIZE}: {}\n{T_CHECKSUM}: {}\n{T_FORMAT}: {}\n",
         t.name, t.version, t.path, t.size, t.sha256, t.format
     )
 }
@@ -249,6 +343,22 @@ pub fn parse_tag_message(raw: &[u8]) -> Result<(String, Trailers), TrailerError>
             name,
             version,
             path: get(T_PATH)?.to_owned(),
+            blob: match fields.get(T_BLOB) {
+                Some(hex)
+                    if hex.len() == 40
+                        && hex
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+                {
+                    Some((*hex).to_owned())
+                }
+                Some(_) => {
+                    return Err(TrailerError(format!(
+                        "trailer '{T_BLOB}' is not a 40-digit object id"
+                    )));
+                }
+                None => None,
+            },
             size,
             sha256,
             format,
@@ -266,6 +376,7 @@ mod tests {
             name: Name::parse("team/a").unwrap(),
             version: Version::parse("1.2.3-rc.1").unwrap(),
             path: "prompts/team/a.md".into(),
+            blob: Some("0123456789abcdef0123456789abcdef01234567".into()),
             size: 7,
             sha256: Digest::of(b"content"),
             format: FORMAT_VERSION,
@@ -285,6 +396,36 @@ mod tests {
             "msg\n\nnot a trailer\n",
         ] {
             assert!(parse_tag_message(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn plain_sidecars_read_as_yaml_reads_them() {
+        for text in [
+            "description: d\ntags:\n- x\nlabels:\n  production: 0.9.0\n  staging: 1.0.0\n",
+            "description: 'It''s: careful, # really'\n",
+            "labels:\n  production: 1.10.0-rc.1\n",
+            "tags:\n- a\n- b c\n",
+        ] {
+            let fast = parse_plain(text).unwrap_or_else(|| panic!("{text:?}"));
+            let yaml: Sidecar = serde_yaml_ng::from_str(text).unwrap();
+            assert_eq!(fast, yaml, "{text:?}");
+        }
+        for doubtful in [
+            "description: 1.5\n",
+            "description: yes\n",
+            "description: null\n",
+            "description: 0x10\n",
+            "description: a: b\n",
+            "description: 'a'b'\n",
+            "tags:\n",
+            "labels:\n  a: 1\n  a: 2\n",
+            "description: d\ndescription: e\n",
+            "description: d",
+            "other: x\n",
+            "description: \"quoted\"\n",
+        ] {
+            assert_eq!(parse_plain(doubtful), None, "{doubtful:?}");
         }
     }
 

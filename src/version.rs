@@ -44,6 +44,11 @@ impl Version {
     /// Parse a version; a leading `v` is dropped, build metadata is refused.
     pub fn parse(input: &str) -> Result<Version, VersionError> {
         let trimmed = input.strip_prefix('v').unwrap_or(input);
+        // Most versions are a plain MAJOR.MINOR.PATCH: read those without the full parser
+        // (listing thousands of releases parses thousands of versions).
+        if let Some(v) = parse_plain(trimmed) {
+            return Ok(Version(v));
+        }
         let v = semver::Version::parse(trimmed)
             .map_err(|e| VersionError::Invalid(printable(input), e.to_string()))?;
         if !v.build.is_empty() {
@@ -90,6 +95,29 @@ impl Version {
             Bump::Patch => semver::Version::new(0, 0, 1),
         })
     }
+}
+
+/// `MAJOR.MINOR.PATCH` of decimal numbers without leading zeros, or `None` for anything
+/// else (which the full SemVer parser then judges).
+fn parse_plain(s: &str) -> Option<semver::Version> {
+    let mut numbers = [0u64; 3];
+    let mut rest = s.as_bytes();
+    for (i, slot) in numbers.iter_mut().enumerate() {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || (digits > 1 && rest[0] == b'0') {
+            return None;
+        }
+        for &d in &rest[..digits] {
+            *slot = slot.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        }
+        rest = &rest[digits..];
+        match (i, rest.split_first()) {
+            (2, None) => {}
+            (0 | 1, Some((b'.', tail))) => rest = tail,
+            _ => return None,
+        }
+    }
+    Some(semver::Version::new(numbers[0], numbers[1], numbers[2]))
 }
 
 impl fmt::Display for Version {
@@ -155,6 +183,29 @@ mod tests {
         assert!(Version::parse("1.2.3+build").is_err());
         assert!(Version::parse("1.2").is_err());
         assert!(Version::parse("01.2.3").is_err());
+        // The plain fast path and the full parser agree.
+        for s in [
+            "0.0.0",
+            "1.2.3",
+            "10.20.30",
+            "1.2.03",
+            "1.2",
+            "1.2.3.4",
+            "1..3",
+            "+1.2.3",
+            "1.2.3-rc.1",
+            "18446744073709551615.0.0",
+            "18446744073709551616.0.0",
+            "1.2.3 ",
+        ] {
+            assert_eq!(
+                parse_plain(s),
+                semver::Version::parse(s)
+                    .ok()
+                    .filter(|v| v.pre.is_empty() && v.build.is_empty()),
+                "{s}"
+            );
+        }
     }
 
     #[test]

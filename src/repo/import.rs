@@ -228,6 +228,7 @@ impl PromptRepo {
                     name: &r.name,
                     version: &r.version,
                     commit: *commit,
+                    blob: blobs[idx],
                     size: r.size,
                     sha256: Digest::from_hex(&r.sha256)?,
                     message: &message,

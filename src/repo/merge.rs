@@ -63,9 +63,13 @@ impl PromptRepo {
             .decode()
             .git_ctx(|| format!("cannot decode tree {}", tree.id))?;
         for e in &decoded.entries {
-            let path = format!("{prefix}{}", e.filename);
+            let name = String::from_utf8_lossy(e.filename);
+            let mut path = String::with_capacity(prefix.len() + name.len() + 1);
+            path.push_str(&prefix);
+            path.push_str(&name);
             if e.mode.is_tree() {
-                self.flatten_tree(e.oid.to_owned(), format!("{path}/"), out)?;
+                path.push('/');
+                self.flatten_tree(e.oid.to_owned(), path, out)?;
             } else {
                 out.insert(path, (e.mode.kind(), e.oid.to_owned()));
             }

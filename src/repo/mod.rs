@@ -346,6 +346,24 @@ impl PromptRepo {
         Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
     }
 
+    /// The bytes of the blob `id`, or `None` if there is no such object.
+    pub(crate) fn try_read_blob(&self, id: ObjectId) -> Result<Option<Vec<u8>>> {
+        match self
+            .repo
+            .try_find_object(id)
+            .git_ctx(|| format!("cannot read blob {id}"))?
+        {
+            Some(object) if object.kind == gix::object::Kind::Blob => {
+                Ok(Some(object.detach().data))
+            }
+            Some(object) => Err(Error::integrity(format!(
+                "object {id} is a {}, not a blob",
+                object.kind
+            ))),
+            None => Ok(None),
+        }
+    }
+
     pub(crate) fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
         let mut blob = self
             .repo

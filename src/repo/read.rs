@@ -64,23 +64,57 @@ pub struct PromptEntry {
 
 impl PromptRepo {
     /// Call `f` with the short name (after `refs/tags/`) and target of every tag ref under
-    /// `prefix` (a full ref prefix such as `refs/tags/` or `refs/tags/<name>@`). The one
-    /// walk over tag refs: loose and packed, without reading any tag object.
+    /// `prefix` (a full ref prefix such as `refs/tags/` or `refs/tags/<name>@`), in no
+    /// particular order. The one walk over tag refs, without reading any tag object.
+    ///
+    /// Packed refs are read straight from `packed-refs` (sorted, so a prefix is found by
+    /// binary search) rather than decoded and validated one by one: a repository with
+    /// 10,000 releases keeps them there, and listing them is what `list` and `versions`
+    /// wait for. Loose refs, which override packed ones of the same name, come from gix.
     pub(crate) fn for_each_tag(
         &self,
         prefix: &str,
         mut f: impl FnMut(&[u8], Option<ObjectId>) -> Result<()>,
     ) -> Result<()> {
-        let platform = self.repo.references().git_ctx(|| "cannot list refs")?;
-        let iter = platform
-            .prefixed(prefix)
-            .git_ctx(|| format!("cannot list refs under '{prefix}'"))?;
-        for r in iter {
-            let r = r.git_ctx(|| format!("cannot read a ref under '{prefix}'"))?;
-            let Some(short) = r.name().as_bstr().strip_prefix(b"refs/tags/") else {
+        let listing = || format!("cannot list refs under '{prefix}'");
+        let mut loose: BTreeMap<Vec<u8>, Option<ObjectId>> = BTreeMap::new();
+        let relative: &gix::path::RelativePath = prefix
+            .try_into()
+            .map_err(|e| Error::other(format!("{}: {e}", listing())))?;
+        for r in self
+            .repo
+            .refs
+            .loose_iter_prefixed(relative)
+            .map_err(|e| Error::io(listing(), e))?
+        {
+            let r = r.map_err(|e| Error::other(format!("{}: {e}", listing())))?;
+            let name = r.name.as_bstr();
+            if !name.starts_with(prefix.as_bytes()) {
                 continue;
-            };
-            f(short, r.target().try_id().map(|id| id.to_owned()))?;
+            }
+            if let Some(short) = name.strip_prefix(b"refs/tags/") {
+                loose.insert(short.to_vec(), r.target.try_id().map(|id| id.to_owned()));
+            }
+        }
+        let packed = self
+            .repo
+            .refs
+            .cached_packed_buffer()
+            .map_err(|e| Error::other(format!("cannot read packed-refs: {e}")))?;
+        if let Some(packed) = packed {
+            let records: &[u8] = (**packed).as_ref();
+            for (name, hex) in packed_lines_under(records, prefix.as_bytes()) {
+                let Some(short) = name.strip_prefix(b"refs/tags/") else {
+                    continue;
+                };
+                if loose.contains_key(short) {
+                    continue;
+                }
+                f(short, ObjectId::from_hex(hex).ok())?;
+            }
+        }
+        for (short, id) in &loose {
+            f(short, *id)?;
         }
         Ok(())
     }
@@ -114,21 +148,24 @@ impl PromptRepo {
         Ok(out)
     }
 
-    /// The released versions of each of `names`, from one pass over `refs/tags/`. Only the
-    /// tags of wanted prompts are parsed, so listing a branch stays cheap with many tags.
-    pub fn versions_of(&self, names: &[&Name]) -> Result<BTreeMap<Name, Vec<Version>>> {
-        let wanted: std::collections::HashMap<&str, &Name> =
-            names.iter().map(|n| (n.as_str(), *n)).collect();
-        let mut out: BTreeMap<Name, Vec<Version>> = BTreeMap::new();
+    /// The released versions of each of `names` (in the same order), from one pass over
+    /// `refs/tags/`. Only the tags of wanted prompts are parsed, so listing a branch stays
+    /// cheap with many tags.
+    pub fn versions_of(&self, names: &[&Name]) -> Result<Vec<Vec<Version>>> {
+        let wanted: std::collections::HashMap<&[u8], usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str().as_bytes(), i))
+            .collect();
+        let mut out: Vec<Vec<Version>> = vec![Vec::new(); names.len()];
         self.for_each_tag("refs/tags/", |short, _| {
             let Some(at) = short.iter().rposition(|b| *b == b'@') else {
                 return Ok(());
             };
-            let wanted = std::str::from_utf8(&short[..at])
-                .ok()
-                .and_then(|n| wanted.get(n));
-            if let (Some(name), Some(version)) = (wanted, parse_version(&short[at + 1..])) {
-                out.entry((*name).clone()).or_default().push(version);
+            if let (Some(&i), Some(version)) =
+                (wanted.get(&short[..at]), parse_version(&short[at + 1..]))
+            {
+                out[i].push(version);
             }
             Ok(())
         })?;
@@ -212,6 +249,20 @@ impl PromptRepo {
     /// The content of `release` as stored, with the checksum and size its tag records;
     /// not yet verified.
     pub fn release_blob(&self, release: &Release) -> Result<Unverified> {
+        // The tag names the blob: no commit or tree needs reading.
+        if let Some(id) = release
+            .trailers
+            .blob
+            .as_deref()
+            .and_then(|hex| ObjectId::from_hex(hex.as_bytes()).ok())
+            && let Some(content) = self.try_read_blob(id)?
+        {
+            return Ok(Unverified {
+                content,
+                sha256: release.trailers.sha256,
+                size: release.trailers.size,
+            });
+        }
         let path = &release.trailers.path;
         let id = self.blob_id_at(release.commit, path)?.ok_or_else(|| {
             Error::integrity(format!(
@@ -377,7 +428,7 @@ impl PromptRepo {
             out.push(PromptEntry {
                 name,
                 content: *id,
-                sidecar: files.get(&format!("{stem}.yaml")).map(|(_, id)| *id),
+                sidecar: files.get(&[stem, ".yaml"].concat()).map(|(_, id)| *id),
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -483,7 +534,7 @@ impl PromptRepo {
                         release.trailers.path,
                         content_path(&name)
                     )),
-                    Ok(_) => None,
+                    Ok(release) => self.blob_disagrees(&release)?,
                     Err(e) => Some(e.message().to_owned()),
                 },
             };
@@ -498,6 +549,84 @@ impl PromptRepo {
     }
 }
 
+/// The `(refname, hex)` records of a sorted `packed-refs` body whose names start with
+/// `prefix`: the first is found by binary search over line starts, the rest follow it.
+/// Peeled lines (`^<hex>`) are skipped.
+fn packed_lines_under<'a>(
+    records: &'a [u8],
+    prefix: &'a [u8],
+) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+    // The start of the line that holds byte `at` (or the end).
+    let line_start = |at: usize| -> usize {
+        records[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1)
+    };
+    let name_of = |start: usize| -> Option<&'a [u8]> {
+        let line = &records[start..];
+        let end = line.iter().position(|b| *b == b'\n').unwrap_or(line.len());
+        let line = &line[..end];
+        let space = line.iter().position(|b| *b == b' ')?;
+        Some(&line[space + 1..])
+    };
+    // Binary search for the first record whose name is >= prefix. Peeled lines sort with
+    // the record above them, so a step that lands on one moves back to that record.
+    let (mut lo, mut hi) = (0usize, records.len());
+    while lo < hi {
+        let mid = line_start(lo + (hi - lo) / 2);
+        let mut record = mid;
+        while record > 0 && records.get(record) == Some(&b'^') {
+            record = line_start(record - 1);
+        }
+        let before = name_of(record).is_some_and(|n| n < prefix);
+        if before {
+            let next = records[mid..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(records.len(), |i| mid + i + 1);
+            if next <= lo {
+                break;
+            }
+            lo = next;
+        } else {
+            if record >= hi {
+                break;
+            }
+            hi = record;
+        }
+    }
+    records[lo.min(records.len())..]
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty() && line[0] != b'^')
+        .map_while(move |line| {
+            let space = line.iter().position(|b| *b == b' ')?;
+            let (hex, name) = (&line[..space], &line[space + 1..]);
+            name.starts_with(prefix).then_some((name, hex))
+        })
+}
+
+impl PromptRepo {
+    /// Why a release's recorded blob is not the one its commit holds at its path, if it is not.
+    fn blob_disagrees(&self, release: &Release) -> Result<Option<String>> {
+        let Some(recorded) = &release.trailers.blob else {
+            return Ok(None);
+        };
+        let at_path = self.blob_id_at(release.commit, &release.trailers.path)?;
+        Ok(match at_path {
+            Some(id) if ObjectId::from_hex(recorded.as_bytes()).ok() == Some(id) => None,
+            Some(id) => Some(format!(
+                "its tag records blob {recorded}, but its commit holds blob {id} at '{}'",
+                release.trailers.path
+            )),
+            None => Some(format!(
+                "its commit {} has no file '{}'",
+                release.commit, release.trailers.path
+            )),
+        })
+    }
+}
+
 /// Split a tag's short name (`name@version`) at its last `@`, parsing the version.
 fn split_release(short: &[u8]) -> Option<(&str, Version)> {
     let at = short.iter().rposition(|b| *b == b'@')?;
@@ -507,4 +636,65 @@ fn split_release(short: &[u8]) -> Option<(&str, Version)> {
 
 fn parse_version(bytes: &[u8]) -> Option<Version> {
     Version::parse(std::str::from_utf8(bytes).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_records_under_a_prefix() {
+        let h = |c: char| c.to_string().repeat(40);
+        let mut text = String::new();
+        for (name, peeled) in [
+            ("refs/heads/main", false),
+            ("refs/tags/a@1.0.0", true),
+            ("refs/tags/a@2.0.0", true),
+            ("refs/tags/ab@1.0.0", false),
+            ("refs/tags/b/c@1.0.0", true),
+            ("refs/tags/v1", false),
+        ] {
+            text.push_str(&format!("{} {name}\n", h('1')));
+            if peeled {
+                text.push_str(&format!("^{}\n", h('2')));
+            }
+        }
+        let names = |prefix: &str| -> Vec<String> {
+            packed_lines_under(text.as_bytes(), prefix.as_bytes())
+                .map(|(n, hex)| {
+                    assert_eq!(hex, h('1').as_bytes());
+                    String::from_utf8(n.to_vec()).unwrap()
+                })
+                .collect()
+        };
+        assert_eq!(
+            names("refs/tags/a@"),
+            ["refs/tags/a@1.0.0", "refs/tags/a@2.0.0"]
+        );
+        assert_eq!(names("refs/tags/ab@"), ["refs/tags/ab@1.0.0"]);
+        assert_eq!(names("refs/tags/b/c@"), ["refs/tags/b/c@1.0.0"]);
+        assert_eq!(names("refs/tags/").len(), 5);
+        assert_eq!(names("refs/").len(), 6);
+        assert!(names("refs/tags/c@").is_empty());
+        assert!(names("refs/tags/zz").is_empty());
+        assert!(names("a").is_empty());
+        assert!(packed_lines_under(b"", b"refs/tags/").next().is_none());
+        // Every prefix of every name finds exactly the names that start with it.
+        let all: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('^'))
+            .map(|l| &l[41..])
+            .collect();
+        for name in &all {
+            for cut in 0..=name.len() {
+                let prefix = &name[..cut];
+                let want: Vec<String> = all
+                    .iter()
+                    .filter(|n| n.starts_with(prefix))
+                    .map(|n| n.to_string())
+                    .collect();
+                assert_eq!(names(prefix), want, "{prefix:?}");
+            }
+        }
+    }
 }

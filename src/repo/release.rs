@@ -120,6 +120,7 @@ pub(crate) struct TagSpec<'a> {
     pub name: &'a Name,
     pub version: &'a Version,
     pub commit: ObjectId,
+    pub blob: ObjectId,
     pub size: u64,
     pub sha256: Digest,
     pub message: &'a str,
@@ -180,6 +181,7 @@ impl PromptRepo {
             name: t.name.clone(),
             version: t.version.clone(),
             path: content_path(t.name),
+            blob: Some(t.blob.to_string()),
             size: t.size,
             sha256: t.sha256,
             format: FORMAT_VERSION,
@@ -323,10 +325,14 @@ impl PromptRepo {
             .clone()
             .filter(|m| !m.trim().is_empty())
             .unwrap_or_else(|| format!("Release {spec}"));
+        let blob = self
+            .blob_id_at(commit, &path)?
+            .ok_or_else(|| Error::other(format!("the commit just made has no '{path}'")))?;
         let (tag, created) = self.create_tag(TagSpec {
             name,
             version: &version,
             commit,
+            blob,
             size: content.len() as u64,
             sha256,
             message: &message,

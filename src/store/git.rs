@@ -214,11 +214,10 @@ impl Store for GitStore {
             .filter(|p| p.name.is_under(prefix))
             .collect();
         let names: Vec<&Name> = prompts.iter().map(|p| &p.name).collect();
-        let mut releases = repo.versions_of(&names)?;
+        let releases = repo.versions_of(&names)?;
         let mut out = Vec::with_capacity(prompts.len());
-        for entry in &prompts {
+        for (entry, versions) in prompts.iter().zip(releases) {
             let sidecar = repo.sidecar_of(entry)?;
-            let versions = releases.remove(&entry.name).unwrap_or_default();
             out.push(PromptSummary {
                 name: entry.name.clone(),
                 latest: latest(&versions).cloned(),

@@ -84,7 +84,7 @@ proptest! {
 
     #[test]
     fn tag_messages_round_trip(message in "[^\\x00]{0,200}", name in valid_name(), v in version(), size in 0u64..1_000_000, sha in "[0-9a-f]{64}") {
-        let t = Trailers { name: Name::parse(&name).unwrap(), version: Version::parse(&v).unwrap(), path: format!("prompts/{name}.md"), size, sha256: pulse::Digest::from_hex(&sha).unwrap(), format: 1 };
+        let t = Trailers { name: Name::parse(&name).unwrap(), version: Version::parse(&v).unwrap(), path: format!("prompts/{name}.md"), blob: (size % 2 == 0).then(|| sha[..40].to_owned()), size, sha256: pulse::Digest::from_hex(&sha).unwrap(), format: 1 };
         let rendered = render_tag_message(&message, &t);
         let (back_message, back) = parse_tag_message(rendered.as_bytes()).unwrap();
         prop_assert_eq!(back, t);
@@ -378,5 +378,55 @@ proptest! {
         prop_assert_eq!(json_value_depth(&parsed), depth);
         // JSON is YAML too: the YAML scan bounds what the YAML parser makes of it.
         prop_assert!(pulse::bounded::yaml_shape(&text).depth >= parsed_yaml_depth(&text));
+    }
+}
+
+/// Lines a sidecar might hold: the shapes pulse writes and many near them.
+const SIDECAR_LINES: [&str; 28] = [
+    "description: d\n",
+    "description: Reviews pull requests, carefully\n",
+    "description: 'It''s: careful'\n",
+    "description: 'a'b'\n",
+    "description: 1.5\n",
+    "description: yes\n",
+    "description: ~\n",
+    "description: a: b\n",
+    "description: \"quoted\"\n",
+    "description: x # note\n",
+    "description:\n",
+    "tags:\n",
+    "- x\n",
+    "- 2\n",
+    "- 'y z'\n",
+    "- no\n",
+    "labels:\n",
+    "  production: 1.0.0\n",
+    "  staging: 1.10.0-rc.1\n",
+    "  canary: 1.5\n",
+    "  production: 2.0.0\n",
+    "  'odd key': v\n",
+    "   deep: 1\n",
+    "other: x\n",
+    "\n",
+    "# comment\n",
+    "tags: [a, b]\n",
+    "labels: {a: b}\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// The sidecar reader that skips the YAML parser for the shape pulse writes must
+    /// agree with the YAML parser on everything it accepts.
+    #[test]
+    fn sidecars_read_as_the_yaml_parser_reads_them(lines in proptest::collection::vec(0..SIDECAR_LINES.len(), 0..8)) {
+        let text: String = lines.iter().map(|&i| SIDECAR_LINES[i]).collect();
+        let yaml = serde_yaml_ng::from_str::<Sidecar>(&text).ok();
+        let ours = Sidecar::parse(text.as_bytes(), "p.yaml").ok();
+        if text.trim().is_empty() {
+            prop_assert_eq!(ours, Some(Sidecar::default()));
+        } else {
+            prop_assert_eq!(ours, yaml, "{:?}", text);
+        }
     }
 }

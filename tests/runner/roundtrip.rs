@@ -117,7 +117,7 @@ fn the_tag_is_annotated_with_trailers_git_can_read() {
     ]);
     assert_eq!(
         trailers,
-        "tag Ada Tester First cut\nPulse-Name: p\nPulse-Version: 1.0.0\nPulse-Path: prompts/p.md\nPulse-Size: 1\nPulse-Checksum: sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\nPulse-Format: 1\n\n"
+        "tag Ada Tester First cut\nPulse-Name: p\nPulse-Version: 1.0.0\nPulse-Path: prompts/p.md\nPulse-Blob: c1b0730e0133447badcfd47fd144e254807b06e1\nPulse-Size: 1\nPulse-Checksum: sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\nPulse-Format: 1\n\n"
     );
 }
 

@@ -74,18 +74,34 @@ fn a_tag_whose_checksum_does_not_match_fails() {
         "{}",
         out.stdout_str()
     );
-    // Same name/version trailers, wrong content.
+    // Same name/version trailers, but the blob the tag records is not the commit's.
     let fixed = std::fs::read_to_string(&msg_file)
         .unwrap()
         .replace("1.0.0", "1.0.2");
-    std::fs::write(&msg_file, fixed).unwrap();
+    std::fs::write(&msg_file, &fixed).unwrap();
     env.git(&["tag", "-a", "a@1.0.2", "-F", msg_file.to_str().unwrap()]);
+    let out = env.pulse(&["verify", "a"]).assert_code(5);
+    assert!(
+        out.stdout_str().contains("its tag records blob"),
+        "{}",
+        out.stdout_str()
+    );
+    // A tag without a recorded blob (as releases made before it was recorded) is read
+    // by path: wrong content there is a checksum mismatch, and nothing is printed.
+    let by_path: String = fixed
+        .replace("1.0.2", "1.0.3")
+        .lines()
+        .filter(|l| !l.starts_with("Pulse-Blob:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&msg_file, by_path).unwrap();
+    env.git(&["tag", "-a", "a@1.0.3", "-F", msg_file.to_str().unwrap()]);
     let out = env.pulse(&["verify", "a"]).assert_code(5);
     assert!(
         out.stdout_str().contains("does not match its checksum"),
         "{}",
         out.stdout_str()
     );
-    let out = env.pulse(&["fetch", "a@1.0.2"]).assert_code(5);
+    let out = env.pulse(&["fetch", "a@1.0.3"]).assert_code(5);
     assert!(out.stdout.is_empty());
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of `pulse push` / `pulse pull` against `git push` / `git fetch` of the same
-# data, on the SPEC §7 repository (1,000 prompts × 10 releases, made with pulse import).
+# data, on the benchmark repository (1,000 prompts × 10 releases, made with pulse import).
 #
 # Builds pulse in release mode, generates the data set (the same generator as
 # scripts/bench.sh), imports it, then times four pairs, each pair in one hyperfine run

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the SPEC §7 benchmark data set in pulse's import layout.
+"""Generate the benchmark data set in pulse's import layout.
 
 usage: gen-layout.py DIR PROMPTS [INDEX ...]
 Writes PROMPTS prompts x 10 releases as DIR/<name>/<version>/content.md + metadata.json

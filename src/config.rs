@@ -1,4 +1,4 @@
-//! Configuration: the seed's keys, read from the repository's `.pulse/config.yaml`, the
+//! Configuration: the configuration keys, read from the repository's `.pulse/config.yaml`, the
 //! user's `config.yaml`, `PULSE_*` environment variables and flags, in rising precedence.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::bounded::{self, Links, ReadError};
 use crate::error::{Error, Result};
 
-/// The keys the seed's configuration accepts.
+/// The configuration keys pulse accepts.
 pub const KNOWN_KEYS: [&str; 7] = [
     "storage",
     "storage_path",
@@ -40,12 +40,12 @@ pub struct Settings {
 }
 
 /// The repository's own settings file, `.pulse/config.yaml`: the format version, plus
-/// any of the seed's keys as repository defaults.
+/// any of the configuration keys as repository defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepoSettings {
     /// The repository format version.
     pub format: u32,
-    /// Repository-level defaults for the seed's keys.
+    /// Repository-level defaults for the configuration keys.
     pub settings: Settings,
     /// Unknown keys, reported as warnings.
     pub warnings: Vec<String>,
@@ -192,7 +192,7 @@ fn apply_mapping(
     Ok(())
 }
 
-/// Set one of the seed's keys from text, checking its value.
+/// Set one of the configuration keys from text, checking its value.
 pub fn set_key(settings: &mut Settings, key: &str, value: &str, source: &str) -> Result<()> {
     let bad = |allowed: &str| {
         Error::usage(format!(

@@ -117,7 +117,8 @@ pub(crate) fn printable(input: &str) -> String {
 }
 
 impl Name {
-    /// Check `input` against the name rules of SPEC §1.
+    /// Check `input` against the name rules: lowercase segments joined by `/`, none of them a
+    /// version or a file name of the directory layout, at most 128 bytes.
     pub fn parse(input: &str) -> Result<Name, NameError> {
         if input.is_empty() {
             return Err(NameError::Empty);
@@ -221,7 +222,8 @@ impl<'de> serde::Deserialize<'de> for Label {
 pub struct Label(String);
 
 impl Label {
-    /// Check `input` against the label rules of SPEC §1; `latest` is reserved.
+    /// Check `input` against the label rules (a lowercase letter, then `[a-z0-9-]`, at most
+    /// 64 bytes); `latest` is reserved.
     pub fn parse(input: &str) -> Result<Label, NameError> {
         let invalid = |why| NameError::InvalidLabel {
             name: printable(input),

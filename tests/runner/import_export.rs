@@ -1,4 +1,4 @@
-//! The directory layout of SPEC §6: export, import, and round trips between repositories.
+//! The directory layout: export, import, and round trips between repositories.
 
 use crate::common::{Env, OutputExt};
 
@@ -167,9 +167,9 @@ fn import_refuses_conflicts_and_bad_layouts_before_writing() {
 }
 
 #[test]
-fn import_reads_the_seed_layout_fixture() {
+fn import_reads_the_sample_layout_fixture() {
     let env = Env::new();
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed-layout");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-layout");
     let out = env
         .pulse(&["import", fixture.to_str().unwrap()])
         .assert_ok();

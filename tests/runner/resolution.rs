@@ -1,4 +1,4 @@
-//! SPEC §2: exact versions, latest, SemVer requirements, pre-releases and labels.
+//! Resolution: exact versions, latest, SemVer requirements, pre-releases and labels.
 
 use crate::common::{Env, OutputExt};
 

@@ -3,11 +3,12 @@
 //! `<root>/<name>/labels.json`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::Digest;
+use crate::digest::Hasher;
 use crate::error::{Error, IoResultExt, Result};
 use crate::fsutil::{Dir, WriteMode, Written};
 use crate::meta::ReleaseMeta;
@@ -124,7 +125,17 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
     let name = Name::parse(&name_segments.join("/")).map_err(|e| invalid(dir, e))?;
     let version = Version::parse(version_segment).map_err(|e| invalid(dir, e))?;
     let content_path = dir.join("content.md");
-    let content = std::fs::read(&content_path)
+    // Hashed in pieces: the content is read again, streamed, when it is written.
+    let mut seen = Hasher::new();
+    let mut content = std::fs::File::open(&content_path)
+        .io_ctx(|| format!("cannot read '{}'", content_path.display()))?;
+    let file_meta = content
+        .metadata()
+        .io_ctx(|| format!("cannot read '{}'", content_path.display()))?;
+    if !file_meta.is_file() {
+        return Err(invalid(&content_path, "is not a regular file"));
+    }
+    std::io::copy(&mut content, &mut seen)
         .io_ctx(|| format!("cannot read '{}'", content_path.display()))?;
     let meta_path = dir.join("metadata.json");
     let meta: Option<DirMeta> = match std::fs::read(&meta_path) {
@@ -140,10 +151,8 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
             ));
         }
     };
-    let sha256 = Digest::of(&content).hex();
-    let size = content.len() as u64;
-    // The content is read again when it is written: an import never holds all of it.
-    drop(content);
+    let size = seen.len();
+    let sha256 = seen.finish().hex();
     let mut release = ImportRelease {
         name: name.clone(),
         version: version.clone(),
@@ -228,6 +237,23 @@ fn release_dir(root: &Dir, name: &Name, version: &Version, create: bool) -> Resu
 /// same checksum is left alone (`Existed`, after completing a missing `metadata.json`);
 /// different content is a conflict.
 pub fn write_release(root: &Dir, meta: &ReleaseMeta, content: &[u8]) -> Result<Written> {
+    write_release_with(root, meta, &mut |out| {
+        out.write_all(content).io_ctx(|| {
+            format!(
+                "cannot write the content of '{}@{}'",
+                meta.name, meta.version
+            )
+        })
+    })
+}
+
+/// Write one release as [`write_release`] does, with its content written by `content`
+/// (streamed into a temporary file, put in place only if `content` succeeds).
+pub fn write_release_with(
+    root: &Dir,
+    meta: &ReleaseMeta,
+    content: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+) -> Result<Written> {
     let (name, version) = (&meta.name, &meta.version);
     let dir = release_dir(root, name, version, true)?.ok_or_else(|| {
         Error::other(format!("cannot create the directory of '{name}@{version}'"))
@@ -235,12 +261,12 @@ pub fn write_release(root: &Dir, meta: &ReleaseMeta, content: &[u8]) -> Result<W
     let mut json = serde_json::to_vec_pretty(&DirMeta::from_release(meta))
         .map_err(|e| Error::other(e.to_string()))?;
     json.push(b'\n');
-    let outcome = dir.write("content.md", content, WriteMode::CreateNew, None)?;
+    let outcome = dir.write_with("content.md", WriteMode::CreateNew, None, content)?;
     if outcome == Written::Existed {
-        let existing = dir
-            .read("content.md", content.len() as u64 + 1)?
-            .unwrap_or_default();
-        if Digest::of(&existing) != meta.sha256 {
+        let same = dir
+            .digest("content.md")?
+            .is_some_and(|seen| seen.len() == meta.size && seen.finish() == meta.sha256);
+        if !same {
             return Err(Error::conflict(format!(
                 "'{}' already holds different content for '{name}@{version}'",
                 dir.path().join("content.md").display()

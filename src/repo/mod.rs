@@ -4,6 +4,7 @@
 //! objects and move refs with compare-and-swap, so a branch that is not checked out (or a
 //! bare repository) is written without a worktree. The layout is `docs/format.md`.
 
+mod blob;
 mod check;
 mod commit;
 mod import;
@@ -346,6 +347,9 @@ impl PromptRepo {
         Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
     }
 
+    /// The bytes of the small blob `id` (a sidecar, the settings), read whole through gix
+    /// and its object cache, so a warm read makes no system call. Content, which may be of
+    /// any size, is read through [`PromptRepo::open_blob`].
     pub(crate) fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
         let mut blob = self
             .repo

@@ -15,6 +15,7 @@ mod errors;
 mod hostile_remotes;
 mod import_export;
 mod labels;
+mod large;
 mod props;
 mod readme;
 mod remotes;

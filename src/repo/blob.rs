@@ -63,19 +63,18 @@ impl BlobReader {
                 out.write_all(&bytes).map_err(written)?;
                 Ok(bytes.len() as u64)
             }
-            Source::Stream(mut loose) => {
+            Source::Stream(mut stream) => {
+                // First the start of the body that came with the header, then the rest.
+                let mut chunk = std::mem::take(&mut stream.body_start);
+                let (mut n, mut end) = (chunk.len(), false);
+                chunk.resize(CHUNK.max(n), 0);
                 let mut total = 0u64;
-                let start = std::mem::take(&mut loose.body_start);
-                out.write_all(&start).map_err(written)?;
-                total += start.len() as u64;
-                let mut chunk = vec![0u8; CHUNK];
                 loop {
-                    let (n, end) = loose.inflate_into(&mut chunk, id)?;
                     total += n as u64;
                     if total > size {
                         return Err(corrupt(
                             id,
-                            &loose.path,
+                            &stream.path,
                             "it holds more than its header says",
                         ));
                     }
@@ -83,11 +82,12 @@ impl BlobReader {
                     if end {
                         break;
                     }
+                    (n, end) = stream.inflate_into(&mut chunk, id)?;
                 }
                 if total != size {
                     return Err(corrupt(
                         id,
-                        &loose.path,
+                        &stream.path,
                         &format!("it holds {total} bytes, its header says {size}"),
                     ));
                 }

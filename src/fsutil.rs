@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 
+use crate::digest::Hasher;
 use crate::error::{Error, IoResultExt, Result};
 
 /// How a write treats a file that is already there.
@@ -159,9 +160,9 @@ impl Dir {
         }
     }
 
-    /// Read the regular file `name` (at most `limit` bytes); `None` if it is missing. A
-    /// symlink, FIFO, device or directory there is refused without reading from it.
-    pub fn read(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+    /// Open the regular file `name` for reading; `None` if it is missing. A symlink, FIFO,
+    /// device or directory there is refused without reading from it.
+    pub fn open_file(&self, name: &str) -> Result<Option<File>> {
         let shown = self.path.join(name);
         check_segment(name, &shown)?;
         let fd = match rustix::fs::openat(
@@ -182,12 +183,32 @@ impl Dir {
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Err(not_ours(&shown, "is not a regular file"));
         }
+        Ok(Some(File::from(fd)))
+    }
+
+    /// Read the regular file `name` (at most `limit` bytes); `None` if it is missing. A
+    /// symlink, FIFO, device or directory there is refused without reading from it.
+    pub fn read(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        let Some(file) = self.open_file(name)? else {
+            return Ok(None);
+        };
         let mut bytes = Vec::new();
-        File::from(fd)
-            .take(limit)
+        file.take(limit)
             .read_to_end(&mut bytes)
-            .io_ctx(|| format!("cannot read '{}'", shown.display()))?;
+            .io_ctx(|| format!("cannot read '{}'", self.path.join(name).display()))?;
         Ok(Some(bytes))
+    }
+
+    /// The SHA-256 and size of the regular file `name`, read in pieces; `None` if it is
+    /// missing. Refuses what [`Dir::read`] refuses.
+    pub fn digest(&self, name: &str) -> Result<Option<Hasher>> {
+        let Some(mut file) = self.open_file(name)? else {
+            return Ok(None);
+        };
+        let mut seen = Hasher::new();
+        std::io::copy(&mut file, &mut seen)
+            .io_ctx(|| format!("cannot read '{}'", self.path.join(name).display()))?;
+        Ok(Some(seen))
     }
 
     /// Write `bytes` to the file `name` in this directory: a temporary file (in `tmp`, a
@@ -201,16 +222,36 @@ impl Dir {
         tmp: Option<&Dir>,
     ) -> Result<Written> {
         let shown = self.path.join(name);
+        self.write_with(name, mode, tmp, &mut |file| {
+            file.write_all(bytes)
+                .io_ctx(|| format!("cannot write '{}'", shown.display()))
+        })
+    }
+
+    /// Write the file `name` as [`Dir::write`] does, with its bytes written by `fill` into
+    /// the temporary file (so content of any size is streamed, never held whole). The file
+    /// is put in place only if `fill` succeeds; if it fails, nothing is left behind.
+    /// `fill` may be called again (when the temporary directory is on another filesystem).
+    pub fn write_with(
+        &self,
+        name: &str,
+        mode: WriteMode,
+        tmp: Option<&Dir>,
+        fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+    ) -> Result<Written> {
+        let shown = self.path.join(name);
         check_segment(name, &shown)?;
         let tmp_dir = tmp.unwrap_or(self);
         let (tmp_name, file) = tmp_dir.temp_file()?;
-        let result = self.place(name, bytes, mode, tmp_dir, &tmp_name, file);
+        let result = self.place(name, fill, mode, tmp_dir, &tmp_name, file);
         if result.is_err() || matches!(result, Ok(Written::Existed)) {
             let _ = rustix::fs::unlinkat(&tmp_dir.fd, tmp_name.as_str(), AtFlags::empty());
         }
         match result {
             // The temporary directory is on another filesystem: write beside the target.
-            Err(e) if tmp.is_some() && is_cross_device(&e) => self.write(name, bytes, mode, None),
+            Err(e) if tmp.is_some() && is_cross_device(&e) => {
+                self.write_with(name, mode, None, fill)
+            }
             other => other,
         }
     }
@@ -246,15 +287,15 @@ impl Dir {
     fn place(
         &self,
         name: &str,
-        bytes: &[u8],
+        fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
         mode: WriteMode,
         tmp_dir: &Dir,
         tmp_name: &str,
         mut file: File,
     ) -> Result<Written> {
         let shown = self.path.join(name);
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
+        fill(&mut file)?;
+        file.sync_all()
             .io_ctx(|| format!("cannot write '{}'", shown.display()))?;
         // The umask may have narrowed the mode the file was created with.
         rustix::fs::fchmod(&file, Mode::from_raw_mode(0o644))
@@ -359,6 +400,18 @@ fn not_ours(path: &Path, why: &str) -> Error {
 /// The final component is replaced, never followed: a symlink at `path` is replaced by
 /// the file, as `git` and `cp` do with `--remove-destination`.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file_with(path, &mut |file| {
+        file.write_all(bytes)
+            .io_ctx(|| format!("cannot write '{}'", path.display()))
+    })
+}
+
+/// Write `path` as [`write_file`] does, with its bytes written by `fill` (streamed into
+/// the temporary file); the file is replaced only if `fill` succeeds.
+pub fn write_file_with(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(parent) => Dir::create(parent)?,
         None => Dir::open(Path::new("."))?,
@@ -367,7 +420,8 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| Error::usage(format!("'{}' names no file", path.display())))?;
-    dir.write(name, bytes, WriteMode::Replace, None).map(|_| ())
+    dir.write_with(name, WriteMode::Replace, None, fill)
+        .map(|_| ())
 }
 
 #[cfg(test)]

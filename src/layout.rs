@@ -3,13 +3,13 @@
 //! `<root>/<name>/labels.json`.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::bounded::{self, Limits, Links, ReadError};
-use crate::digest::Digest;
+use crate::digest::Hasher;
 use crate::error::{Error, IoResultExt, Result};
 use crate::fsutil::{Dir, WriteMode, Written};
 use crate::meta::{ReleaseMeta, Sidecar};
@@ -83,13 +83,10 @@ fn read_error(path: &Path, err: ReadError) -> Error {
     }
 }
 
-/// Read a file of the import layout: a regular file (never a link, a FIFO or a device).
-pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
-    let mut file = bounded::open_regular(path, Links::Refuse).map_err(|e| read_error(path, e))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .io_ctx(|| format!("cannot read '{}'", path.display()))?;
-    Ok(bytes)
+/// Open a file of the import layout for reading: a regular file (never a link, a FIFO or
+/// a device), checked without reading from anything else.
+pub fn open_regular(path: &Path) -> Result<std::fs::File> {
+    bounded::open_regular(path, Links::Refuse).map_err(|e| read_error(path, e))
 }
 
 /// Read a JSON file of the import layout, bounded by `limits` before it is parsed;
@@ -181,13 +178,15 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
     let name = Name::parse(&name_segments.join("/")).map_err(|e| invalid(dir, e))?;
     let version = Version::parse(version_segment).map_err(|e| invalid(dir, e))?;
     let content_path = dir.join("content.md");
-    let content = read_regular(&content_path)?;
+    // Hashed in pieces: the content is read again, streamed, when it is written.
+    let mut seen = Hasher::new();
+    let mut content = open_regular(&content_path)?;
+    std::io::copy(&mut content, &mut seen)
+        .io_ctx(|| format!("cannot read '{}'", content_path.display()))?;
     let meta_path = dir.join("metadata.json");
     let meta: Option<ImportMeta> = read_json(&meta_path, bounded::METADATA_JSON)?;
-    let sha256 = Digest::of(&content).hex();
-    let size = content.len() as u64;
-    // The content is read again when it is written: an import never holds all of it.
-    drop(content);
+    let size = seen.len();
+    let sha256 = seen.finish().hex();
     let mut release = ImportRelease {
         name: name.clone(),
         version: version.clone(),
@@ -318,6 +317,23 @@ fn release_dir(root: &Dir, name: &Name, version: &Version, create: bool) -> Resu
 /// same checksum is left alone (`Existed`, after completing a missing `metadata.json`);
 /// different content is a conflict.
 pub fn write_release(root: &Dir, meta: &ReleaseMeta, content: &[u8]) -> Result<Written> {
+    write_release_with(root, meta, &mut |out| {
+        out.write_all(content).io_ctx(|| {
+            format!(
+                "cannot write the content of '{}@{}'",
+                meta.name, meta.version
+            )
+        })
+    })
+}
+
+/// Write one release as [`write_release`] does, with its content written by `content`
+/// (streamed into a temporary file, put in place only if `content` succeeds).
+pub fn write_release_with(
+    root: &Dir,
+    meta: &ReleaseMeta,
+    content: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+) -> Result<Written> {
     let (name, version) = (&meta.name, &meta.version);
     let dir = release_dir(root, name, version, true)?.ok_or_else(|| {
         Error::other(format!("cannot create the directory of '{name}@{version}'"))
@@ -325,12 +341,12 @@ pub fn write_release(root: &Dir, meta: &ReleaseMeta, content: &[u8]) -> Result<W
     let mut json = serde_json::to_vec_pretty(&DirMeta::from_release(meta))
         .map_err(|e| Error::other(e.to_string()))?;
     json.push(b'\n');
-    let outcome = dir.write("content.md", content, WriteMode::CreateNew, None)?;
+    let outcome = dir.write_with("content.md", WriteMode::CreateNew, None, content)?;
     if outcome == Written::Existed {
-        let existing = dir
-            .read("content.md", content.len() as u64 + 1)?
-            .unwrap_or_default();
-        if Digest::of(&existing) != meta.sha256 {
+        let same = dir
+            .digest("content.md")?
+            .is_some_and(|seen| seen.len() == meta.size && seen.finish() == meta.sha256);
+        if !same {
             return Err(Error::conflict(format!(
                 "'{}' already holds different content for '{name}@{version}'",
                 dir.path().join("content.md").display()

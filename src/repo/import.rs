@@ -3,14 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use std::io::Read;
+
+use gix::ObjectId;
 use gix::refs::transaction::RefEdit;
 
 use super::PromptRepo;
+use super::blob::STREAM_FROM;
 use super::commit::{Edit, Plan, is_ref_race};
 use super::paths::{content_path, tag_name};
 use super::release::{Provenance, TagSpec, conflict_exists, tag_edit};
 use crate::digest::Digest;
-use crate::error::{Error, GitResultExt, Result};
+use crate::error::{Error, GitResultExt, Kind, Result};
 use crate::meta::PromptMeta;
 use crate::name::{Label, Name};
 use crate::version::Version;
@@ -50,20 +54,52 @@ pub enum ImportSource {
 }
 
 impl ImportSource {
-    /// The content, checked against the checksum recorded when the release was listed.
-    fn read(&self, name: &Name, version: &Version, sha256: &str) -> Result<Vec<u8>> {
-        let bytes = match self {
-            ImportSource::File(path) => crate::layout::read_regular(path)?,
-            ImportSource::Bytes(b) => b.clone(),
-        };
-        if Digest::of(&bytes).hex() != sha256 {
-            return Err(Error::integrity(format!(
-                "the content of '{name}@{version}' changed while it was imported"
-            ))
-            .with_hint("nothing was released; run the import again"));
-        }
-        Ok(bytes)
+    /// The content, to be read once: a regular file (never a FIFO or a link swapped in
+    /// since the directory was read), or bytes.
+    fn open(&self) -> Result<Box<dyn std::io::Read + '_>> {
+        Ok(match self {
+            ImportSource::File(path) => Box::new(crate::layout::open_regular(path)?),
+            ImportSource::Bytes(b) => Box::new(&b[..]),
+        })
     }
+}
+
+/// Write the content of `r` as a blob: a small one into `buffered` (written out later as
+/// part of a pack), a large one streamed straight into a loose object. Either way it is
+/// checked against the checksum and size recorded when the release was listed.
+fn write_content(repo: &PromptRepo, buffered: &PromptRepo, r: &ImportRelease) -> Result<ObjectId> {
+    let what = format!("'{}@{}'", r.name, r.version);
+    let sha256 = Digest::from_hex(&r.sha256)?;
+    let changed = || {
+        Error::integrity(format!(
+            "the content of {what} changed while it was imported"
+        ))
+        .with_hint("nothing was released; run the import again")
+    };
+    let mut source = r.source.open()?;
+    if r.size >= STREAM_FROM {
+        return repo
+            .write_blob_stream(&mut source, r.size, &sha256, &what)
+            .map_err(|e| {
+                if e.kind() == Kind::Integrity {
+                    changed()
+                } else {
+                    e
+                }
+            });
+    }
+    let mut content = Vec::with_capacity(usize::try_from(r.size).unwrap_or(0));
+    source
+        .read_to_end(&mut content)
+        .map_err(|e| Error::io(format!("cannot read the content of {what}"), e))?;
+    if Digest::of(&content) != sha256 || content.len() as u64 != r.size {
+        return Err(changed());
+    }
+    Ok(buffered
+        .repo
+        .write_blob(&content)
+        .git_ctx(|| format!("cannot write {what}"))?
+        .detach())
 }
 
 impl PromptRepo {
@@ -122,15 +158,10 @@ impl PromptRepo {
         let mut blobs = Vec::with_capacity(fresh.len());
         let mut pending_bytes = 0;
         for r in &fresh {
-            let content = r.source.read(&r.name, &r.version, &r.sha256)?;
-            pending_bytes += content.len();
-            blobs.push(
-                buffered
-                    .repo
-                    .write_blob(&content)
-                    .git_ctx(|| format!("cannot write '{}@{}'", r.name, r.version))?
-                    .detach(),
-            );
+            blobs.push(write_content(self, &buffered, r)?);
+            if r.size < STREAM_FROM {
+                pending_bytes += usize::try_from(r.size).unwrap_or(usize::MAX);
+            }
             if pending_bytes > super::pack::BATCH_BYTES {
                 packs.flush(&buffered)?;
                 pending_bytes = 0;

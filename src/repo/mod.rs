@@ -4,6 +4,7 @@
 //! objects and move refs with compare-and-swap, so a branch that is not checked out (or a
 //! bare repository) is written without a worktree. The layout is `docs/format.md`.
 
+mod blob;
 mod check;
 mod commit;
 mod import;
@@ -346,24 +347,9 @@ impl PromptRepo {
         Ok(entry.filter(|e| e.mode().is_blob()).map(|e| e.object_id()))
     }
 
-    /// The bytes of the blob `id`, or `None` if there is no such object.
-    pub(crate) fn try_read_blob(&self, id: ObjectId) -> Result<Option<Vec<u8>>> {
-        match self
-            .repo
-            .try_find_object(id)
-            .git_ctx(|| format!("cannot read blob {id}"))?
-        {
-            Some(object) if object.kind == gix::object::Kind::Blob => {
-                Ok(Some(object.detach().data))
-            }
-            Some(object) => Err(Error::integrity(format!(
-                "object {id} is a {}, not a blob",
-                object.kind
-            ))),
-            None => Ok(None),
-        }
-    }
-
+    /// The bytes of the small blob `id` (a sidecar, the settings), read whole through gix
+    /// and its object cache, so a warm read makes no system call. Content, which may be of
+    /// any size, is read through [`PromptRepo::open_blob`].
     pub(crate) fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
         let mut blob = self
             .repo

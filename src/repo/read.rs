@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use gix::ObjectId;
 use gix::object::tree::EntryKind;
 
+use super::blob::STREAM_FROM;
 use super::paths::{PROMPTS_DIR, content_path, sidecar_path, tag_name, tag_prefix, tag_ref};
 use super::{Branch, PromptRepo};
+use crate::digest::Hasher;
 use crate::error::{Error, GitResultExt, Hint, Result};
 use crate::meta::{LabelMove, ReleaseMeta, Sidecar, Trailers, parse_tag_message};
 use crate::name::Name;
 use crate::selector::Selector;
-use crate::store::{Unverified, Verified, VerifyProblem, check_content, no_release};
+use crate::store::{Recorded, Unverified, Verified, VerifyProblem, check_content, no_release};
 use crate::version::Version;
 
 /// One release as its tag records it.
@@ -246,25 +248,21 @@ impl PromptRepo {
         }
     }
 
-    /// The content of `release` as stored, with the checksum and size its tag records;
-    /// not yet verified.
-    pub fn release_blob(&self, release: &Release) -> Result<Unverified> {
-        // The tag names the blob: no commit or tree needs reading.
+    /// The blob that holds the content of `release`: the one its tag records (no commit
+    /// or tree needs reading), or for an older release the one at its path in its commit
+    /// (an integrity failure if there is none).
+    fn release_blob_id(&self, release: &Release) -> Result<ObjectId> {
         if let Some(id) = release
             .trailers
             .blob
             .as_deref()
             .and_then(|hex| ObjectId::from_hex(hex.as_bytes()).ok())
-            && let Some(content) = self.try_read_blob(id)?
+            .filter(|id| self.repo.has_object(id))
         {
-            return Ok(Unverified {
-                content,
-                sha256: release.trailers.sha256,
-                size: release.trailers.size,
-            });
+            return Ok(id);
         }
         let path = &release.trailers.path;
-        let id = self.blob_id_at(release.commit, path)?.ok_or_else(|| {
+        self.blob_id_at(release.commit, path)?.ok_or_else(|| {
             Error::integrity(format!(
                 "release '{}' points to commit {} which has no file '{path}'",
                 release.spec(),
@@ -272,9 +270,39 @@ impl PromptRepo {
             ))
             .with_hint("the tag was made by hand or the history was rewritten")
             .with_hint(Hint::Verify { name: None })
-        })?;
+        })
+    }
+
+    /// The content of `release` as stored, with the checksum and size its tag records;
+    /// not yet verified.
+    pub fn release_blob(&self, release: &Release) -> Result<Unverified> {
+        let id = self.release_blob_id(release)?;
+        // The tag records the size: small content is read through gix's object cache (a
+        // warm read costs no system call), large content is streamed into one buffer. A
+        // tag that lies about the size changes only how the bytes are read, and then fails
+        // the checksum.
+        let content = if release.trailers.size < STREAM_FROM {
+            self.read_blob(id)?
+        } else {
+            self.open_blob(id)?.into_vec()?
+        };
         Ok(Unverified {
-            content: self.read_blob(id)?,
+            content,
+            sha256: release.trailers.sha256,
+            size: release.trailers.size,
+        })
+    }
+
+    /// Copy the content of `release` into `out` as it is read, not yet verified; returns
+    /// the checksum and size its tag records.
+    pub fn release_blob_into(
+        &self,
+        release: &Release,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Recorded> {
+        self.open_blob(self.release_blob_id(release)?)?
+            .copy_to(out)?;
+        Ok(Recorded {
             sha256: release.trailers.sha256,
             size: release.trailers.size,
         })
@@ -283,8 +311,27 @@ impl PromptRepo {
     /// The content of `release`, with its size and SHA-256 checked against the tag.
     pub fn release_content(&self, release: &Release) -> Result<Vec<u8>> {
         let raw = self.release_blob(release)?;
-        check_content(&release.trailers.name, &release.trailers.version, &raw)?;
+        let mut seen = Hasher::new();
+        seen.update(&raw.content);
+        check_content(
+            &release.trailers.name,
+            &release.trailers.version,
+            &raw.recorded(),
+            seen,
+        )?;
         Ok(raw.content)
+    }
+
+    /// Check the content of `release` against its tag without holding it in memory.
+    fn check_release_content(&self, release: &Release) -> Result<()> {
+        let mut seen = Hasher::new();
+        let recorded = self.release_blob_into(release, &mut seen)?;
+        check_content(
+            &release.trailers.name,
+            &release.trailers.version,
+            &recorded,
+            seen,
+        )
     }
 
     /// The prompt's sidecar at `commit` (empty if it has none).
@@ -527,7 +574,7 @@ impl PromptRepo {
                 (Ok(_), None) => Some("the tag is a symbolic ref".to_owned()),
                 (Ok(version), Some(id)) => match self
                     .read_release(&name, &version, id)
-                    .and_then(|release| self.release_content(&release).map(|_| release))
+                    .and_then(|release| self.check_release_content(&release).map(|()| release))
                 {
                     Ok(release) if release.trailers.path != content_path(&name) => Some(format!(
                         "its path '{}' is not '{}'",

@@ -13,7 +13,7 @@ use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 use super::commit::{Plan, detached_error, is_lock_busy, is_ref_race, locked_error};
 use super::paths::{content_path, tag_name, tag_ref};
 use super::{PromptRepo, Release};
-use crate::digest::Digest;
+use crate::digest::{Digest, Hasher};
 use crate::error::{Error, GitResultExt, Hint, Result};
 use crate::meta::{FORMAT_VERSION, MetadataUpdate, Trailers, render_tag_message};
 use crate::name::Name;
@@ -246,13 +246,14 @@ impl PromptRepo {
             },
         };
         let path = content_path(name);
-        let working;
-        let content: &[u8] = match req.content {
-            Content::Given(bytes) => bytes,
+        // The checksum and size of what is released; committed working content is hashed
+        // as it is read, never held whole.
+        let (sha256, size) = match req.content {
+            Content::Given(bytes) => (Digest::of(bytes), bytes.len() as u64),
             Content::Working => {
-                working = branch
+                let blob = branch
                     .read_commit()
-                    .map(|c| self.file_at(c, &path))
+                    .map(|c| self.blob_id_at(c, &path))
                     .transpose()?
                     .flatten()
                     .ok_or_else(|| {
@@ -266,10 +267,11 @@ impl PromptRepo {
                             path: None,
                         })
                     })?;
-                &working
+                let mut seen = Hasher::new();
+                let size = self.copy_blob(blob, &mut seen)?;
+                (seen.finish(), size)
             }
         };
-        let sha256 = Digest::of(content);
         if let Some((_, tag_id)) = refs.iter().find(|(v, _)| *v == version) {
             let existing = self.read_release(name, &version, *tag_id)?;
             if existing.trailers.sha256 == sha256 {
@@ -333,7 +335,7 @@ impl PromptRepo {
             version: &version,
             commit,
             blob,
-            size: content.len() as u64,
+            size,
             sha256,
             message: &message,
             tagger,

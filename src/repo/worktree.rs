@@ -8,7 +8,9 @@
 //! it holds, so `git status` is clean and other staged work is untouched.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use gix::ObjectId;
 
@@ -19,9 +21,34 @@ use crate::fsutil::{Dir, WriteMode};
 type Written = BTreeMap<String, Option<ObjectId>>;
 
 impl PromptRepo {
-    fn blob_hash(&self, bytes: &[u8]) -> Result<ObjectId> {
-        gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Blob, bytes)
-            .git_ctx(|| "cannot hash a file")
+    /// The blob id the file at `path` would have, hashed as it is read (never held whole);
+    /// `None` if there is no such file.
+    fn hash_file(&self, path: &Path) -> Result<Option<ObjectId>> {
+        let shown = || format!("cannot read '{}'", path.display());
+        let mut file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(shown(), e)),
+        };
+        let len = file.metadata().io_ctx(shown)?.len();
+        let id = gix::objs::compute_stream_hash(
+            self.repo.object_hash(),
+            gix::object::Kind::Blob,
+            &mut file,
+            len,
+            &mut gix::progress::Discard,
+            &AtomicBool::new(false),
+        )
+        .git_ctx(shown)?;
+        // A file that grew while it was read is being edited right now.
+        if file.read(&mut [0u8; 1]).io_ctx(shown)? != 0 {
+            return Err(Error::conflict(format!(
+                "'{}' changed while pulse read it",
+                path.display()
+            ))
+            .with_hint("retry when it is no longer being written"));
+        }
+        Ok(Some(id))
     }
 
     /// Refuse (exit 4) if any path pulse is about to write holds an edit that is not
@@ -45,11 +72,7 @@ impl PromptRepo {
             let acceptable = |id: Option<ObjectId>| id == committed || id == new_id;
             let on_disk = workdir.join(path);
             let disk_id = match std::fs::symlink_metadata(&on_disk) {
-                Ok(m) if m.is_file() => {
-                    let bytes = std::fs::read(&on_disk)
-                        .io_ctx(|| format!("cannot read '{}'", on_disk.display()))?;
-                    Some(self.blob_hash(&bytes)?)
-                }
+                Ok(m) if m.is_file() => self.hash_file(&on_disk)?,
                 Ok(_) => {
                     return Err(in_the_way(path, "is not a regular file"));
                 }
@@ -88,14 +111,6 @@ impl PromptRepo {
         Ok(pending)
     }
 
-    fn worktree_blob(&self, path: &Path) -> Result<Option<ObjectId>> {
-        match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(self.blob_hash(&bytes)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(format!("cannot read '{}'", path.display()), e)),
-        }
-    }
-
     /// Finish the worktree update of a writer that was killed after moving the branch:
     /// every recorded path that still holds its old or new content (in the worktree and
     /// the index) is set to what the branch holds now.
@@ -115,7 +130,7 @@ impl PromptRepo {
             let staged = index
                 .as_ref()
                 .and_then(|i| i.entry_by_path(p.path.as_str().into()).map(|e| e.id));
-            if !known(self.worktree_blob(&workdir.join(&p.path))?) || !known(staged) {
+            if !known(self.hash_file(&workdir.join(&p.path))?) || !known(staged) {
                 continue;
             }
             written.insert(p.path.clone(), self.blob_id_at(head, &p.path)?);
@@ -156,7 +171,10 @@ impl PromptRepo {
                     let dir = root.subdirs(dirs.iter().copied(), true)?.ok_or_else(|| {
                         Error::other(format!("cannot create the directory of '{path}'"))
                     })?;
-                    dir.write(file, &self.read_blob(*id)?, WriteMode::Replace, Some(&tmp))?;
+                    // Streamed from the object database: no second copy of the content.
+                    dir.write_with(file, WriteMode::Replace, Some(&tmp), &mut |out| {
+                        self.copy_blob(*id, out).map(|_| ())
+                    })?;
                 }
                 None => {
                     if let Some(dir) = root.subdirs(dirs.iter().copied(), false)? {

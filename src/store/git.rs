@@ -2,10 +2,13 @@
 //! branch (`docs/format.md`).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::{Expect, NewRelease, PromptSummary, Store, Stored, Unverified, Verified, no_release};
+use super::{
+    Expect, NewRelease, PromptSummary, Recorded, Store, Stored, Unverified, Verified, no_release,
+};
 use crate::error::Result;
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
@@ -122,6 +125,14 @@ impl Store for GitStore {
             .release(name, version)?
             .ok_or_else(|| no_release(name, version))?;
         repo.release_blob(&release)
+    }
+
+    fn read_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<Recorded> {
+        let repo = self.repo();
+        let release = repo
+            .release(name, version)?
+            .ok_or_else(|| no_release(name, version))?;
+        repo.release_blob_into(&release, out)
     }
 
     fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>> {

@@ -16,12 +16,13 @@ mod git;
 mod memory;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::Arc;
 
 pub use git::{GitStore, PooledRepo};
 pub use memory::MemoryStore;
 
-use crate::digest::Digest;
+use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Hint, Kind, Result};
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
@@ -114,6 +115,25 @@ pub struct Unverified {
     pub size: u64,
 }
 
+impl Unverified {
+    /// The checksum and size the store recorded.
+    pub fn recorded(&self) -> Recorded {
+        Recorded {
+            sha256: self.sha256,
+            size: self.size,
+        }
+    }
+}
+
+/// The checksum and size a store recorded for a release: what its bytes must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The recorded checksum.
+    pub sha256: Digest,
+    /// The recorded size in bytes.
+    pub size: u64,
+}
+
 /// One row of a listing: a prompt with its latest release, labels and metadata.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PromptSummary {
@@ -160,6 +180,21 @@ pub trait Store: Send + Sync {
     /// The bytes of a release and the checksum the store recorded, not verified: read
     /// releases through [`StoreExt::fetch`], which verifies them.
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified>;
+
+    /// Copy the bytes of a release into `out` as they are read, not verified, and return
+    /// the checksum and size the store recorded: read releases through
+    /// [`StoreExt::fetch_into`], which verifies them. A store that can stream content
+    /// overrides this; the default reads the release whole.
+    fn read_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<Recorded> {
+        let raw = self.read(name, version)?;
+        out.write_all(&raw.content).map_err(|e| {
+            Error::io(
+                format!("cannot pass on the content of '{name}@{version}'"),
+                e,
+            )
+        })?;
+        Ok(raw.recorded())
+    }
 
     /// The prompts that have at least one release, sorted, under `prefix`.
     fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>>;
@@ -236,9 +271,10 @@ pub trait Store: Send + Sync {
         for name in names {
             for version in self.versions(&name)? {
                 report.checked += 1;
+                let mut seen = Hasher::new();
                 let outcome = self
-                    .read(&name, &version)
-                    .and_then(|raw| check_content(&name, &version, &raw));
+                    .read_into(&name, &version, &mut seen)
+                    .and_then(|recorded| check_content(&name, &version, &recorded, seen));
                 if let Err(e) = outcome {
                     report.problems.push(VerifyProblem {
                         tag: format!("{name}@{version}"),
@@ -251,16 +287,20 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// Check raw content against the checksum and size its store recorded: the one place
-/// where pulse decides whether bytes may be handed on.
-pub fn check_content(name: &Name, version: &Version, raw: &Unverified) -> Result<()> {
-    let actual = Digest::of(&raw.content);
-    if actual != raw.sha256 || raw.content.len() as u64 != raw.size {
+/// Check content, as it was read (fed through `seen`), against the checksum and size its
+/// store recorded: the one place where pulse decides whether bytes may be handed on.
+pub fn check_content(
+    name: &Name,
+    version: &Version,
+    recorded: &Recorded,
+    seen: Hasher,
+) -> Result<()> {
+    let size = seen.len();
+    let actual = seen.finish();
+    if actual != recorded.sha256 || size != recorded.size {
         return Err(Error::integrity(format!(
-            "content of '{name}@{version}' does not match its checksum: recorded {} ({} bytes), content is {actual} ({} bytes)",
-            raw.sha256,
-            raw.size,
-            raw.content.len()
+            "content of '{name}@{version}' does not match its checksum: recorded {} ({} bytes), content is {actual} ({size} bytes)",
+            recorded.sha256, recorded.size,
         ))
         .with_hint("do not trust this content")
         .with_hint(Hint::Verify {
@@ -277,8 +317,28 @@ pub trait StoreExt: Store {
     /// (an integrity failure, exit 5, if they do not match).
     fn fetch(&self, name: &Name, version: &Version) -> Result<Vec<u8>> {
         let raw = self.read(name, version).map_err(|e| missing(self, e))?;
-        check_content(name, version, &raw)?;
+        let mut seen = Hasher::new();
+        seen.update(&raw.content);
+        check_content(name, version, &raw.recorded(), seen)?;
         Ok(raw.content)
+    }
+
+    /// Copy the exact bytes of a release into `out`, checking them on the way against
+    /// the recorded checksum (an integrity failure, exit 5, if they do not match); returns
+    /// their size. `out` receives the bytes before the check is done, so it must be a
+    /// place that is published only when this returns `Ok` (a temporary file renamed
+    /// afterwards), never one a reader sees at once: such a reader uses [`StoreExt::fetch`].
+    fn fetch_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<u64> {
+        let mut tee = Tee {
+            out,
+            seen: Hasher::new(),
+        };
+        let recorded = self
+            .read_into(name, version, &mut tee)
+            .map_err(|e| missing(self, e))?;
+        let size = tee.seen.len();
+        check_content(name, version, &recorded, tee.seen)?;
+        Ok(size)
     }
 
     /// Whether a release exists.
@@ -339,6 +399,24 @@ pub trait StoreExt: Store {
 }
 
 impl<S: Store + ?Sized> StoreExt for S {}
+
+/// A writer that passes everything on to `out` and hashes it on the way.
+struct Tee<'a> {
+    out: &'a mut dyn Write,
+    seen: Hasher,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.seen.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
 
 fn missing<S: Store + ?Sized>(store: &S, e: Error) -> Error {
     if e.kind() == Kind::NotFound {

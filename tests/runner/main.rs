@@ -17,6 +17,7 @@ mod hardening;
 mod hostile_remotes;
 mod import_export;
 mod labels;
+mod large;
 mod props;
 mod readme;
 mod remotes;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::cli::{Ctx, Report};
 use crate::error::Result;
 use crate::fsutil::{Dir, Written};
-use crate::layout::{write_labels, write_release};
+use crate::layout::{write_labels, write_release_with};
 use crate::name::NamePrefix;
 use crate::report::{Exported, ReleaseId};
 use crate::store::StoreExt;
@@ -51,8 +51,12 @@ pub(super) fn run(args: ExportArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
     for name in store.list(&prefix)? {
         for version in store.versions(&name)? {
             let meta = store.metadata(&name, &version)?;
-            let content = store.fetch(&name, &version)?;
-            match write_release(&root, &meta, &content)? {
+            // Streamed into the temporary file and checked on the way: a release is put
+            // in place only once its checksum matched.
+            let written = write_release_with(&root, &meta, &mut |out| {
+                store.fetch_into(&name, &version, out).map(|_| ())
+            })?;
+            match written {
                 Written::Written => {
                     report.exported += 1;
                     report.releases.push(ReleaseId {

@@ -40,37 +40,47 @@ pub(super) fn run(args: FetchArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()>
         if let Some(w) = &fetched.warning {
             ctx.out.warn(w);
         }
-        return write_content(&args, out, &fetched.content);
+        return match &args.output {
+            Some(path) => crate::fsutil::write_file(path, &fetched.content),
+            None => out.write_all(&fetched.content).map_err(out_err),
+        };
     }
-    let content = match &args.rev {
-        Some(rev) => {
-            crate::remote::check_revision(rev)?;
-            if args.spec.contains('@') {
-                return Err(Error::usage(
-                    "--ref reads working content; do not also give @SELECTOR",
-                ));
-            }
-            let repo = ctx.access.repo()?;
-            let commit = repo.resolve_rev(rev)?;
-            repo.file_at(commit, &content_path(&name))?.ok_or_else(|| {
+    if let Some(rev) = &args.rev {
+        crate::remote::check_revision(rev)?;
+        if args.spec.contains('@') {
+            return Err(Error::usage(
+                "--ref reads working content; do not also give @SELECTOR",
+            ));
+        }
+        let repo = ctx.access.repo()?;
+        let commit = repo.resolve_rev(rev)?;
+        let blob = repo
+            .blob_id_at(commit, &content_path(&name))?
+            .ok_or_else(|| {
                 Error::not_found(format!("prompt '{name}' has no working content at '{rev}'"))
                     .with_hint(format!(
                         "'git ls-tree -r {rev} prompts/' lists what is there"
                     ))
-            })?
-        }
-        None => {
-            let store = ctx.access.store()?;
-            let version = store.resolve(&name, &selector)?;
-            store.fetch(&name, &version)?
-        }
-    };
-    write_content(&args, out, &content)
-}
-
-fn write_content(args: &FetchArgs, out: &mut dyn Write, content: &[u8]) -> Result<()> {
+            })?;
+        // Working content has no checksum to verify: it is streamed as it is read.
+        return match &args.output {
+            Some(path) => crate::fsutil::write_file_with(path, &mut |file| {
+                repo.copy_blob(blob, file).map(|_| ())
+            }),
+            None => repo.copy_blob(blob, out).map(|_| ()),
+        };
+    }
+    let store = ctx.access.store()?;
+    let version = store.resolve(&name, &selector)?;
     match &args.output {
-        Some(path) => crate::fsutil::write_file(path, content),
-        None => out.write_all(content).map_err(out_err),
+        // Streamed into the temporary file and checked on the way; the file is put in
+        // place only once the checksum matched.
+        Some(path) => crate::fsutil::write_file_with(path, &mut |file| {
+            store.fetch_into(&name, &version, file).map(|_| ())
+        }),
+        // Nothing reaches stdout before the whole content is verified, so it is held once.
+        None => out
+            .write_all(&store.fetch(&name, &version)?)
+            .map_err(out_err),
     }
 }

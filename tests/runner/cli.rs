@@ -117,3 +117,81 @@ fn non_utf8_paths_are_handled() {
         .unwrap()
         .assert_code(3);
 }
+
+/// The repository's docs, help texts and comments stand alone: they never send a reader
+/// to a document outside the repository.
+#[test]
+fn docs_help_and_comments_stand_alone() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Built from pieces, so this file does not match itself.
+    let outside = [
+        ["SP", "EC "].concat(),
+        ["SP", "EC."].concat(),
+        ["SP", "EC\u{a7}"].concat(),
+        "\u{a7}".to_owned(),
+        ["the ", "seed"].concat(),
+    ];
+    let mut files = vec![root.join("README.md"), root.join("CHANGELOG.md")];
+    let mut dirs = vec![
+        root.join("src"),
+        root.join("docs"),
+        root.join("scripts"),
+        root.join("tests"),
+        root.join("benches"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            if outside.iter().any(|o| line.contains(o.as_str())) {
+                found.push(format!("{}:{}: {line}", file.display(), i + 1));
+            }
+        }
+    }
+    let env = Env::new();
+    let mut helps = vec![vec!["--help".to_owned()]];
+    let top = env.pulse(&["--help"]).assert_ok().stdout_str();
+    for line in top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+    {
+        if line.is_empty() {
+            break;
+        }
+        // A command's line is indented two spaces; a wrapped description, more.
+        let Some(cmd) = line
+            .strip_prefix("  ")
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
+            .and_then(|l| l.split_whitespace().next())
+        else {
+            continue;
+        };
+        if cmd != "help" {
+            helps.push(vec![cmd.to_owned(), "--help".to_owned()]);
+        }
+    }
+    assert!(helps.len() > 15, "{helps:?}");
+    for args in helps {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let text = env.pulse(&args).assert_ok().stdout_str();
+        for o in &outside {
+            if text.contains(o.as_str()) {
+                found.push(format!("pulse {}: mentions '{o}'", args.join(" ")));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

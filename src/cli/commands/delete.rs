@@ -16,6 +16,7 @@ use crate::version::Version;
 #[derive(Debug, clap::Args)]
 pub struct DeleteArgs {
     /// NAME@VERSION, an exact version.
+    #[arg(value_name = "NAME@VERSION")]
     pub spec: String,
     /// Delete even though it may have been pushed.
     #[arg(long)]

@@ -18,6 +18,7 @@ use crate::store::StoreExt;
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
     /// NAME or NAME@SELECTOR.
+    #[arg(value_name = "NAME[@SELECTOR]")]
     pub spec: String,
     /// The selector, as a flag (another spelling of NAME@SELECTOR).
     #[arg(long = "version", id = "selector", value_name = "SELECTOR")]

@@ -14,6 +14,7 @@ use crate::store::{Store, StoreExt};
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
     /// NAME or NAME@SELECTOR.
+    #[arg(value_name = "NAME[@SELECTOR]")]
     pub spec: String,
     /// The selector, as a flag.
     #[arg(long = "version", id = "selector", value_name = "SELECTOR")]

@@ -14,7 +14,6 @@ use crate::error::{Error, IoResultExt, Result};
 use crate::fsutil::{Dir, WriteMode, Written};
 use crate::meta::{ReleaseMeta, Sidecar};
 use crate::name::{Label, Name};
-use crate::repo::{ImportRelease, ImportSource};
 use crate::version::Version;
 
 /// `metadata.json` as export writes it: every field, with pulse's own `author` and
@@ -67,6 +66,51 @@ struct ImportMeta {
 /// The most bytes an imported release's description and keywords may take in its
 /// sidecar: half of what a sidecar may hold, leaving the rest for labels.
 const IMPORT_SIDECAR_BYTES: usize = bounded::SIDECAR.max_bytes / 2;
+
+/// One release to import (from the directory layout).
+#[derive(Debug, Clone)]
+pub struct ImportRelease {
+    /// The prompt.
+    pub name: Name,
+    /// The version.
+    pub version: Version,
+    /// Where its content is.
+    pub source: ImportSource,
+    /// The content's size in bytes.
+    pub size: u64,
+    /// The content's SHA-256 (lowercase hex), checked again when the content is read.
+    pub sha256: String,
+    /// The prompt's description at this version.
+    pub description: Option<String>,
+    /// The prompt's keywords at this version.
+    pub tags: Vec<String>,
+    /// When it was released, if known.
+    pub created: Option<gix::date::Time>,
+    /// Who released it, if known.
+    pub author: Option<(String, String)>,
+    /// The release message, if known.
+    pub message: Option<String>,
+}
+
+/// Where an imported release's content comes from.
+#[derive(Debug, Clone)]
+pub enum ImportSource {
+    /// A file, read when the release is written (so an import never holds all content).
+    File(std::path::PathBuf),
+    /// Bytes in memory.
+    Bytes(Vec<u8>),
+}
+
+impl ImportSource {
+    /// The content, to be read once: a regular file (never a FIFO or a link swapped in
+    /// since the directory was read), or bytes.
+    pub(crate) fn open(&self) -> Result<Box<dyn std::io::Read + '_>> {
+        Ok(match self {
+            ImportSource::File(path) => Box::new(open_regular(path)?),
+            ImportSource::Bytes(b) => Box::new(&b[..]),
+        })
+    }
+}
 
 /// Labels per prompt, as read from `labels.json` files.
 pub type DirLabels = BTreeMap<Name, BTreeMap<Label, Version>>;
@@ -271,7 +315,7 @@ fn read_release(dir: &Path, segments: &[String]) -> Result<ImportRelease> {
         ));
     }
     release.message = meta.message;
-    release.author = meta.author.as_deref().and_then(crate::repo::parse_author);
+    release.author = meta.author.as_deref().and_then(crate::meta::parse_author);
     Ok(release)
 }
 

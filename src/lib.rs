@@ -42,6 +42,7 @@
 // Domain values, which depend on nothing above them.
 pub mod digest;
 pub mod error;
+pub mod integrity;
 pub mod meta;
 pub mod name;
 pub mod selector;

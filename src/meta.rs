@@ -61,6 +61,36 @@ pub struct MetadataUpdate {
     pub tags: Option<Vec<String>>,
 }
 
+/// What a label must point to for a move to go ahead (compare-and-swap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Move it whatever it points to now.
+    Any,
+    /// Only if the label does not exist yet.
+    Absent,
+    /// Only if it points to exactly this version now.
+    Is(Version),
+}
+
+/// The error for a release that is not in a store.
+pub fn no_release(name: &Name, version: &Version) -> crate::Error {
+    crate::Error::not_found(format!("prompt '{name}' has no release {version}")).with_hint(
+        crate::Hint::ListVersions {
+            name: name.to_string(),
+        },
+    )
+}
+
+/// Split `Name <email>`.
+pub fn parse_author(s: &str) -> Option<(String, String)> {
+    let (name, rest) = s.split_once('<')?;
+    let email = rest.trim_end().strip_suffix('>')?;
+    if email.contains(['<', '>', '\n']) || name.contains(['>', '\n']) {
+        return None;
+    }
+    Some((name.trim().to_owned(), email.trim().to_owned()))
+}
+
 /// One move of a label: who moved which label from what to what, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelMove {
@@ -215,7 +245,16 @@ fn parse_plain(text: &str) -> Option<Sidecar> {
 fn plain_scalar(raw: &str) -> Option<String> {
     if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
         // Single-quoted: a quote inside is written twice; nothing is escaped otherwise.
-        if inner.chars().any(char::is_control) || inner.replace("''", "").contains('\'') {
+        // YAML breaks lines at NEL, LS and PS too, and gives a BOM a meaning: leave any of
+        // them, and any control character, to the parser.
+        let special = |c: char| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                )
+        };
+        if inner.chars().any(special) || inner.replace("''", "").contains('\'') {
             return None;
         }
         return Some(inner.replace("''", "'"));
@@ -371,6 +410,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn authors() {
+        assert_eq!(
+            parse_author("Ada Tester <ada@example.com>"),
+            Some(("Ada Tester".into(), "ada@example.com".into()))
+        );
+        assert_eq!(parse_author("no email"), None);
+        assert_eq!(parse_author("a <b> <c>"), None);
+        assert_eq!(parse_author("a\n<b>"), None);
+    }
+
+    #[test]
     fn trailers_round_trip() {
         let t = Trailers {
             name: Name::parse("team/a").unwrap(),
@@ -424,6 +474,8 @@ mod tests {
             "description: d",
             "other: x\n",
             "description: \"quoted\"\n",
+            "description: '\u{2028}  '\n",
+            "description: 'a\u{85}b'\n",
         ] {
             assert_eq!(parse_plain(doubtful), None, "{doubtful:?}");
         }

@@ -15,54 +15,10 @@ use super::paths::{content_path, tag_name};
 use super::release::{Provenance, TagSpec, conflict_exists, tag_edit};
 use crate::digest::Digest;
 use crate::error::{Error, GitResultExt, Kind, Result};
+use crate::layout::ImportRelease;
 use crate::meta::PromptMeta;
 use crate::name::{Label, Name};
 use crate::version::Version;
-
-/// One release to import (from the directory layout).
-#[derive(Debug, Clone)]
-pub struct ImportRelease {
-    /// The prompt.
-    pub name: Name,
-    /// The version.
-    pub version: Version,
-    /// Where its content is.
-    pub source: ImportSource,
-    /// The content's size in bytes.
-    pub size: u64,
-    /// The content's SHA-256 (lowercase hex), checked again when the content is read.
-    pub sha256: String,
-    /// The prompt's description at this version.
-    pub description: Option<String>,
-    /// The prompt's keywords at this version.
-    pub tags: Vec<String>,
-    /// When it was released, if known.
-    pub created: Option<gix::date::Time>,
-    /// Who released it, if known.
-    pub author: Option<(String, String)>,
-    /// The release message, if known.
-    pub message: Option<String>,
-}
-
-/// Where an imported release's content comes from.
-#[derive(Debug, Clone)]
-pub enum ImportSource {
-    /// A file, read when the release is written (so an import never holds all content).
-    File(std::path::PathBuf),
-    /// Bytes in memory.
-    Bytes(Vec<u8>),
-}
-
-impl ImportSource {
-    /// The content, to be read once: a regular file (never a FIFO or a link swapped in
-    /// since the directory was read), or bytes.
-    fn open(&self) -> Result<Box<dyn std::io::Read + '_>> {
-        Ok(match self {
-            ImportSource::File(path) => Box::new(crate::layout::open_regular(path)?),
-            ImportSource::Bytes(b) => Box::new(&b[..]),
-        })
-    }
-}
 
 /// Write the content of `r` as a blob: a small one into `buffered` (written out later as
 /// part of a pack), a large one streamed straight into a loose object. Either way it is

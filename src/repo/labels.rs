@@ -8,9 +8,9 @@ use super::PromptRepo;
 use super::commit::{Edit, Plan};
 use super::paths::{content_path, sidecar_path};
 use crate::error::{Error, Hint, Result};
+use crate::meta::Expect;
 use crate::meta::{MetadataUpdate, PromptMeta, Sidecar};
 use crate::name::{Label, Name};
-use crate::store::Expect;
 use crate::version::Version;
 
 /// The outcome of moving a label.

@@ -23,14 +23,15 @@ use gix::ObjectId;
 
 use crate::error::{Error, GitResultExt, Result};
 
+pub use crate::layout::{ImportRelease, ImportSource};
+pub use crate::meta::parse_author;
 pub use check::{CheckReport, PromptChange};
-pub use import::{ImportRelease, ImportSource};
 pub use labels::LabelChange;
 pub use lock::{PendingSync, WriteLock};
 pub use merge::Integration;
 pub use paths::parse_tag_name;
 pub use read::{PromptEntry, Release, format_time};
-pub use release::{AddRequest, Added, Content, Provenance, VersionChoice, parse_author};
+pub use release::{AddRequest, Added, Content, Provenance, VersionChoice};
 
 /// The path, inside every branch, of the repository's own settings and format version.
 pub const SETTINGS_PATH: &str = ".pulse/config.yaml";

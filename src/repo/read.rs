@@ -10,10 +10,11 @@ use super::paths::{PROMPTS_DIR, content_path, sidecar_path, tag_name, tag_prefix
 use super::{Branch, PromptRepo};
 use crate::digest::Hasher;
 use crate::error::{Error, GitResultExt, Hint, Result};
+use crate::integrity::{Recorded, Unverified, Verified, VerifyProblem, check_content};
+use crate::meta::no_release;
 use crate::meta::{LabelMove, ReleaseMeta, Sidecar, Trailers, parse_tag_message};
 use crate::name::Name;
 use crate::selector::Selector;
-use crate::store::{Recorded, Unverified, Verified, VerifyProblem, check_content, no_release};
 use crate::version::Version;
 
 /// One release as its tag records it.

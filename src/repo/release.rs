@@ -51,7 +51,7 @@ impl Provenance {
     pub fn parse(author: Option<&str>, created: Option<&str>) -> Result<Provenance> {
         let author = author
             .map(|a| {
-                parse_author(a).ok_or_else(|| {
+                crate::meta::parse_author(a).ok_or_else(|| {
                     Error::usage(format!(
                         "author '{}' is not of the form 'Name <email>'",
                         crate::name::printable(a)
@@ -71,16 +71,6 @@ impl Provenance {
             .transpose()?;
         Ok(Provenance { author, time })
     }
-}
-
-/// Split `Name <email>`.
-pub fn parse_author(s: &str) -> Option<(String, String)> {
-    let (name, rest) = s.split_once('<')?;
-    let email = rest.trim_end().strip_suffix('>')?;
-    if email.contains(['<', '>', '\n']) || name.contains(['>', '\n']) {
-        return None;
-    }
-    Some((name.trim().to_owned(), email.trim().to_owned()))
 }
 
 /// What `add` / `release` should do.
@@ -388,7 +378,7 @@ impl PromptRepo {
         let spec = tag_name(name, version);
         let release = self
             .release(name, version)?
-            .ok_or_else(|| crate::store::no_release(name, version))?;
+            .ok_or_else(|| crate::meta::no_release(name, version))?;
         let sidecar = self.sidecar_at(branch.read_commit(), name)?;
         let holding: Vec<&String> = sidecar
             .labels
@@ -433,21 +423,5 @@ impl PromptRepo {
             .edit_reference(edit)
             .git_ctx(|| format!("cannot delete tag '{spec}'"))?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn authors() {
-        assert_eq!(
-            parse_author("Ada Tester <ada@example.com>"),
-            Some(("Ada Tester".into(), "ada@example.com".into()))
-        );
-        assert_eq!(parse_author("no email"), None);
-        assert_eq!(parse_author("a <b> <c>"), None);
-        assert_eq!(parse_author("a\n<b>"), None);
     }
 }

@@ -20,9 +20,12 @@ use std::io::Write;
 use std::sync::Arc;
 
 pub use git::{GitStore, PooledRepo};
+
+pub use crate::integrity::{Recorded, Unverified, Verified, VerifyProblem, check_content};
+pub use crate::meta::{Expect, no_release};
 pub use memory::MemoryStore;
 
-use crate::digest::{Digest, Hasher};
+use crate::digest::Hasher;
 use crate::error::{Error, Hint, Kind, Result};
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
@@ -92,48 +95,6 @@ pub enum Stored {
     Unchanged,
 }
 
-/// What a label must point to for a move to go ahead (compare-and-swap).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
-    /// Move it whatever it points to now.
-    Any,
-    /// Only if the label does not exist yet.
-    Absent,
-    /// Only if it points to exactly this version now.
-    Is(Version),
-}
-
-/// A release's bytes as a store holds them, with the checksum and size it recorded.
-/// Only [`StoreExt::fetch`] hands bytes on, after checking them against these.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unverified {
-    /// The bytes, not yet verified.
-    pub content: Vec<u8>,
-    /// The checksum the store recorded for the release.
-    pub sha256: Digest,
-    /// The size the store recorded.
-    pub size: u64,
-}
-
-impl Unverified {
-    /// The checksum and size the store recorded.
-    pub fn recorded(&self) -> Recorded {
-        Recorded {
-            sha256: self.sha256,
-            size: self.size,
-        }
-    }
-}
-
-/// The checksum and size a store recorded for a release: what its bytes must match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Recorded {
-    /// The recorded checksum.
-    pub sha256: Digest,
-    /// The recorded size in bytes.
-    pub size: u64,
-}
-
 /// One row of a listing: a prompt with its latest release, labels and metadata.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PromptSummary {
@@ -147,24 +108,6 @@ pub struct PromptSummary {
     pub description: Option<String>,
     /// Its keywords.
     pub tags: Vec<String>,
-}
-
-/// One thing found wrong with a release.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct VerifyProblem {
-    /// The release (`name@version`), as the store names it.
-    pub tag: String,
-    /// What is wrong.
-    pub problem: String,
-}
-
-/// The outcome of checking every release of a store.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Verified {
-    /// How many releases were checked.
-    pub checked: usize,
-    /// What was found wrong (empty: all is well).
-    pub problems: Vec<VerifyProblem>,
 }
 
 /// A place released prompts are kept. Methods take `&self` and may be called from many
@@ -287,29 +230,6 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// Check content, as it was read (fed through `seen`), against the checksum and size its
-/// store recorded: the one place where pulse decides whether bytes may be handed on.
-pub fn check_content(
-    name: &Name,
-    version: &Version,
-    recorded: &Recorded,
-    seen: Hasher,
-) -> Result<()> {
-    let size = seen.len();
-    let actual = seen.finish();
-    if actual != recorded.sha256 || size != recorded.size {
-        return Err(Error::integrity(format!(
-            "content of '{name}@{version}' does not match its checksum: recorded {} ({} bytes), content is {actual} ({size} bytes)",
-            recorded.sha256, recorded.size,
-        ))
-        .with_hint("do not trust this content")
-        .with_hint(Hint::Verify {
-            name: Some(name.to_string()),
-        }));
-    }
-    Ok(())
-}
-
 /// What every store does the same way, built on [`Store`]: reading verified content and
 /// resolving selectors. Implemented for every store; not meant to be implemented by hand.
 pub trait StoreExt: Store {
@@ -424,15 +344,6 @@ fn missing<S: Store + ?Sized>(store: &S, e: Error) -> Error {
     } else {
         e
     }
-}
-
-/// The error for a release that is not in a store.
-pub fn no_release(name: &Name, version: &Version) -> Error {
-    Error::not_found(format!("prompt '{name}' has no release {version}")).with_hint(
-        Hint::ListVersions {
-            name: name.to_string(),
-        },
-    )
 }
 
 /// How to open a store, besides its address.

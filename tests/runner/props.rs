@@ -382,7 +382,10 @@ proptest! {
 }
 
 /// Lines a sidecar might hold: the shapes pulse writes and many near them.
-const SIDECAR_LINES: [&str; 28] = [
+const SIDECAR_LINES: [&str; 31] = [
+    "description: '\u{2028}  '\n",
+    "description: 'x\u{2029}'\n",
+    "description: 'caf\u{e9} \u{1F600}'\n",
     "description: d\n",
     "description: Reviews pull requests, carefully\n",
     "description: 'It''s: careful'\n",
@@ -428,5 +431,24 @@ proptest! {
         } else {
             prop_assert_eq!(ours, yaml, "{:?}", text);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// On anything pulse writes, with any characters at all, the sidecar reader agrees
+    /// with the YAML parser.
+    #[test]
+    fn sidecars_pulse_writes_read_as_the_yaml_parser_reads_them(
+        desc in proptest::option::of("(?s).{0,30}|\\PC{0,30}|[ -~]{0,30}"),
+        tags in proptest::collection::vec("(?s).{0,12}|[a-z0-9 .:#'-]{1,12}", 0..3),
+        labels in proptest::collection::btree_map("[a-z][a-z0-9-]{0,6}", "(?s).{0,8}|[0-9.a-z-]{1,8}", 0..3),
+    ) {
+        let s = Sidecar { description: desc, tags, labels };
+        let text = s.to_yaml();
+        let yaml = serde_yaml_ng::from_str::<Sidecar>(&text).ok();
+        let ours = Sidecar::parse(text.as_bytes(), "p.yaml").ok();
+        prop_assert_eq!(ours, yaml, "{:?}", text);
     }
 }

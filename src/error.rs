@@ -256,7 +256,7 @@ impl Error {
             message.push_str(": ");
             message.push_str(&cause);
         }
-        Error::new(kind, message).retryable(false)
+        Error::new(kind, message).retryable(false).with_source(err)
     }
 
     /// Whether an I/O error in the cause chain is a closed pipe (the reader went away).

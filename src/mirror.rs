@@ -22,6 +22,7 @@ use crate::fsutil::{Dir, WriteMode, Written};
 use crate::name::Name;
 use crate::repo::{PromptRepo, Release};
 use crate::selector::Selector;
+use crate::store::{GitStore, StoreExt};
 
 /// pulse's part of the user's cache: `$XDG_CACHE_HOME/progress-pulse`, or `~/.cache/...`.
 fn cache_base() -> Result<PathBuf> {
@@ -168,22 +169,26 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
         Some(_) => None,
         None => repo.branch_for_unborn_head()?,
     };
+    let store = GitStore::from_repo(repo, branch.map(str::to_owned).or(fallback));
+    let beyond_reach = |e: Error| {
+        if warning.is_some() && e.kind() == Kind::NotFound {
+            Error::new(
+                Kind::Unavailable,
+                format!(
+                    "{} (and '{url}' cannot be reached to look further)",
+                    e.message()
+                ),
+            )
+            .with_hint("retry when the remote is reachable")
+        } else {
+            e
+        }
+    };
+    let version = store.resolve(name, selector).map_err(beyond_reach)?;
+    let repo = store.repo();
     let release = repo
-        .resolve(name, selector, branch.or(fallback.as_deref()))
-        .map_err(|e| {
-            if warning.is_some() && e.kind() == Kind::NotFound {
-                Error::new(
-                    Kind::Unavailable,
-                    format!(
-                        "{} (and '{url}' cannot be reached to look further)",
-                        e.message()
-                    ),
-                )
-                .with_hint("retry when the remote is reachable")
-            } else {
-                e
-            }
-        })?;
+        .release(name, &version)?
+        .ok_or_else(|| beyond_reach(crate::meta::no_release(name, &version)))?;
     let content = repo.release_content(&release)?;
     pin(url, &release)?;
     Ok(Fetched {

@@ -11,10 +11,8 @@ use super::{Branch, PromptRepo};
 use crate::digest::Hasher;
 use crate::error::{Error, GitResultExt, Hint, Result};
 use crate::integrity::{Recorded, Unverified, Verified, VerifyProblem, check_content};
-use crate::meta::no_release;
 use crate::meta::{LabelMove, ReleaseMeta, Sidecar, Trailers, parse_tag_message};
 use crate::name::Name;
-use crate::selector::Selector;
 use crate::version::Version;
 
 /// One release as its tag records it.
@@ -345,87 +343,6 @@ impl PromptRepo {
             Some(bytes) => Sidecar::parse(&bytes, &path),
             None => Ok(Sidecar::default()),
         }
-    }
-
-    /// Resolve `name@selector` to its release; labels are read from `branch` (`--branch`,
-    /// or the one checked out), which is only looked at for a label. In a shallow clone, a
-    /// release that is not found may just not have been fetched: the hint says so.
-    pub fn resolve(
-        &self,
-        name: &Name,
-        selector: &Selector,
-        branch: Option<&str>,
-    ) -> Result<Release> {
-        self.resolve_inner(name, selector, branch).map_err(|e| {
-            if e.kind() == crate::Kind::NotFound && self.is_shallow() {
-                e.with_hint("this is a shallow clone, which lacks older commits and tags: run 'git fetch --unshallow --tags'")
-            } else {
-                e
-            }
-        })
-    }
-
-    fn resolve_inner(
-        &self,
-        name: &Name,
-        selector: &Selector,
-        branch: Option<&str>,
-    ) -> Result<Release> {
-        let no_such = |v: &Version| no_release(name, v);
-        match selector {
-            // One ref lookup: no listing needed for an exact version.
-            Selector::Exact(v) => self.release(name, v)?.ok_or_else(|| no_such(v)),
-            Selector::Label(label) => {
-                let branch = self.branch(branch)?;
-                let sidecar = self.sidecar_at(branch.read_commit(), name)?;
-                let v = sidecar.label(label).ok_or_else(|| {
-                    Error::not_found(format!(
-                        "prompt '{name}' has no label '{label}' on branch '{}'",
-                        branch.short_name()
-                    ))
-                    .with_hint(Hint::ListLabels {
-                        name: name.to_string(),
-                    })
-                })?;
-                self.release(name, &v)?.ok_or_else(|| {
-                    no_such(&v)
-                        .with_hint(format!("label '{label}' points to a deleted release"))
-                        .with_hint(Hint::MoveLabel {
-                            name: name.to_string(),
-                            label: label.to_string(),
-                        })
-                })
-            }
-            Selector::Latest | Selector::Req(_) => {
-                let refs = self.release_refs(name)?;
-                if refs.is_empty() {
-                    return Err(Error::not_found(format!("prompt '{name}' has no releases"))
-                        .with_hint(Hint::ListPrompts));
-                }
-                let picked = selector.pick(refs.iter().map(|(v, _)| v)).ok_or_else(|| {
-                    Error::not_found(format!(
-                        "prompt '{name}' has no release matching '{selector}'"
-                    ))
-                    .with_hint(Hint::ListVersions {
-                        name: name.to_string(),
-                    })
-                })?;
-                let (v, id) = refs
-                    .iter()
-                    .find(|(v, _)| v == picked)
-                    .ok_or_else(|| no_such(picked))?;
-                self.read_release(name, v, *id)
-            }
-        }
-    }
-
-    /// All releases of `name`, read and sorted by SemVer precedence (lowest first).
-    pub fn releases(&self, name: &Name) -> Result<Vec<Release>> {
-        let mut refs = self.release_refs(name)?;
-        refs.sort_by(|a, b| a.0.cmp(&b.0));
-        refs.into_iter()
-            .map(|(v, id)| self.read_release(name, &v, id))
-            .collect()
     }
 
     /// The whole metadata of a release: the tag's record, with the prompt's description

@@ -185,6 +185,15 @@ impl Sidecar {
         serde_yaml_ng::to_string(self).unwrap_or_default()
     }
 
+    /// The labels that are well formed and point to a well-formed version (a label
+    /// edited by hand into something else is left out).
+    pub fn typed_labels(&self) -> BTreeMap<Label, Version> {
+        self.labels
+            .iter()
+            .filter_map(|(l, v)| Some((Label::parse(l).ok()?, Version::parse(v).ok()?)))
+            .collect()
+    }
+
     /// The version a label points to, if it is set and well formed.
     pub fn label(&self, label: &Label) -> Option<Version> {
         self.labels

@@ -152,8 +152,6 @@ pub trait Report: serde::Serialize {
 pub struct Output {
     /// The format of reports on stdout.
     pub format: Format,
-    /// `--quiet`: only errors on stderr.
-    pub quiet: bool,
 }
 
 impl Output {
@@ -382,10 +380,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         command,
     } = cli;
     let ctx = Ctx {
-        out: Output {
-            format: g.format,
-            quiet: g.quiet,
-        },
+        out: Output { format: g.format },
         access: Access {
             repo_path: g.repo,
             store_address: g.store,

@@ -181,10 +181,7 @@ impl Store for GitStore {
         let repo = self.repo();
         let branch = repo.branch(self.branch())?;
         let s = repo.sidecar_at(branch.read_commit(), name)?;
-        Ok(s.labels
-            .iter()
-            .filter_map(|(l, v)| Some((Label::parse(l).ok()?, Version::parse(v).ok()?)))
-            .collect())
+        Ok(s.typed_labels())
     }
 
     fn set_label(
@@ -232,11 +229,7 @@ impl Store for GitStore {
             out.push(PromptSummary {
                 name: entry.name.clone(),
                 latest: latest(&versions).cloned(),
-                labels: sidecar
-                    .labels
-                    .iter()
-                    .filter_map(|(l, v)| Some((Label::parse(l).ok()?, Version::parse(v).ok()?)))
-                    .collect(),
+                labels: sidecar.typed_labels(),
                 description: sidecar.description,
                 tags: sidecar.tags,
             });

@@ -100,45 +100,39 @@ impl Report for History {
     }
 }
 
+/// Point `label` of `name` at `version`, or remove it (`None`), and report the move.
+fn move_label(
+    ctx: &Ctx,
+    out: &mut dyn Write,
+    name: &str,
+    label: &str,
+    version: Option<&str>,
+) -> Result<()> {
+    let (name, label) = (Name::parse(name)?, Label::parse(label)?);
+    let to = version.map(Version::parse).transpose()?;
+    let from = ctx
+        .access
+        .store()?
+        .set_label(&name, &label, &Expect::Any, to.as_ref())?;
+    ctx.out.emit(
+        out,
+        &LabelMoved {
+            name,
+            label,
+            from,
+            to,
+        },
+    )
+}
+
 pub(super) fn run(cmd: LabelCommand, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     match cmd {
         LabelCommand::Set {
             name,
             label,
             version,
-        } => {
-            let (name, label) = (Name::parse(&name)?, Label::parse(&label)?);
-            let version = Version::parse(&version)?;
-            let from =
-                ctx.access
-                    .store()?
-                    .set_label(&name, &label, &Expect::Any, Some(&version))?;
-            ctx.out.emit(
-                out,
-                &LabelMoved {
-                    name,
-                    label,
-                    from,
-                    to: Some(version),
-                },
-            )
-        }
-        LabelCommand::Rm { name, label } => {
-            let (name, label) = (Name::parse(&name)?, Label::parse(&label)?);
-            let from = ctx
-                .access
-                .store()?
-                .set_label(&name, &label, &Expect::Any, None)?;
-            ctx.out.emit(
-                out,
-                &LabelMoved {
-                    name,
-                    label,
-                    from,
-                    to: None,
-                },
-            )
-        }
+        } => move_label(ctx, out, &name, &label, Some(&version)),
+        LabelCommand::Rm { name, label } => move_label(ctx, out, &name, &label, None),
         LabelCommand::List { name } => {
             let only = name.as_deref().map(Name::parse).transpose()?;
             let store = ctx.access.store()?;

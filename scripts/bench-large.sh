@@ -21,10 +21,9 @@
 #                            older build, for a before/after comparison)
 set -euo pipefail
 
-say() { printf '\n==> %s\n' "$*" >&2; }
-die() { printf 'bench-large.sh: %s\n' "$*" >&2; exit 1; }
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench-large.sh
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 MIB=${BENCH_LARGE_MIB:-256}
 KIND=${BENCH_LARGE_KIND:-text}
 STRICT=${BENCH_LARGE_STRICT:-0}
@@ -33,19 +32,7 @@ case $KIND in text | random) ;; *) die "BENCH_LARGE_KIND must be 'text' or 'rand
 SIZE=$((MIB * 1024 * 1024))
 BUDGET_KIB=$(((MIB + 64) * 1024))
 
-command -v cargo >/dev/null 2>&1 || die "cargo is missing"
-command -v git >/dev/null 2>&1 || die "git is missing"
-command -v python3 >/dev/null 2>&1 || die "python3 is missing"
-if [ ! -x /usr/bin/time ]; then
-    command -v apt-get >/dev/null 2>&1 || die "/usr/bin/time is missing; install the 'time' package"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    say "installing time"
-    $sudo apt-get update -qq >&2
-    $sudo apt-get install -y -qq time >&2
-fi
-PYTHON=$(command -v python3)
-GIT=$(command -v git)
+[ -x /usr/bin/time ] || need_pkg /usr/bin/time time
 
 # ---------------------------------------------------------------------------------------
 # Build (before the environment is made hermetic: cargo needs the real HOME)
@@ -53,37 +40,14 @@ GIT=$(command -v git)
 if [ -n "${BENCH_LARGE_PULSE:-}" ]; then
     PULSE=$(cd "$(dirname "$BENCH_LARGE_PULSE")" && pwd)/$(basename "$BENCH_LARGE_PULSE")
 else
-    say "building pulse (cargo build --release)"
-    (cd "$ROOT" && cargo build --release --quiet --bin pulse)
-    TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-        "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    PULSE="$TARGET_DIR/release/pulse"
+    build_pulse
 fi
 [ -x "$PULSE" ] || die "no binary at $PULSE"
 
 # ---------------------------------------------------------------------------------------
 # Temporary directory and hermetic environment (as scripts/bench.sh)
 # ---------------------------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pulse-bench-large.XXXXXX")
-cleanup() {
-    if [ "${BENCH_LARGE_KEEP:-0}" = 1 ]; then
-        echo "bench-large.sh: kept $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-RES="$TMP/results"
-mkdir -p "$RES" "$TMP/home"
-
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GIT_[A-Za-z_]*\|PULSE_[A-Za-z_]*\)=.*/\1/p')
-unset XDG_CONFIG_HOME
-export HOME="$TMP/home"
-export GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME="Bench Author" GIT_AUTHOR_EMAIL="author@bench.invalid"
-export GIT_COMMITTER_NAME="Bench Author" GIT_COMMITTER_EMAIL="author@bench.invalid"
-export NO_COLOR=1 LC_ALL=C TZ=UTC GIT_TERMINAL_PROMPT=0
+hermetic_tmp pulse-bench-large "${BENCH_LARGE_KEEP:-0}"
 
 # ---------------------------------------------------------------------------------------
 # The prompt: deterministic, SIZE bytes

@@ -26,48 +26,19 @@
 #   BENCH_KEEP=0         1: keep the temporary directory (its path is printed)
 set -euo pipefail
 
-say() { printf '\n==> %s\n' "$*" >&2; }
-die() { printf 'bench-remotes.sh: %s\n' "$*" >&2; exit 1; }
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench-remotes.sh
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 PROMPTS=${BENCH_PROMPTS:-1000}
 RUNS=${BENCH_RUNS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 BUDGET=${BENCH_BUDGET:-90}
 RELEASES=$((PROMPTS * 10))
 
-for t in cargo git python3 hyperfine; do
-    command -v "$t" >/dev/null 2>&1 || die "'$t' is missing (hyperfine: apt-get install hyperfine)"
-done
-PYTHON=$(command -v python3)
-GIT=$(command -v git)
-
-# Build before the environment is made hermetic (cargo needs the real HOME).
-say "building pulse (cargo build --release)"
-(cd "$ROOT" && cargo build --release --quiet --bin pulse)
-TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-    "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-PULSE="$TARGET_DIR/release/pulse"
-[ -x "$PULSE" ] || die "no binary at $PULSE"
-
-# Temporary directory and hermetic environment.
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pulse-bench-remotes.XXXXXX")
-case $TMP$PULSE$GIT in *[[:space:]]*) rm -rf "$TMP"; die "paths with blanks break hyperfine -N: set TMPDIR" ;; esac
-cleanup() {
-    cd /
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench-remotes.sh: kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-RES="$TMP/results"
-mkdir -p "$RES" "$TMP/home"
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GIT_[A-Za-z_]*\|PULSE_[A-Za-z_]*\)=.*/\1/p')
-unset XDG_CONFIG_HOME
-export HOME="$TMP/home"
-export GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME="Bench Author" GIT_AUTHOR_EMAIL="author@bench.invalid"
-export GIT_COMMITTER_NAME="Bench Author" GIT_COMMITTER_EMAIL="author@bench.invalid"
-export NO_COLOR=1 LC_ALL=C TZ=UTC GIT_TERMINAL_PROMPT=0
+need_pkg hyperfine hyperfine
+build_pulse
+hermetic_tmp pulse-bench-remotes "${BENCH_KEEP:-0}"
+case $TMP$PULSE$GIT in *[[:space:]]*) die "paths with blanks break hyperfine -N: set TMPDIR" ;; esac
 # No automatic gc/maintenance in the middle of a timed fetch or push (for either side).
 "$GIT" config --global gc.auto 0
 "$GIT" config --global maintenance.auto false

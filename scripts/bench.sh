@@ -26,10 +26,9 @@
 # The machine may be shared and noisy: all comparisons use medians of pooled samples.
 set -euo pipefail
 
-say() { printf '\n==> %s\n' "$*" >&2; }
-die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench.sh
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 PROMPTS=${BENCH_PROMPTS:-1000}
 RUNS=${BENCH_RUNS:-50}
 WARMUP=${BENCH_WARMUP:-5}
@@ -40,33 +39,13 @@ STRICT=${BENCH_STRICT:-0}
 # ---------------------------------------------------------------------------------------
 # Tools
 # ---------------------------------------------------------------------------------------
-need_pkg() { # command package
-    command -v "$1" >/dev/null 2>&1 && return 0
-    command -v apt-get >/dev/null 2>&1 || die "'$1' is missing; install the '$2' package"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    say "installing $2"
-    $sudo apt-get update -qq >&2
-    $sudo apt-get install -y -qq "$2" >&2
-    command -v "$1" >/dev/null 2>&1 || die "could not install '$2'"
-}
-command -v cargo >/dev/null 2>&1 || die "cargo is missing"
-command -v git >/dev/null 2>&1 || die "git is missing"
-command -v python3 >/dev/null 2>&1 || die "python3 is missing"
 need_pkg hyperfine hyperfine
 [ -x /usr/bin/time ] || need_pkg /usr/bin/time time
-PYTHON=$(command -v python3)
-GIT=$(command -v git)
 
 # ---------------------------------------------------------------------------------------
 # Build (before the environment is made hermetic: cargo needs the real HOME)
 # ---------------------------------------------------------------------------------------
-say "building pulse (cargo build --release)"
-(cd "$ROOT" && cargo build --release --quiet --bin pulse)
-TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-    "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-PULSE="$TARGET_DIR/release/pulse"
-[ -x "$PULSE" ] || die "no binary at $PULSE"
+build_pulse
 # The statically linked build (README: the fastest start-up on Linux x86_64). With an
 # explicit --target, the flag applies to pulse and its dependencies only, not to the
 # build scripts and proc-macros built for the host.
@@ -87,31 +66,11 @@ fi
 # ---------------------------------------------------------------------------------------
 # Temporary directory and hermetic environment
 # ---------------------------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pulse-bench.XXXXXX")
-cleanup() {
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        echo "bench.sh: kept $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-RES="$TMP/results"
-mkdir -p "$RES" "$TMP/home"
-
 # The real HOME/cargo locations are still needed by `cargo bench`; keep them aside.
 REAL_HOME=$HOME
 REAL_CARGO_HOME=${CARGO_HOME:-$REAL_HOME/.cargo}
 REAL_RUSTUP_HOME=${RUSTUP_HOME:-$REAL_HOME/.rustup}
-
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GIT_[A-Za-z_]*\|PULSE_[A-Za-z_]*\)=.*/\1/p')
-unset XDG_CONFIG_HOME
-export HOME="$TMP/home"
-export GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME="Bench Author" GIT_AUTHOR_EMAIL="author@bench.invalid"
-export GIT_COMMITTER_NAME="Bench Author" GIT_COMMITTER_EMAIL="author@bench.invalid"
-export NO_COLOR=1 LC_ALL=C TZ=UTC GIT_TERMINAL_PROMPT=0
+hermetic_tmp pulse-bench "${BENCH_KEEP:-0}"
 
 # ---------------------------------------------------------------------------------------
 # Data set: <dir>/<name>/<version>/content.md + metadata.json

@@ -101,7 +101,7 @@ impl Store for GitStore {
             &AddRequest {
                 name: &r.name,
                 version: VersionChoice::Exact(r.version.clone()),
-                content: Content::Given(&r.content),
+                content: Content::Given(&r.content[..]),
                 metadata: MetadataUpdate {
                     description: r.description.clone(),
                     tags: r.tags.clone(),

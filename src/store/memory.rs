@@ -13,7 +13,7 @@ use crate::version::Version;
 
 #[derive(Debug, Default)]
 struct Prompt {
-    releases: BTreeMap<Version, (Vec<u8>, ReleaseMeta)>,
+    releases: BTreeMap<Version, (bytes::Bytes, ReleaseMeta)>,
     meta: PromptMeta,
     labels: BTreeMap<Label, Version>,
 }
@@ -99,7 +99,7 @@ impl Store for MemoryStore {
             .get(name)
             .and_then(|p| p.releases.get(version))
             .map(|(c, m)| Unverified {
-                content: c.clone(),
+                content: c.to_vec(),
                 sha256: m.sha256,
                 size: m.size,
             })

@@ -12,6 +12,7 @@
 //! content a conflict; only labels and prompt metadata move. The conformance suite in
 //! `tests/runner/conformance/` runs every store through the same named cases.
 
+pub mod backend;
 mod git;
 mod memory;
 
@@ -41,8 +42,8 @@ pub struct NewRelease {
     pub name: Name,
     /// The version.
     pub version: Version,
-    /// Its bytes, stored exactly.
-    pub content: Vec<u8>,
+    /// Its bytes, stored exactly (shared: a store keeps or sends them without a copy).
+    pub content: bytes::Bytes,
     /// The prompt's description as of this release (`None`: keep the prompt's current one).
     pub description: Option<String>,
     /// The prompt's keywords as of this release (`None`: keep the current ones).
@@ -57,11 +58,11 @@ pub struct NewRelease {
 
 impl NewRelease {
     /// A release of `content` with everything else left to the store.
-    pub fn new(name: Name, version: Version, content: Vec<u8>) -> NewRelease {
+    pub fn new(name: Name, version: Version, content: impl Into<bytes::Bytes>) -> NewRelease {
         NewRelease {
             name,
             version,
-            content,
+            content: content.into(),
             description: None,
             tags: None,
             message: None,
@@ -71,11 +72,11 @@ impl NewRelease {
     }
 
     /// A copy of a release read from another store: its metadata travels whole.
-    pub fn copy_of(meta: &ReleaseMeta, content: Vec<u8>) -> NewRelease {
+    pub fn copy_of(meta: &ReleaseMeta, content: impl Into<bytes::Bytes>) -> NewRelease {
         NewRelease {
             name: meta.name.clone(),
             version: meta.version.clone(),
-            content,
+            content: content.into(),
             description: Some(meta.description.clone().unwrap_or_default()),
             tags: Some(meta.tags.clone()),
             message: Some(meta.message.clone()),

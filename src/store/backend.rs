@@ -1,0 +1,88 @@
+//! Where the files of the directory layout are kept: a local directory or an S3 bucket.
+//!
+//! The layout ([`super::layout`]) decides what each file holds and in which order they are
+//! written; a backend only keeps bytes under keys (`team/reviewer/1.0.0/content.md`) and
+//! offers the two writes the layout needs: create-only (a release file is never replaced)
+//! and compare-and-swap on a version token (labels and the per-prompt index move only if
+//! nobody moved them since they were read). Adding a backend touches neither the layout
+//! nor any command.
+
+use std::io::Write;
+
+use bytes::Bytes;
+
+use crate::error::Result;
+
+/// The version of a file a backend handed out, to make a later write conditional on it
+/// (an S3 ETag; for a directory, the file's checksum).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Etag(pub String);
+
+/// A file and its version.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// Their version, for a conditional write.
+    pub etag: Etag,
+}
+
+/// What a create-only write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// The file is new and holds the bytes.
+    Created,
+    /// A file was already there; it was left untouched (it may hold other bytes).
+    Existed,
+}
+
+/// What a compare-and-swap write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swapped {
+    /// The file held what was expected and now holds the new bytes.
+    Done,
+    /// Someone changed the file since it was read: nothing was written; read it again.
+    Lost,
+}
+
+/// Bytes under keys, with create-only and compare-and-swap writes. A key is a relative
+/// `/`-separated path whose segments come from validated names, versions and the
+/// layout's own file names: never `.`, `..` or empty.
+///
+/// Errors have kinds: a backend that cannot be reached is unavailable (exit 6), a
+/// backend that does not exist (no such bucket) not found (exit 3), refused credentials
+/// unavailable. A missing key is not an error: `get` returns `None`.
+pub trait Backend: Send + Sync {
+    /// Where the files are, for messages (`directory '/srv/prompts'`, `s3://bucket/prefix`).
+    fn describe(&self) -> String;
+
+    /// The file at `key` with its version, or `None` if there is none. Files read this way
+    /// are small (metadata, labels, indexes): more than `limit` bytes is refused.
+    fn get(&self, key: &str, limit: u64) -> Result<Option<Object>>;
+
+    /// Copy the file at `key` into `out` as it is read (content of any size); its size,
+    /// or `None` if there is no such file.
+    fn get_into(&self, key: &str, out: &mut dyn Write) -> Result<Option<u64>>;
+
+    /// Write `bytes` at `key` only if no file is there: atomically (a reader sees no
+    /// file or the whole file), durably, and never replacing another writer's file.
+    fn put_new(&self, key: &str, bytes: Bytes) -> Result<Created>;
+
+    /// Write `bytes` at `key` only if the file is still the version `expect` (`None`:
+    /// only if there is no file).
+    fn put_swap(&self, key: &str, bytes: Bytes, expect: Option<&Etag>) -> Result<Swapped>;
+
+    /// Remove the file at `key`; a missing file is fine.
+    fn delete(&self, key: &str) -> Result<()>;
+
+    /// Every key under `prefix` (a key prefix ending in `/`, or empty for all), sorted.
+    /// Temporary files of writes in flight are not listed.
+    fn list(&self, prefix: &str) -> Result<Vec<String>>;
+
+    /// Whether a create-only write and a compare-and-swap are atomic against other
+    /// processes and machines (true for a local directory and AWS S3; some S3-compatible
+    /// servers check the condition and write in two steps).
+    fn atomic_conditional_writes(&self) -> bool {
+        true
+    }
+}

@@ -65,6 +65,19 @@ pub const LABELS_JSON: Limits = Limits {
     max_depth: MAX_DEPTH,
 };
 
+/// A prompt's `_index.json` in the directory layout: one short entry per release, so a
+/// prompt with 100,000 releases still fits.
+pub const INDEX_JSON: Limits = Limits {
+    max_bytes: 32 << 20,
+    max_depth: MAX_DEPTH,
+};
+
+/// A directory store's `_pulse.json`: its format version and what it allows.
+pub const STORE_JSON: Limits = Limits {
+    max_bytes: 64 << 10,
+    max_depth: MAX_DEPTH,
+};
+
 /// The most bytes a release tag's message may have (the release message and the
 /// trailers). Its trailers are read line by line, so there is no nesting to bound.
 pub const TAG_MESSAGE_BYTES: usize = 1 << 20;

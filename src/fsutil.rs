@@ -15,7 +15,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
+pub use rustix::fs::FileType;
+use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 
 use crate::digest::Hasher;
 use crate::error::{Error, IoResultExt, Result};
@@ -105,7 +106,12 @@ impl Dir {
                 Ok(fd) => return Ok(Some(Dir { fd, path: shown })),
                 Err(rustix::io::Errno::NOENT) if create => {
                     match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o755)) {
-                        Ok(()) | Err(rustix::io::Errno::EXIST) => continue,
+                        // The new entry is made durable before anything is written below it.
+                        Ok(()) => {
+                            self.sync()?;
+                            continue;
+                        }
+                        Err(rustix::io::Errno::EXIST) => continue,
                         Err(e) => {
                             return Err(from_rustix(
                                 format!("cannot create '{}'", shown.display()),
@@ -351,6 +357,65 @@ impl Dir {
         Ok(Written::Written)
     }
 
+    /// The entries of this directory (not `.` and `..`), sorted by name, with what each
+    /// is (a symlink is reported as one, never followed).
+    pub fn entries(&self) -> Result<Vec<(std::ffi::OsString, FileType)>> {
+        use std::os::unix::ffi::OsStrExt;
+        let shown = || format!("cannot list '{}'", self.path.display());
+        let fd = rustix::fs::openat(
+            &self.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| from_rustix(shown(), e))?;
+        let mut out = Vec::new();
+        let mut dir = rustix::fs::Dir::read_from(&fd).map_err(|e| from_rustix(shown(), e))?;
+        while let Some(entry) = dir.read() {
+            let entry = entry.map_err(|e| from_rustix(shown(), e))?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let name = std::ffi::OsStr::from_bytes(name).to_owned();
+            let kind = match entry.file_type() {
+                FileType::Unknown => {
+                    let st = rustix::fs::statat(&self.fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+                        .map_err(|e| from_rustix(shown(), e))?;
+                    FileType::from_raw_mode(st.st_mode)
+                }
+                known => known,
+            };
+            out.push((name, kind));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Hold an exclusive lock on this directory (`flock`) until the guard is dropped:
+    /// a compare-and-swap of a file in it is then atomic against every other process
+    /// that takes the same lock. The kernel drops the lock if the process dies.
+    pub fn lock(&self) -> Result<DirLock<'_>> {
+        rustix::fs::flock(&self.fd, rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
+            from_rustix(format!("cannot lock '{}'", self.path.display()), e)
+        })?;
+        Ok(DirLock { dir: self })
+    }
+
+    /// Remove the empty subdirectory `name`; a missing or non-empty one is left alone.
+    pub fn remove_empty_dir(&self, name: &str) -> Result<()> {
+        let shown = self.path.join(name);
+        check_segment(name, &shown)?;
+        match rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR) {
+            Ok(()) => self.sync(),
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTEMPTY | rustix::io::Errno::EXIST) => Ok(()),
+            Err(e) => Err(from_rustix(
+                format!("cannot remove '{}'", shown.display()),
+                e,
+            )),
+        }
+    }
+
     /// Flush the directory's entries to disk.
     pub fn sync(&self) -> Result<()> {
         rustix::fs::fsync(self.fd.as_fd())
@@ -368,6 +433,18 @@ impl Dir {
                 e,
             )),
         }
+    }
+}
+
+/// An exclusive lock on a directory, released when dropped.
+#[derive(Debug)]
+pub struct DirLock<'a> {
+    dir: &'a Dir,
+}
+
+impl Drop for DirLock<'_> {
+    fn drop(&mut self) {
+        let _ = rustix::fs::flock(&self.dir.fd, rustix::fs::FlockOperation::Unlock);
     }
 }
 

@@ -13,14 +13,21 @@
 //! `tests/runner/conformance/` runs every store through the same named cases.
 
 pub mod backend;
+mod dir;
 mod git;
+pub mod layout;
 mod memory;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
+pub use dir::DirBackend;
 pub use git::{GitStore, PooledRepo};
+pub use layout::LayoutStore;
+
+/// The directory store: the layout in a local directory.
+pub type DirStore = LayoutStore<DirBackend>;
 
 pub use crate::integrity::{Recorded, Unverified, Verified, VerifyProblem, check_content};
 pub use crate::meta::{Expect, no_release};

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use pulse::store::{GitStore, MemoryStore, Store};
+use pulse::store::{DirBackend, DirStore, GitStore, MemoryStore, Store};
 
 /// A fresh store for one case, with whatever keeps it alive (a temp dir) and what to
 /// check after the case (a git repository must pass `git fsck`).
@@ -40,6 +40,20 @@ impl Fixture {
             store: Arc::new(GitStore::open(&path, Some("prompts".into())).unwrap()),
             _dir: Some(dir),
             fsck: Some(path),
+        }
+    }
+
+    /// A directory store in a fresh temporary directory (created by its first write).
+    pub fn dir() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        Fixture {
+            store: Arc::new(DirStore::new(
+                DirBackend::new(root),
+                "Ada Tester <ada@example.com>",
+            )),
+            _dir: Some(dir),
+            fsck: None,
         }
     }
 

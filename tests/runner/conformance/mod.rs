@@ -86,3 +86,4 @@ macro_rules! conformance_suite {
 conformance_suite!(memory, Fixture::memory());
 conformance_suite!(git, Fixture::git());
 conformance_suite!(git_bare, Fixture::git_bare());
+conformance_suite!(dir, Fixture::dir());

@@ -1,0 +1,831 @@
+//! The directory layout as a store, on any [`Backend`] (a local directory, S3):
+//!
+//! ```text
+//! _pulse.json                      format version and what the store allows
+//! <name>/<version>/content.md      the content, byte-exact (immutable)
+//! <name>/<version>/metadata.json   the release's metadata (immutable)
+//! <name>/labels.json               {"production": "1.2.0"}: moved by compare-and-swap
+//! <name>/_index.json               the prompt's versions with checksums, and its metadata
+//! ```
+//!
+//! A release is written create-only, content first and metadata last, and becomes listed
+//! when its entry lands in the prompt's `_index.json` (a compare-and-swap): a reader never
+//! sees half a release, and a writer that died half-way is completed by writing the same
+//! release again. No file lists every prompt, so concurrent releases of different prompts
+//! never contend; the list of prompts is the list of keys.
+//!
+//! A directory written by another tool (or an older export) may lack `_index.json` and
+//! even `metadata.json`: such a prompt's releases are found by listing its version
+//! directories, and the first write to it builds its index.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::backend::{Backend, Created, Etag, Swapped};
+use super::{Expect, NewRelease, PromptSummary, Recorded, Store, Stored, Unverified, no_release};
+use crate::bounded::{self, Limits};
+use crate::digest::{Digest, Hasher};
+use crate::error::{Error, Hint, Result};
+use crate::meta::{MetadataUpdate, PromptMeta, ReleaseMeta};
+use crate::name::{Label, Name, NamePrefix};
+use crate::version::{Version, latest};
+
+/// The layout's format version, recorded in `_pulse.json`.
+pub const LAYOUT_FORMAT: u32 = 1;
+
+const STORE_FILE: &str = "_pulse.json";
+const INDEX_FILE: &str = "_index.json";
+const LABELS_FILE: &str = "labels.json";
+const CONTENT_FILE: &str = "content.md";
+const META_FILE: &str = "metadata.json";
+
+/// How often a compare-and-swap is retried when another writer got in first.
+const SWAP_ATTEMPTS: u32 = 64;
+
+/// `_pulse.json`: the layout's format and what the store allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreInfo {
+    /// The layout's format version.
+    pub format: u32,
+    /// What the store allows.
+    #[serde(default)]
+    pub allow: Allow,
+}
+
+/// What a store allows, recorded in `_pulse.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allow {
+    /// Whether a release may be deleted.
+    #[serde(default = "yes")]
+    pub delete: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Allow {
+    fn default() -> Self {
+        Allow { delete: true }
+    }
+}
+
+/// `metadata.json` of a release: every field pulse writes; read liberally (any field may
+/// be missing, unknown fields are ignored), but what is there must agree with the place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseFile {
+    /// The prompt's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// When it was released (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// When its metadata last changed: a release never changes, so `created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Content size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// `sha256:<hex>` of the content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    /// Keywords.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Who released it (`Name <email>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The release message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl ReleaseFile {
+    /// The file for a release's metadata.
+    pub fn of(meta: &ReleaseMeta) -> ReleaseFile {
+        ReleaseFile {
+            name: Some(meta.name.to_string()),
+            version: Some(meta.version.to_string()),
+            created_at: Some(meta.created.clone()),
+            updated_at: Some(meta.created.clone()),
+            size: Some(meta.size),
+            checksum: Some(meta.sha256.to_string()),
+            tags: meta.tags.clone(),
+            description: meta.description.clone(),
+            author: Some(meta.author.clone()),
+            message: Some(meta.message.clone()),
+        }
+    }
+}
+
+/// One release in a prompt's `_index.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// `sha256:<hex>` of the content.
+    pub checksum: Digest,
+    /// Content size in bytes.
+    pub size: u64,
+}
+
+/// A prompt's `_index.json`: its releases and its current metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptIndex {
+    /// What the prompt is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Keywords.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Every release, by version.
+    #[serde(default)]
+    pub versions: BTreeMap<String, IndexEntry>,
+}
+
+impl PromptIndex {
+    fn meta(&self) -> PromptMeta {
+        PromptMeta {
+            description: self.description.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    fn set_meta(&mut self, meta: PromptMeta) {
+        self.description = meta.description;
+        self.tags = meta.tags;
+    }
+
+    fn sorted_versions(&self) -> Vec<Version> {
+        let mut out: Vec<Version> = self
+            .versions
+            .keys()
+            .filter_map(|v| Version::parse(v).ok())
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// A prompt's index as read, with the version token to swap it by (`None`: there is no
+/// index file yet).
+struct LoadedIndex {
+    index: PromptIndex,
+    etag: Option<Etag>,
+}
+
+/// The directory layout over a backend: the directory store and the S3 store.
+pub struct LayoutStore<B: Backend> {
+    backend: B,
+    author: String,
+    info: OnceLock<StoreInfo>,
+}
+
+impl<B: Backend> LayoutStore<B> {
+    /// The layout kept by `backend`; releases put without an author are authored by
+    /// `author` (`Name <email>`).
+    pub fn new(backend: B, author: impl Into<String>) -> Self {
+        LayoutStore {
+            backend,
+            author: author.into(),
+            info: OnceLock::new(),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, key: &str, limits: Limits) -> Result<Option<(T, Etag)>> {
+        let Some(obj) = self.backend.get(key, limits.max_bytes as u64)? else {
+            return Ok(None);
+        };
+        let shown = || format!("'{key}' in {}", self.backend.describe());
+        bounded::check_json(&obj.bytes, limits)
+            .map_err(|why| Error::integrity(format!("{}: {why}", shown())))?;
+        let value = serde_json::from_slice(&obj.bytes)
+            .map_err(|e| Error::integrity(format!("{} is malformed: {e}", shown())))?;
+        Ok(Some((value, obj.etag)))
+    }
+
+    /// Whether the store has its `_pulse.json` (pulse wrote to it), as opposed to a
+    /// directory laid out by another tool.
+    fn is_pulse_store(&self) -> Result<bool> {
+        if self.info.get().is_some() {
+            return Ok(true);
+        }
+        Ok(self.json::<StoreInfo>(STORE_FILE, bounded::STORE_JSON)?.is_some())
+    }
+
+    /// `_pulse.json`, written on the first write: refuses a layout of a newer format.
+    fn info(&self, write: bool) -> Result<StoreInfo> {
+        if let Some(info) = self.info.get() {
+            return Ok(info.clone());
+        }
+        let info = match self.json::<StoreInfo>(STORE_FILE, bounded::STORE_JSON)? {
+            Some((info, _)) => info,
+            None if write => {
+                let info = StoreInfo {
+                    format: LAYOUT_FORMAT,
+                    allow: Allow::default(),
+                };
+                self.backend.put_new(STORE_FILE, to_json(&info)?)?;
+                // Another writer may have been first; what is there is what counts.
+                match self.json::<StoreInfo>(STORE_FILE, bounded::STORE_JSON)? {
+                    Some((there, _)) => there,
+                    None => info,
+                }
+            }
+            None => {
+                // Not cached: the first write records it.
+                return Ok(StoreInfo {
+                    format: LAYOUT_FORMAT,
+                    allow: Allow::default(),
+                });
+            }
+        };
+        if info.format > LAYOUT_FORMAT {
+            return Err(Error::usage(format!(
+                "{} has layout format {}, newer than this pulse reads ({LAYOUT_FORMAT})",
+                self.backend.describe(),
+                info.format
+            ))
+            .with_hint("upgrade pulse"));
+        }
+        let _ = self.info.set(info.clone());
+        Ok(info)
+    }
+
+    fn read_release_file(&self, name: &Name, version: &Version) -> Result<Option<ReleaseFile>> {
+        let key = release_key(name, version, META_FILE);
+        let Some((file, _)) = self.json::<ReleaseFile>(&key, bounded::METADATA_JSON)? else {
+            return Ok(None);
+        };
+        if let Some(n) = &file.name
+            && n != name.as_str()
+        {
+            return Err(Error::integrity(format!(
+                "'{key}' in {} names prompt '{}' but lies in the place of '{name}'",
+                self.backend.describe(),
+                crate::name::printable(n)
+            )));
+        }
+        if let Some(v) = &file.version
+            && Version::parse(v).ok().as_ref() != Some(version)
+        {
+            return Err(Error::integrity(format!(
+                "'{key}' in {} names version '{}' but lies in the place of '{name}@{version}'",
+                self.backend.describe(),
+                crate::name::printable(v)
+            )));
+        }
+        Ok(Some(file))
+    }
+
+    /// The metadata of a release: from its `metadata.json`, or, for a prompt written by
+    /// another tool (no index), from the content alone.
+    fn release_meta(&self, name: &Name, version: &Version) -> Result<ReleaseMeta> {
+        let key = release_key(name, version, META_FILE);
+        if let Some(file) = self.read_release_file(name, version)? {
+            let mut meta = self.meta_from_file(name, version, file.clone(), &key)?;
+            if file.checksum.is_none() || file.size.is_none() {
+                let seen = self.hash_content(name, version)?;
+                meta.size = seen.len();
+                meta.sha256 = seen.finish();
+            }
+            return Ok(meta);
+        }
+        if self.json::<PromptIndex>(&prompt_key(name, INDEX_FILE), bounded::INDEX_JSON)?.is_some() {
+            return Err(no_release(name, version));
+        }
+        let seen = self.hash_content(name, version)?;
+        Ok(ReleaseMeta {
+            name: name.clone(),
+            version: version.clone(),
+            created: String::new(),
+            author: String::new(),
+            size: seen.len(),
+            sha256: seen.finish(),
+            message: String::new(),
+            description: None,
+            tags: Vec::new(),
+            commit: None,
+            path: None,
+        })
+    }
+
+    fn hash_content(&self, name: &Name, version: &Version) -> Result<Hasher> {
+        let mut seen = Hasher::new();
+        match self
+            .backend
+            .get_into(&release_key(name, version, CONTENT_FILE), &mut seen)?
+        {
+            Some(_) => Ok(seen),
+            None => Err(no_release(name, version)),
+        }
+    }
+
+    fn meta_from_file(
+        &self,
+        name: &Name,
+        version: &Version,
+        file: ReleaseFile,
+        key: &str,
+    ) -> Result<ReleaseMeta> {
+        let sha256 = match &file.checksum {
+            Some(c) => Digest::parse(c).map_err(|e| {
+                Error::integrity(format!("'{key}' in {}: {e}", self.backend.describe()))
+            })?,
+            None => Digest::of(b""),
+        };
+        Ok(ReleaseMeta {
+            name: name.clone(),
+            version: version.clone(),
+            created: file.created_at.unwrap_or_default(),
+            author: file.author.unwrap_or_default(),
+            size: file.size.unwrap_or_default(),
+            sha256,
+            message: file.message.unwrap_or_default(),
+            description: file.description.filter(|d| !d.is_empty()),
+            tags: file.tags,
+            commit: None,
+            path: None,
+        })
+    }
+
+    /// The versions found by listing a prompt's version directories (no index needed).
+    fn scan_versions(&self, name: &Name) -> Result<Vec<Version>> {
+        let prefix = format!("{name}/");
+        let mut out = Vec::new();
+        for key in self.backend.list(&prefix)? {
+            let rest = &key[prefix.len()..];
+            if let Some((v, CONTENT_FILE)) = rest.split_once('/')
+                && let Some(version) = exact_version(v)
+            {
+                out.push(version);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// A prompt's index: its `_index.json`, or one built from its version directories
+    /// (a prompt written by another tool), or an empty one.
+    fn load_index(&self, name: &Name) -> Result<LoadedIndex> {
+        let key = prompt_key(name, INDEX_FILE);
+        if let Some((index, etag)) = self.json::<PromptIndex>(&key, bounded::INDEX_JSON)? {
+            return Ok(LoadedIndex {
+                index,
+                etag: Some(etag),
+            });
+        }
+        let mut index = PromptIndex::default();
+        // In a store pulse writes, a release without metadata is one still being written.
+        let liberal = !self.is_pulse_store()?;
+        let mut versions = Vec::new();
+        for version in self.scan_versions(name)? {
+            if !liberal && self.read_release_file(name, &version)?.is_none() {
+                continue;
+            }
+            versions.push(version);
+        }
+        for version in &versions {
+            let meta = self.release_meta(name, version)?;
+            index.versions.insert(
+                version.to_string(),
+                IndexEntry {
+                    checksum: meta.sha256,
+                    size: meta.size,
+                },
+            );
+        }
+        if let Some(v) = latest(&versions) {
+            let meta = self.release_meta(name, v)?;
+            index.description = meta.description;
+            index.tags = meta.tags;
+        }
+        Ok(LoadedIndex { index, etag: None })
+    }
+
+    /// Change a prompt's index by compare-and-swap: `change` gets the index and whether
+    /// it was read from its file (rather than built from the version directories), and
+    /// returns `None` to leave it as it is. Retries when another writer got in first.
+    fn swap_index<T>(
+        &self,
+        name: &Name,
+        mut change: impl FnMut(&mut PromptIndex, bool) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let key = prompt_key(name, INDEX_FILE);
+        for attempt in 0..SWAP_ATTEMPTS {
+            let mut loaded = self.load_index(name)?;
+            let Some(out) = change(&mut loaded.index, loaded.etag.is_some())? else {
+                return Ok(None);
+            };
+            match self
+                .backend
+                .put_swap(&key, to_json(&loaded.index)?, loaded.etag.as_ref())?
+            {
+                Swapped::Done => return Ok(Some(out)),
+                Swapped::Lost => backoff(attempt),
+            }
+        }
+        Err(lost_race(&key, &self.backend.describe()))
+    }
+
+    fn read_labels(&self, name: &Name) -> Result<(BTreeMap<Label, Version>, Option<Etag>)> {
+        let key = prompt_key(name, LABELS_FILE);
+        let Some((raw, etag)) = self.json::<BTreeMap<String, String>>(&key, bounded::LABELS_JSON)?
+        else {
+            return Ok((BTreeMap::new(), None));
+        };
+        let mut labels = BTreeMap::new();
+        for (l, v) in raw {
+            let bad = |why: String| {
+                Error::integrity(format!("'{key}' in {}: {why}", self.backend.describe()))
+            };
+            let label = Label::parse(&l).map_err(|e| bad(e.to_string()))?;
+            let version = Version::parse(&v).map_err(|e| bad(e.to_string()))?;
+            labels.insert(label, version);
+        }
+        Ok((labels, Some(etag)))
+    }
+
+    fn release_listed(&self, name: &Name, version: &Version) -> Result<bool> {
+        Ok(self
+            .load_index(name)?
+            .index
+            .versions
+            .contains_key(&version.to_string()))
+    }
+}
+
+fn release_key(name: &Name, version: &Version, file: &str) -> String {
+    format!("{name}/{version}/{file}")
+}
+
+fn prompt_key(name: &Name, file: &str) -> String {
+    format!("{name}/{file}")
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Bytes> {
+    let mut json = serde_json::to_vec_pretty(value).map_err(|e| Error::other(e.to_string()))?;
+    json.push(b'\n');
+    Ok(Bytes::from(json))
+}
+
+fn backoff(attempt: u32) {
+    // Spread the retries of racing writers: 1 ms, 2 ms, ... up to 20 ms, with jitter.
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() % 1000)
+        .unwrap_or_default();
+    let millis = u64::from((attempt + 1).min(20));
+    std::thread::sleep(std::time::Duration::from_micros(millis * 1000 + u64::from(jitter)));
+}
+
+fn lost_race(key: &str, store: &str) -> Error {
+    Error::conflict(format!(
+        "'{key}' in {store} kept changing under concurrent writers; gave up after {SWAP_ATTEMPTS} attempts"
+    ))
+    .with_hint("run the command again")
+}
+
+fn no_prompt(name: &Name, store: &str) -> Error {
+    Error::not_found(format!("no prompt '{name}' in {store}")).with_hint(Hint::ListPrompts)
+}
+
+fn label_mismatch(name: &Name, label: &Label, current: Option<&Version>) -> Error {
+    Error::conflict(format!(
+        "label '{label}' of '{name}' points to {}, not what the move expected",
+        current.map_or_else(|| "nothing".to_owned(), Version::to_string)
+    ))
+    .with_hint(Hint::ListLabels {
+        name: name.to_string(),
+    })
+}
+
+impl<B: Backend> Store for LayoutStore<B> {
+    fn describe(&self) -> String {
+        self.backend.describe()
+    }
+
+    fn put(&self, r: &NewRelease) -> Result<Stored> {
+        self.info(true)?;
+        let (name, version) = (&r.name, &r.version);
+        let sha256 = Digest::of(&r.content);
+        let size = r.content.len() as u64;
+        let conflict = || {
+            Error::conflict(format!(
+                "release '{name}@{version}' already exists in {} with different content",
+                self.backend.describe()
+            ))
+            .with_hint(Hint::NewVersion)
+        };
+        // 1. The content, create-only; content already there must be the same bytes.
+        let content_key = release_key(name, version, CONTENT_FILE);
+        if self.backend.put_new(&content_key, r.content.clone())? == Created::Existed {
+            let mut seen = Hasher::new();
+            self.backend.get_into(&content_key, &mut seen)?;
+            if seen.len() != size || seen.finish() != sha256 {
+                return Err(conflict());
+            }
+        }
+        // 2. The metadata, create-only: the first complete write of a release wins.
+        let current = self.load_index(name)?.index.meta();
+        let mut prompt = current.clone();
+        prompt.apply(&MetadataUpdate {
+            description: r.description.clone(),
+            tags: r.tags.clone(),
+        });
+        let created = match &r.created {
+            Some(c) if !c.is_empty() => c.clone(),
+            _ => crate::repo::format_time(crate::config::now()?),
+        };
+        let meta = ReleaseMeta {
+            name: name.clone(),
+            version: version.clone(),
+            created,
+            author: r.author.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| self.author.clone()),
+            size,
+            sha256,
+            message: r
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("Release {name}@{version}")),
+            description: prompt.description.clone(),
+            tags: prompt.tags.clone(),
+            commit: None,
+            path: None,
+        };
+        let meta_key = release_key(name, version, META_FILE);
+        let outcome = self.backend.put_new(&meta_key, to_json(&ReleaseFile::of(&meta))?)?;
+        if outcome == Created::Existed {
+            let there = self.release_meta(name, version)?;
+            if there.sha256 != sha256 {
+                return Err(conflict());
+            }
+        }
+        // 3. The index: the release is listed from now on.
+        let update = MetadataUpdate {
+            description: r.description.clone(),
+            tags: r.tags.clone(),
+        };
+        self.swap_index(name, |index, from_file| {
+            match index.versions.get(&version.to_string()) {
+                Some(entry) if entry.checksum == sha256 && from_file => return Ok(None),
+                Some(entry) if entry.checksum == sha256 => {}
+                Some(_) => return Err(conflict()),
+                None => {}
+            }
+            index.versions.insert(
+                version.to_string(),
+                IndexEntry {
+                    checksum: sha256,
+                    size,
+                },
+            );
+            let mut meta = index.meta();
+            meta.apply(&update);
+            index.set_meta(meta);
+            Ok(Some(()))
+        })?;
+        // Whoever wrote the metadata made the release; everyone else found it there.
+        Ok(match outcome {
+            Created::Created => Stored::Created,
+            Created::Existed => Stored::Unchanged,
+        })
+    }
+
+    fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
+        let meta = self.release_meta(name, version)?;
+        let mut content = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0).min(64 << 20));
+        if self
+            .backend
+            .get_into(&release_key(name, version, CONTENT_FILE), &mut content)?
+            .is_none()
+        {
+            return Err(Error::integrity(format!(
+                "release '{name}@{version}' in {} has metadata but no content",
+                self.backend.describe()
+            )));
+        }
+        Ok(Unverified {
+            content,
+            sha256: meta.sha256,
+            size: meta.size,
+        })
+    }
+
+    fn read_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<Recorded> {
+        let meta = self.release_meta(name, version)?;
+        if self
+            .backend
+            .get_into(&release_key(name, version, CONTENT_FILE), out)?
+            .is_none()
+        {
+            return Err(Error::integrity(format!(
+                "release '{name}@{version}' in {} has metadata but no content",
+                self.backend.describe()
+            )));
+        }
+        Ok(Recorded {
+            sha256: meta.sha256,
+            size: meta.size,
+        })
+    }
+
+    fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>> {
+        let key_prefix = prefix.as_str();
+        let mut names = Vec::new();
+        for key in self.backend.list(key_prefix)? {
+            // `<name>/<version>/content.md`
+            let Some(rest) = key.strip_suffix(CONTENT_FILE).and_then(|k| k.strip_suffix('/')) else {
+                continue;
+            };
+            let Some((name, v)) = rest.rsplit_once('/') else {
+                continue;
+            };
+            if exact_version(v).is_none() {
+                continue;
+            }
+            if let Ok(name) = Name::parse(name)
+                && name.is_under(prefix)
+            {
+                names.push(name);
+            }
+        }
+        names.dedup();
+        // A prompt whose index lists nothing has only the leftovers of an interrupted write.
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            if !self.versions(&name)?.is_empty() {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+
+    fn delete(&self, name: &Name, version: &Version) -> Result<()> {
+        if !self.info(false)?.allow.delete {
+            return Err(Error::conflict(format!(
+                "{} does not allow deleting releases",
+                self.backend.describe()
+            )));
+        }
+        if !self.release_listed(name, version)? {
+            return Err(no_release(name, version));
+        }
+        if let Some((label, _)) = self.labels(name)?.iter().find(|(_, v)| *v == version) {
+            return Err(Error::conflict(format!(
+                "label '{label}' of '{name}' points to {version}"
+            ))
+            .with_hint(Hint::MoveLabel {
+                name: name.to_string(),
+                label: label.to_string(),
+            }));
+        }
+        // Unlisted first, so no reader finds a release whose files are going.
+        self.swap_index(name, |index, _| {
+            Ok(index.versions.remove(&version.to_string()).map(|_| ()))
+        })?;
+        self.backend.delete(&release_key(name, version, META_FILE))?;
+        self.backend.delete(&release_key(name, version, CONTENT_FILE))
+    }
+
+    fn versions(&self, name: &Name) -> Result<Vec<Version>> {
+        let key = prompt_key(name, INDEX_FILE);
+        if let Some((index, _)) = self.json::<PromptIndex>(&key, bounded::INDEX_JSON)? {
+            return Ok(index.sorted_versions());
+        }
+        self.scan_versions(name)
+    }
+
+    fn metadata(&self, name: &Name, version: &Version) -> Result<ReleaseMeta> {
+        self.release_meta(name, version)
+    }
+
+    fn prompt_metadata(&self, name: &Name) -> Result<PromptMeta> {
+        let loaded = self.load_index(name)?;
+        if loaded.etag.is_none() && loaded.index.versions.is_empty() {
+            return Err(no_prompt(name, &self.backend.describe()));
+        }
+        Ok(loaded.index.meta())
+    }
+
+    fn update_metadata(&self, name: &Name, update: &MetadataUpdate) -> Result<PromptMeta> {
+        self.info(true)?;
+        let changed = self.swap_index(name, |index, _| {
+            if index.versions.is_empty() {
+                return Err(no_prompt(name, &self.backend.describe()));
+            }
+            let mut meta = index.meta();
+            if !meta.apply(update) {
+                return Ok(None);
+            }
+            index.set_meta(meta.clone());
+            Ok(Some(meta))
+        })?;
+        match changed {
+            Some(meta) => Ok(meta),
+            None => self.prompt_metadata(name),
+        }
+    }
+
+    fn labels(&self, name: &Name) -> Result<BTreeMap<Label, Version>> {
+        Ok(self.read_labels(name)?.0)
+    }
+
+    fn set_label(
+        &self,
+        name: &Name,
+        label: &Label,
+        expect: &Expect,
+        target: Option<&Version>,
+    ) -> Result<Option<Version>> {
+        self.info(true)?;
+        if let Some(v) = target
+            && !self.release_listed(name, v)?
+        {
+            return Err(no_release(name, v));
+        }
+        let key = prompt_key(name, LABELS_FILE);
+        for attempt in 0..SWAP_ATTEMPTS {
+            let (mut labels, etag) = self.read_labels(name)?;
+            let current = labels.get(label).cloned();
+            let matches = match expect {
+                Expect::Any => true,
+                Expect::Absent => current.is_none(),
+                Expect::Is(v) => current.as_ref() == Some(v),
+            };
+            if !matches {
+                return Err(label_mismatch(name, label, current.as_ref()));
+            }
+            match target {
+                Some(v) => {
+                    labels.insert(label.clone(), v.clone());
+                }
+                None => {
+                    if labels.remove(label).is_none() {
+                        return Err(Error::not_found(format!(
+                            "prompt '{name}' has no label '{label}'"
+                        ))
+                        .with_hint(Hint::ListLabels {
+                            name: name.to_string(),
+                        }));
+                    }
+                }
+            }
+            let raw: BTreeMap<&str, String> = labels
+                .iter()
+                .map(|(l, v)| (l.as_str(), v.to_string()))
+                .collect();
+            match self.backend.put_swap(&key, to_json(&raw)?, etag.as_ref())? {
+                Swapped::Done => return Ok(current),
+                Swapped::Lost => backoff(attempt),
+            }
+        }
+        Err(lost_race(&key, &self.backend.describe()))
+    }
+
+    fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {
+        let mut out = Vec::new();
+        for name in self.list(prefix)? {
+            let loaded = self.load_index(&name)?;
+            let versions = loaded.index.sorted_versions();
+            out.push(PromptSummary {
+                latest: latest(&versions).cloned(),
+                labels: self.labels(&name)?,
+                description: loaded.index.description,
+                tags: loaded.index.tags,
+                name,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl<B: Backend> std::fmt::Debug for LayoutStore<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayoutStore")
+            .field("backend", &self.backend.describe())
+            .finish()
+    }
+}
+
+/// A version directory's name: a version written exactly as pulse writes it (`1.0.0`,
+/// never `v1.0.0`), so every release has one key.
+fn exact_version(segment: &str) -> Option<Version> {
+    Version::parse(segment)
+        .ok()
+        .filter(|v| v.to_string() == segment)
+}

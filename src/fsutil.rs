@@ -380,8 +380,9 @@ impl Dir {
             let name = std::ffi::OsStr::from_bytes(name).to_owned();
             let kind = match entry.file_type() {
                 FileType::Unknown => {
-                    let st = rustix::fs::statat(&self.fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
-                        .map_err(|e| from_rustix(shown(), e))?;
+                    let st =
+                        rustix::fs::statat(&self.fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+                            .map_err(|e| from_rustix(shown(), e))?;
                     FileType::from_raw_mode(st.st_mode)
                 }
                 known => known,
@@ -396,9 +397,8 @@ impl Dir {
     /// a compare-and-swap of a file in it is then atomic against every other process
     /// that takes the same lock. The kernel drops the lock if the process dies.
     pub fn lock(&self) -> Result<DirLock<'_>> {
-        rustix::fs::flock(&self.fd, rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
-            from_rustix(format!("cannot lock '{}'", self.path.display()), e)
-        })?;
+        rustix::fs::flock(&self.fd, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| from_rustix(format!("cannot lock '{}'", self.path.display()), e))?;
         Ok(DirLock { dir: self })
     }
 
@@ -408,7 +408,9 @@ impl Dir {
         check_segment(name, &shown)?;
         match rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR) {
             Ok(()) => self.sync(),
-            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTEMPTY | rustix::io::Errno::EXIST) => Ok(()),
+            Err(
+                rustix::io::Errno::NOENT | rustix::io::Errno::NOTEMPTY | rustix::io::Errno::EXIST,
+            ) => Ok(()),
             Err(e) => Err(from_rustix(
                 format!("cannot remove '{}'", shown.display()),
                 e,

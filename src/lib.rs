@@ -60,6 +60,7 @@ pub mod remote;
 pub mod repo;
 pub mod report;
 pub mod store;
+pub mod sync;
 
 // The command line.
 pub mod cli;

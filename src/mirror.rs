@@ -126,6 +126,34 @@ fn absolute_url(url: &str) -> Result<String> {
     Ok(path.to_string_lossy().into_owned())
 }
 
+/// The git remote at `url` as a store: its cached mirror, refreshed first (a remote that
+/// cannot be reached is answered from the cache, with a warning in the log).
+pub fn open_store(url: &str, branch: Option<&str>) -> Result<GitStore> {
+    crate::remote::check_url(url)?;
+    let url = &absolute_url(url)?;
+    let root = cache_root()?;
+    let path = mirror_path(&root, url);
+    let cached = path.join("HEAD").exists();
+    if let Err(e) = refresh(&root, url, &path) {
+        if !cached || matches!(e.kind(), Kind::Usage | Kind::NotFound) {
+            return Err(e);
+        }
+        ::log::warn!(
+            "'{url}' cannot be reached ({}); reading its cached mirror, which may be out of date",
+            e.message()
+        );
+    }
+    let repo = PromptRepo::open(&path)?;
+    let fallback = match branch {
+        Some(_) => None,
+        None => repo.branch_for_unborn_head()?,
+    };
+    Ok(GitStore::from_repo(
+        repo,
+        branch.map(str::to_owned).or(fallback),
+    ))
+}
+
 /// Read `name@selector` from the remote at `url` through its cached mirror, checked
 /// against the release's pin.
 pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) -> Result<Fetched> {

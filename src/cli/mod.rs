@@ -19,7 +19,7 @@ use crate::error::{Error, Hint, Result};
 use crate::name::Name;
 use crate::repo::{PromptRepo, SETTINGS_PATH};
 use crate::selector::Selector;
-use crate::store::{GitStore, OpenOptions, Store};
+use crate::store::{GitStore, OpenOptions, Store, StoreKind};
 
 /// pulse: a Git-native manager for LLM instruction prompts.
 ///
@@ -43,8 +43,8 @@ pub struct Globals {
     /// The prompt repository (default: found from the current directory, as git does).
     #[arg(long, global = true, env = "PULSE_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// Read releases from this store instead of the repository: a path or file:// URL of
-    /// a git repository.
+    /// Use this store instead of the repository: a path (a git repository, or else a
+    /// directory store), file://, s3://BUCKET[/PREFIX], or a git remote URL (read only).
     #[arg(long, global = true, env = "PULSE_STORE", value_name = "URL")]
     pub store: Option<String>,
     /// Act on this branch (prompt set) instead of the one checked out; it is created from
@@ -224,22 +224,54 @@ impl Access {
         Ok(self.home()?.repo())
     }
 
-    /// Whether releases are read from the repository itself (no `--store`).
+    /// Whether releases are read from the repository itself (no `--store`, and no
+    /// other store in the configuration).
     pub fn store_is_home(&self) -> bool {
-        self.store_address.is_none()
+        matches!(self.store_address(), Ok(None))
     }
 
-    /// The store releases are read from: `--store`/`PULSE_STORE`, else the repository.
+    /// The address of the store to use instead of the repository, and the kind the
+    /// configuration says it is: `--store`/`PULSE_STORE`, else `storage`/`storage_path`.
+    fn store_address(&self) -> Result<Option<(String, Option<StoreKind>)>> {
+        if let Some(address) = &self.store_address {
+            return Ok(Some((address.clone(), None)));
+        }
+        let settings = self.settings()?;
+        let kind = settings
+            .storage
+            .as_deref()
+            .map(StoreKind::parse)
+            .transpose()?;
+        Ok(crate::store::configured_address(
+            settings.storage.as_deref(),
+            settings.storage_path.as_deref(),
+        )?
+        .map(|address| (address, kind)))
+    }
+
+    /// How stores are opened: the branch, and the configuration's `storage_config`.
+    pub fn open_options(&self) -> Result<OpenOptions> {
+        Ok(OpenOptions {
+            branch: self.branch.clone(),
+            kind: None,
+            config: self.settings()?.storage_config.clone(),
+            author: None,
+        })
+    }
+
+    /// The store releases are read from: `--store`/`PULSE_STORE`, else the store the
+    /// configuration names, else the repository.
     pub fn store(&self) -> Result<Arc<dyn Store>> {
         if let Some(store) = self.store.get() {
             return Ok(Arc::clone(store));
         }
-        let store: Arc<dyn Store> = match &self.store_address {
-            Some(address) => {
+        let store: Arc<dyn Store> = match self.store_address()? {
+            Some((address, kind)) => {
                 let store = crate::store::open(
-                    address,
+                    &address,
                     &OpenOptions {
-                        branch: self.branch.clone(),
+                        kind,
+                        ..self.open_options()?
                     },
                 )?;
                 ::log::debug!("opened {}", store.describe());

@@ -64,6 +64,12 @@ pub trait Backend: Send + Sync {
     /// or `None` if there is no such file.
     fn get_into(&self, key: &str, out: &mut dyn Write) -> Result<Option<u64>>;
 
+    /// Whether the store itself is there (the directory, the bucket). A store that is
+    /// not holds no files: `get` and `list` find none, and the first write creates it.
+    fn exists(&self) -> Result<bool> {
+        Ok(true)
+    }
+
     /// Write `bytes` at `key` only if no file is there: atomically (a reader sees no
     /// file or the whole file), durably, and never replacing another writer's file.
     fn put_new(&self, key: &str, bytes: Bytes) -> Result<Created>;
@@ -78,6 +84,11 @@ pub trait Backend: Send + Sync {
     /// Every key under `prefix` (a key prefix ending in `/`, or empty for all), sorted.
     /// Temporary files of writes in flight are not listed.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
+
+    /// How many requests may usefully be in flight at once.
+    fn parallel_requests(&self) -> usize {
+        4
+    }
 
     /// Whether a create-only write and a compare-and-swap are atomic against other
     /// processes and machines (true for a local directory and AWS S3; some S3-compatible

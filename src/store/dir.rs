@@ -58,17 +58,6 @@ impl DirBackend {
         }
     }
 
-    /// The root, or the error for a store that does not exist.
-    fn existing_root(&self) -> Result<Dir> {
-        self.open_root(false)?.ok_or_else(|| {
-            Error::not_found(format!(
-                "there is no directory store at '{}'",
-                self.root.display()
-            ))
-            .with_hint("check the path; a directory store is created by its first write ('pulse sync SRC DIR')")
-        })
-    }
-
     /// The directory holding `key` and the key's file name, created if `create`.
     fn parent(&self, key: &str, create: bool) -> Result<Option<(Dir, String)>> {
         let (dirs, file) = split_key(key)?;
@@ -146,19 +135,29 @@ impl Backend for DirBackend {
         }
     }
 
+    fn exists(&self) -> Result<bool> {
+        Ok(self.open_root(false)?.is_some())
+    }
+
     fn put_new(&self, key: &str, bytes: Bytes) -> Result<Created> {
         let Some((dir, file)) = self.parent(key, true)? else {
-            return Err(Error::other(format!("cannot create the directory of '{key}'")));
+            return Err(Error::other(format!(
+                "cannot create the directory of '{key}'"
+            )));
         };
-        Ok(match dir.write(&file, &bytes, WriteMode::CreateNew, None)? {
-            Written::Written => Created::Created,
-            Written::Existed => Created::Existed,
-        })
+        Ok(
+            match dir.write(&file, &bytes, WriteMode::CreateNew, None)? {
+                Written::Written => Created::Created,
+                Written::Existed => Created::Existed,
+            },
+        )
     }
 
     fn put_swap(&self, key: &str, bytes: Bytes, expect: Option<&Etag>) -> Result<Swapped> {
         let Some((dir, file)) = self.parent(key, true)? else {
-            return Err(Error::other(format!("cannot create the directory of '{key}'")));
+            return Err(Error::other(format!(
+                "cannot create the directory of '{key}'"
+            )));
         };
         let _lock = dir.lock()?;
         let current = dir.read(&file, u64::MAX)?.map(|b| etag_of(&b));
@@ -202,9 +201,7 @@ impl Backend for DirBackend {
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let Some(root) = self.open_root(false)? else {
-            return Err(self.existing_root().err().unwrap_or_else(|| {
-                Error::not_found(format!("there is no directory store at '{}'", self.root.display()))
-            }));
+            return Ok(Vec::new());
         };
         // Start at the deepest directory the prefix names whole.
         let (dirs, _) = match prefix.rfind('/') {

@@ -205,7 +205,11 @@ impl<B: Backend> LayoutStore<B> {
         &self.backend
     }
 
-    fn json<T: serde::de::DeserializeOwned>(&self, key: &str, limits: Limits) -> Result<Option<(T, Etag)>> {
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        limits: Limits,
+    ) -> Result<Option<(T, Etag)>> {
         let Some(obj) = self.backend.get(key, limits.max_bytes as u64)? else {
             return Ok(None);
         };
@@ -223,7 +227,9 @@ impl<B: Backend> LayoutStore<B> {
         if self.info.get().is_some() {
             return Ok(true);
         }
-        Ok(self.json::<StoreInfo>(STORE_FILE, bounded::STORE_JSON)?.is_some())
+        Ok(self
+            .json::<StoreInfo>(STORE_FILE, bounded::STORE_JSON)?
+            .is_some())
     }
 
     /// `_pulse.json`, written on the first write: refuses a layout of a newer format.
@@ -304,7 +310,10 @@ impl<B: Backend> LayoutStore<B> {
             }
             return Ok(meta);
         }
-        if self.json::<PromptIndex>(&prompt_key(name, INDEX_FILE), bounded::INDEX_JSON)?.is_some() {
+        if self
+            .json::<PromptIndex>(&prompt_key(name, INDEX_FILE), bounded::INDEX_JSON)?
+            .is_some()
+        {
             return Err(no_release(name, version));
         }
         let seen = self.hash_content(name, version)?;
@@ -444,7 +453,8 @@ impl<B: Backend> LayoutStore<B> {
 
     fn read_labels(&self, name: &Name) -> Result<(BTreeMap<Label, Version>, Option<Etag>)> {
         let key = prompt_key(name, LABELS_FILE);
-        let Some((raw, etag)) = self.json::<BTreeMap<String, String>>(&key, bounded::LABELS_JSON)?
+        let Some((raw, etag)) =
+            self.json::<BTreeMap<String, String>>(&key, bounded::LABELS_JSON)?
         else {
             return Ok((BTreeMap::new(), None));
         };
@@ -490,7 +500,9 @@ fn backoff(attempt: u32) {
         .map(|d| d.subsec_nanos() % 1000)
         .unwrap_or_default();
     let millis = u64::from((attempt + 1).min(20));
-    std::thread::sleep(std::time::Duration::from_micros(millis * 1000 + u64::from(jitter)));
+    std::thread::sleep(std::time::Duration::from_micros(
+        millis * 1000 + u64::from(jitter),
+    ));
 }
 
 fn lost_race(key: &str, store: &str) -> Error {
@@ -555,7 +567,11 @@ impl<B: Backend> Store for LayoutStore<B> {
             name: name.clone(),
             version: version.clone(),
             created,
-            author: r.author.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| self.author.clone()),
+            author: r
+                .author
+                .clone()
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| self.author.clone()),
             size,
             sha256,
             message: r
@@ -568,7 +584,9 @@ impl<B: Backend> Store for LayoutStore<B> {
             path: None,
         };
         let meta_key = release_key(name, version, META_FILE);
-        let outcome = self.backend.put_new(&meta_key, to_json(&ReleaseFile::of(&meta))?)?;
+        let outcome = self
+            .backend
+            .put_new(&meta_key, to_json(&ReleaseFile::of(&meta))?)?;
         if outcome == Created::Existed {
             let there = self.release_meta(name, version)?;
             if there.sha256 != sha256 {
@@ -649,7 +667,10 @@ impl<B: Backend> Store for LayoutStore<B> {
         let mut names = Vec::new();
         for key in self.backend.list(key_prefix)? {
             // `<name>/<version>/content.md`
-            let Some(rest) = key.strip_suffix(CONTENT_FILE).and_then(|k| k.strip_suffix('/')) else {
+            let Some(rest) = key
+                .strip_suffix(CONTENT_FILE)
+                .and_then(|k| k.strip_suffix('/'))
+            else {
                 continue;
             };
             let Some((name, v)) = rest.rsplit_once('/') else {
@@ -665,6 +686,10 @@ impl<B: Backend> Store for LayoutStore<B> {
             }
         }
         names.dedup();
+        if names.is_empty() && !self.backend.exists()? {
+            return Err(Error::not_found(format!("there is no {}", self.backend.describe()))
+                .with_hint("check the address; a store is created by its first write ('pulse sync SRC DST')"));
+        }
         // A prompt whose index lists nothing has only the leftovers of an interrupted write.
         let mut out = Vec::with_capacity(names.len());
         for name in names {
@@ -698,8 +723,10 @@ impl<B: Backend> Store for LayoutStore<B> {
         self.swap_index(name, |index, _| {
             Ok(index.versions.remove(&version.to_string()).map(|_| ()))
         })?;
-        self.backend.delete(&release_key(name, version, META_FILE))?;
-        self.backend.delete(&release_key(name, version, CONTENT_FILE))
+        self.backend
+            .delete(&release_key(name, version, META_FILE))?;
+        self.backend
+            .delete(&release_key(name, version, CONTENT_FILE))
     }
 
     fn versions(&self, name: &Name) -> Result<Vec<Version>> {
@@ -795,6 +822,20 @@ impl<B: Backend> Store for LayoutStore<B> {
             }
         }
         Err(lost_race(&key, &self.backend.describe()))
+    }
+
+    fn checksums(&self, name: &Name) -> Result<BTreeMap<Version, Digest>> {
+        Ok(self
+            .load_index(name)?
+            .index
+            .versions
+            .into_iter()
+            .filter_map(|(v, e)| exact_version(&v).map(|v| (v, e.checksum)))
+            .collect())
+    }
+
+    fn parallel_writes(&self) -> usize {
+        self.backend.parallel_requests()
     }
 
     fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {

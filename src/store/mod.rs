@@ -86,9 +86,11 @@ impl NewRelease {
             content: content.into(),
             description: Some(meta.description.clone().unwrap_or_default()),
             tags: Some(meta.tags.clone()),
-            message: Some(meta.message.clone()),
-            author: Some(meta.author.clone()),
-            created: Some(meta.created.clone()),
+            // A release read from a directory laid out by another tool may lack these:
+            // the store fills them as for a new release.
+            message: Some(meta.message.clone()).filter(|m| !m.is_empty()),
+            author: Some(meta.author.clone()).filter(|a| !a.is_empty()),
+            created: Some(meta.created.clone()).filter(|c| !c.is_empty()),
         }
     }
 }
@@ -177,6 +179,23 @@ pub trait Store: Send + Sync {
         expect: &Expect,
         target: Option<&Version>,
     ) -> Result<Option<Version>>;
+
+    /// The checksum of each of a prompt's releases, by version (empty if it has none).
+    /// Stores that keep them together (an index) override this to answer in one read.
+    fn checksums(&self, name: &Name) -> Result<BTreeMap<Version, crate::digest::Digest>> {
+        let mut out = BTreeMap::new();
+        for version in self.versions(name)? {
+            let sha = self.metadata(name, &version)?.sha256;
+            out.insert(version, sha);
+        }
+        Ok(out)
+    }
+
+    /// How many writes to this store may usefully run at once (a remote store gains from
+    /// several requests in flight; a git repository takes one writer at a time).
+    fn parallel_writes(&self) -> usize {
+        1
+    }
 
     /// Add what this store knows about why something may be missing (a shallow git clone
     /// lacks older releases) to a not-found error. The default adds nothing.
@@ -360,7 +379,47 @@ pub struct OpenOptions {
     /// For a git repository: the branch whose labels and metadata are read and written
     /// (default: the one checked out).
     pub branch: Option<String>,
+    /// Which kind of store a path names, when the configuration says (`storage:
+    /// filesystem` makes even a git repository's path a directory store).
+    pub kind: Option<StoreKind>,
+    /// Store-specific settings (`storage_config`): S3 endpoint, region, credentials.
+    pub config: BTreeMap<String, String>,
+    /// Who releases put without an author are by, `Name <email>`.
+    pub author: Option<String>,
 }
+
+/// The kinds of store, as the configuration's `storage` key names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A git repository (`git`).
+    Git,
+    /// A directory store (`filesystem`).
+    Filesystem,
+    /// S3-compatible object storage (`s3`).
+    S3,
+    /// An HTTP registry (`http`).
+    Http,
+}
+
+impl StoreKind {
+    /// The kind the configuration's `storage` value names.
+    pub fn parse(value: &str) -> Result<StoreKind> {
+        match value {
+            "git" => Ok(StoreKind::Git),
+            "filesystem" => Ok(StoreKind::Filesystem),
+            "s3" => Ok(StoreKind::S3),
+            "http" => Ok(StoreKind::Http),
+            other => Err(Error::usage(format!(
+                "storage '{}' is not one of git, filesystem, s3, http",
+                crate::name::printable(other)
+            ))),
+        }
+    }
+}
+
+/// Who releases are by when nobody says: the directory and S3 stores record it in
+/// `metadata.json`.
+const UNKNOWN_AUTHOR: &str = "unknown <unknown>";
 
 /// What kind of store an address names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -427,18 +486,72 @@ impl Address {
     }
 }
 
+/// The address the configuration's `storage` and `storage_path` keys name, if they name
+/// a store other than the repository pulse runs in.
+pub fn configured_address(storage: Option<&str>, path: Option<&str>) -> Result<Option<String>> {
+    let kind = storage.map(StoreKind::parse).transpose()?;
+    let need_path = |what: &str| {
+        Error::usage(format!("'storage: {what}' needs 'storage_path'"))
+            .with_hint("set storage_path to the store's path, bucket/prefix or URL")
+    };
+    Ok(match (kind, path) {
+        (None | Some(StoreKind::Git), None) => None,
+        (None | Some(StoreKind::Git) | Some(StoreKind::Filesystem), Some(p)) => Some(p.to_owned()),
+        (Some(StoreKind::S3), Some(p)) if p.starts_with("s3://") => Some(p.to_owned()),
+        (Some(StoreKind::S3), Some(p)) => Some(format!("s3://{p}")),
+        (Some(StoreKind::Http), Some(p)) => Some(p.to_owned()),
+        (Some(StoreKind::Filesystem), None) => return Err(need_path("filesystem")),
+        (Some(StoreKind::S3), None) => return Err(need_path("s3")),
+        (Some(StoreKind::Http), None) => return Err(need_path("http")),
+    })
+}
+
+/// Whether `path` holds a git repository (a worktree's top or a bare repository).
+fn is_git_repository(path: &std::path::Path) -> bool {
+    path.join(".git").exists() || gix::discover::is_git(path).is_ok()
+}
+
+/// Open the store at `address` to write to it: as [`open`], but a git remote is refused
+/// (pulse writes to a remote by pushing a clone).
+pub fn open_for_writing(address: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
+    if let Address::GitRemote(_) = Address::parse(address)? {
+        return Err(Error::usage(format!(
+            "'{}' is a git remote, which pulse reads but does not write directly",
+            crate::name::printable(address)
+        ))
+        .with_hint("clone it ('pulse clone URL'), write to the clone, then 'pulse push'"));
+    }
+    open(address, options)
+}
+
 /// Open the store at `address`: the one door every command goes through, so a new kind
 /// of store needs no command changes.
 pub fn open(address: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
+    let author = || {
+        options
+            .author
+            .clone()
+            .unwrap_or_else(|| UNKNOWN_AUTHOR.to_owned())
+    };
     match Address::parse(address)? {
-        Address::Path(path) => Ok(Arc::new(GitStore::open(&path, options.branch.clone())?)),
-        Address::S3(_) | Address::Http(_) | Address::GitRemote(_) => Err(Error::usage(format!(
-            "'{}': this pulse reads releases from git repositories on this machine only",
+        Address::Path(path) => {
+            let directory =
+                options.kind == Some(StoreKind::Filesystem) || !is_git_repository(&path);
+            if directory {
+                Ok(Arc::new(DirStore::new(DirBackend::new(path), author())))
+            } else {
+                Ok(Arc::new(GitStore::open(&path, options.branch.clone())?))
+            }
+        }
+        Address::GitRemote(url) => Ok(Arc::new(crate::mirror::open_store(
+            &url,
+            options.branch.as_deref(),
+        )?)),
+        Address::S3(_) | Address::Http(_) => Err(Error::usage(format!(
+            "'{}': this pulse does not read this kind of store",
             crate::name::printable(address)
         ))
-        .with_hint(
-            "clone the repository ('pulse clone URL') or read one release with 'fetch --from URL'",
-        )),
+        .with_hint("use a git repository, a git remote or a directory")),
     }
 }
 

@@ -37,9 +37,13 @@ pub(super) fn run(args: DeleteArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
         ))
     })?;
     let (name, version) = (Name::parse(name)?, Version::parse(version)?);
-    ctx.access
-        .repo()?
-        .delete_release(ctx.access.branch(), &name, &version, args.force)?;
+    if ctx.access.store_is_home() {
+        ctx.access
+            .repo()?
+            .delete_release(ctx.access.branch(), &name, &version, args.force)?;
+    } else {
+        ctx.access.store()?.delete(&name, &version)?;
+    }
     ctx.out.emit(
         out,
         &Deleted {

@@ -18,6 +18,7 @@ mod pull;
 mod push;
 mod release;
 mod show;
+mod sync;
 mod verify;
 mod versions;
 
@@ -49,6 +50,7 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Import(import::ImportArgs),
     Export(export::ExportArgs),
+    Sync(sync::SyncArgs),
     Clone(clone::CloneArgs),
     Pull(pull::PullArgs),
     Push(push::PushArgs),
@@ -75,6 +77,7 @@ pub(crate) fn single(name: &str) -> Option<clap::Command> {
         "verify" => verify::VerifyArgs::augment_args(C::new("verify")),
         "import" => import::ImportArgs::augment_args(C::new("import")),
         "export" => export::ExportArgs::augment_args(C::new("export")),
+        "sync" => sync::SyncArgs::augment_args(C::new("sync")),
         "clone" => clone::CloneArgs::augment_args(C::new("clone")),
         "pull" => pull::PullArgs::augment_args(C::new("pull")),
         "push" => push::PushArgs::augment_args(C::new("push")),
@@ -103,6 +106,7 @@ pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         Command::Verify(a) => verify::run(a, ctx, out),
         Command::Import(a) => import::run(a, ctx, out),
         Command::Export(a) => export::run(a, ctx, out),
+        Command::Sync(a) => sync::run(a, ctx, out),
         Command::Clone(a) => clone::run(a, ctx, out),
         Command::Pull(a) => pull::run(a, ctx, out),
         Command::Push(a) => push::run(a, ctx, out),

@@ -1,0 +1,145 @@
+//! `pulse sync`: copy releases, metadata and labels from one store to another.
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::{Ctx, Report};
+use crate::error::{Error, Result};
+use crate::name::NamePrefix;
+use crate::sync::{Progress, SyncOptions, Synced};
+
+/// Copy every release, with its metadata and labels, from SRC to DST.
+///
+/// SRC and DST are store addresses: a path (a git repository, or else a directory store,
+/// created on first write), file://, s3://BUCKET[/PREFIX], or (as SRC only) a git remote
+/// URL. Releases missing from DST are copied whole, author, time and message included;
+/// releases DST already has are left alone, and one it has with other content is a
+/// conflict (listed, never overwritten; exit 4 after the rest is done). Labels in DST are
+/// moved to where SRC's point; labels only DST has are kept. Nothing is deleted. Running
+/// it again copies nothing; a sync that was interrupted completes when run again.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Where releases are copied from.
+    #[arg(value_name = "SRC")]
+    pub src: String,
+    /// Where they are copied to.
+    #[arg(value_name = "DST")]
+    pub dst: String,
+    /// Only prompts under this prefix (whole segments).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Say what would be copied and moved, and write nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Sync at most this many prompts at once (default: what DST takes: 1 for git, more
+    /// for directories and S3).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+impl Report for Synced {
+    fn text(&self) -> String {
+        let mut text = String::new();
+        let (copy, label) = if self.dry_run {
+            ("would copy", "would move")
+        } else {
+            ("copied", "moved")
+        };
+        for r in &self.copied {
+            text.push_str(&format!("{copy} {r}\n"));
+        }
+        for l in &self.labels {
+            let from = l
+                .from
+                .as_ref()
+                .map_or_else(|| "(new)".to_owned(), |v| v.to_string());
+            text.push_str(&format!(
+                "{label} label {}@{} {from} -> {}\n",
+                l.name, l.label, l.to
+            ));
+        }
+        for c in &self.conflicts {
+            text.push_str(&format!(
+                "conflict {}@{}: {}\n",
+                c.name, c.version, c.problem
+            ));
+        }
+        if self.copied.is_empty()
+            && self.labels.is_empty()
+            && self.metadata_updated.is_empty()
+            && self.conflicts.is_empty()
+        {
+            text.push_str(&format!(
+                "{} is up to date with {} ({} releases of {} prompts, nothing to copy)\n",
+                self.destination, self.source, self.unchanged, self.prompts
+            ));
+        } else {
+            text.push_str(&format!(
+                "{} {} releases, {} {} labels, {} unchanged, {} conflicts ({} prompts)\n",
+                copy,
+                self.copied.len(),
+                label,
+                self.labels.len(),
+                self.unchanged,
+                self.conflicts.len(),
+                self.prompts
+            ));
+        }
+        text
+    }
+}
+
+pub(super) fn run(args: SyncArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let prefix = args.prefix.as_deref().map(NamePrefix::parse).transpose()?;
+    if args.jobs == Some(0) {
+        return Err(Error::usage("--jobs must be at least 1"));
+    }
+    let options = ctx.access.open_options()?;
+    let src = crate::store::open(&args.src, &options)?;
+    let dst = crate::store::open_for_writing(&args.dst, &options)?;
+    // A progress bar on a terminal only, and never with --quiet.
+    let bar =
+        (std::io::stderr().is_terminal() && ::log::log_enabled!(::log::Level::Warn)).then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} prompts")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix("sync");
+            bar
+        });
+    let progress = |p: Progress| {
+        if let Some(bar) = &bar {
+            match p {
+                Progress::Prompts(n) => bar.set_length(n as u64),
+                Progress::PromptDone => bar.inc(1),
+            }
+        }
+    };
+    let report = crate::sync::sync(
+        src.as_ref(),
+        dst.as_ref(),
+        &SyncOptions {
+            prefix,
+            dry_run: args.dry_run,
+            jobs: args.jobs,
+            progress: Some(&progress),
+        },
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
+    ctx.out.emit(out, &report)?;
+    if report.conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::conflict(format!(
+            "{} releases in {} differ from {}; they were left alone",
+            report.conflicts.len(),
+            report.destination,
+            report.source
+        ))
+        .with_hint("a release is immutable: release the changed content as a new version"))
+    }
+}

@@ -23,5 +23,6 @@ mod readme;
 mod remotes;
 mod resolution;
 mod roundtrip;
+mod sync;
 mod verify;
 mod worktree;

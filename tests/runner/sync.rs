@@ -1,0 +1,357 @@
+//! `pulse sync` between stores, and the release commands on a directory store.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::common::{Env, OutputExt};
+
+/// Content that every store must keep byte for byte.
+const CONTENTS: [(&str, &[u8]); 4] = [
+    ("1.0.0", b"line one\r\nline two\r\n"),
+    ("1.1.0", b""),
+    ("1.2.0", b"no final newline"),
+    ("2.0.0", b"\xff\xfe not utf-8 \x00\n"),
+];
+
+/// A repository with `team/p` (four releases, a description, keywords, messages, a
+/// label) and `q`.
+fn seeded() -> Env {
+    let env = Env::new();
+    for (i, (version, content)) in CONTENTS.iter().enumerate() {
+        let message = format!("release number {i}");
+        env.pulse_stdin(
+            &[
+                "add",
+                "team/p",
+                "--version",
+                version,
+                "--description",
+                "The P prompt",
+                "--tags",
+                "a,b",
+                "--message",
+                &message,
+            ],
+            content,
+        )
+        .assert_ok();
+    }
+    env.add("q", "0.1.0", b"q\n");
+    env.pulse(&["label", "set", "team/p", "production", "1.1.0"])
+        .assert_ok();
+    env
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `show --format json` without the fields only a git store has.
+fn shown(env: &Env, store: &Path, spec: &str) -> serde_json::Value {
+    let out = env
+        .pulse(&["--store", store.to_str().unwrap(), "show", spec, "--format", "json"])
+        .assert_ok();
+    let mut v = json(&out);
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("commit");
+    obj.remove("path");
+    v
+}
+
+#[test]
+fn git_to_directory_to_git_keeps_every_byte_and_all_metadata() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let out = env
+        .pulse(&["sync", env.repo.to_str().unwrap(), dir.to_str().unwrap()])
+        .assert_ok();
+    assert!(out.stdout_str().contains("copied team/p@1.0.0"), "{}", out.stdout_str());
+    // The files are plain: a web server or `cat` reads them.
+    for (version, content) in CONTENTS {
+        let file = dir.join("team/p").join(version).join("content.md");
+        assert_eq!(std::fs::read(&file).unwrap(), content, "{}", file.display());
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("team/p/1.0.0/metadata.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["author"], "Ada Tester <ada@example.com>");
+    assert_eq!(meta["message"], "release number 0");
+    assert_eq!(meta["created_at"], "2024-01-02T03:04:05+00:00");
+    assert_eq!(meta["description"], "The P prompt");
+    let labels: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("team/p/labels.json")).unwrap()).unwrap();
+    assert_eq!(labels, serde_json::json!({"production": "1.1.0"}));
+    assert!(dir.join("_pulse.json").is_file());
+    assert!(dir.join("team/p/_index.json").is_file());
+
+    // Into a second repository, made at another time by someone else: nothing is
+    // re-authored.
+    let other = env.path("other");
+    env.pulse(&["init", other.to_str().unwrap()]).assert_ok();
+    env.cmd(&["sync", dir.to_str().unwrap(), other.to_str().unwrap()])
+        .env("PULSE_TIMESTAMP", "1800000000")
+        .env("GIT_AUTHOR_NAME", "Somebody Else")
+        .output()
+        .unwrap()
+        .assert_ok();
+    for (version, content) in CONTENTS {
+        let spec = format!("team/p@{version}");
+        for store in [&env.repo, &dir, &other] {
+            let got = env
+                .pulse(&["--store", store.to_str().unwrap(), "fetch", &spec])
+                .assert_ok();
+            assert_eq!(got.stdout, content, "{spec} from {}", store.display());
+        }
+        let original = shown(&env, &env.repo, &spec);
+        assert_eq!(shown(&env, &dir, &spec), original, "{spec} in the directory");
+        assert_eq!(shown(&env, &other, &spec), original, "{spec} in the second repository");
+    }
+    let tagger = env.git_in(
+        &other,
+        &["for-each-ref", "refs/tags/team/p@1.0.0", "--format=%(taggername) %(taggerdate:unix)"],
+    );
+    assert_eq!(tagger.trim(), "Ada Tester 1704164645");
+    let labels = env
+        .pulse(&["--store", other.to_str().unwrap(), "label", "list", "team/p"])
+        .assert_ok();
+    assert!(labels.stdout_str().contains("production"), "{}", labels.stdout_str());
+    env.git_in(&other, &["fsck", "--strict"]);
+}
+
+#[test]
+fn a_second_sync_copies_nothing_and_says_so() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let (src, dst) = (env.repo.to_str().unwrap(), dir.to_str().unwrap());
+    let first = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    assert_eq!(first["copied"].as_array().unwrap().len(), 5);
+    assert_eq!(first["labels"].as_array().unwrap().len(), 1);
+    let second = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    assert_eq!(second["copied"], serde_json::json!([]));
+    assert_eq!(second["labels"], serde_json::json!([]));
+    assert_eq!(second["unchanged"], 5);
+    let text = env.pulse(&["sync", src, dst]).assert_ok();
+    assert!(text.stdout_str().contains("up to date"), "{}", text.stdout_str());
+    // A label moved in the source follows; a label only the destination has stays.
+    env.pulse(&["label", "set", "team/p", "production", "2.0.0"])
+        .assert_ok();
+    env.pulse(&["--store", dst, "label", "set", "q", "mine", "0.1.0"])
+        .assert_ok();
+    let third = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    assert_eq!(third["copied"], serde_json::json!([]));
+    assert_eq!(
+        third["labels"],
+        serde_json::json!([{"name": "team/p", "label": "production", "from": "1.1.0", "to": "2.0.0"}])
+    );
+    let labels = env.pulse(&["--store", dst, "label", "list"]).assert_ok();
+    assert!(labels.stdout_str().contains("mine"), "{}", labels.stdout_str());
+}
+
+#[test]
+fn a_release_the_destination_has_with_other_content_is_a_conflict() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let dst = dir.to_str().unwrap();
+    // Another repository released team/p@1.0.0 with other bytes and synced it there first.
+    let rival = env.path("rival");
+    env.pulse(&["init", rival.to_str().unwrap()]).assert_ok();
+    env.pulse_stdin_in(&rival, &["add", "team/p", "--version", "1.0.0"], b"rival\n")
+        .assert_ok();
+    env.pulse(&["sync", rival.to_str().unwrap(), dst]).assert_ok();
+    let out = env
+        .pulse(&["sync", env.repo.to_str().unwrap(), dst, "--format", "json"])
+        .assert_code(4);
+    let report = json(&out);
+    let conflicts = report["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{report}");
+    assert_eq!(conflicts[0]["version"], "1.0.0");
+    assert!(out.stderr_str().contains("left alone"), "{}", out.stderr_str());
+    // Nothing was overwritten; everything else was copied.
+    assert_eq!(std::fs::read(dir.join("team/p/1.0.0/content.md")).unwrap(), b"rival\n");
+    assert_eq!(report["copied"].as_array().unwrap().len(), 4);
+    env.pulse(&["--store", dst, "verify"]).assert_ok();
+}
+
+#[test]
+fn dry_run_says_what_it_would_do_and_writes_nothing() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let out = env
+        .pulse(&["sync", "--dry-run", env.repo.to_str().unwrap(), dir.to_str().unwrap()])
+        .assert_ok();
+    assert!(out.stdout_str().contains("would copy team/p@2.0.0"), "{}", out.stdout_str());
+    assert!(out.stdout_str().contains("would move label team/p@production"));
+    assert!(!dir.exists());
+}
+
+#[test]
+fn release_commands_work_on_a_directory_store() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let dst = dir.to_str().unwrap();
+    env.pulse(&["sync", env.repo.to_str().unwrap(), dst]).assert_ok();
+    // Run from outside any repository: the store is all there is.
+    let outside = env.path("home");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--store", dst];
+        all.extend_from_slice(args);
+        env.cmd_in(&outside, &all).output().unwrap()
+    };
+    assert!(run(&["list"]).assert_ok().stdout_str().contains("team/p"));
+    let versions = run(&["versions", "team/p"]).assert_ok().stdout_str();
+    assert!(versions.contains("2.0.0") && versions.contains("production"), "{versions}");
+    assert!(run(&["log", "team/p"]).assert_ok().stdout_str().contains("release number 3"));
+    assert_eq!(run(&["fetch", "team/p@^1"]).assert_ok().stdout, b"no final newline");
+    assert_eq!(run(&["fetch", "team/p@production"]).assert_ok().stdout, b"");
+    run(&["label", "set", "team/p", "staging", "1.2.0"]).assert_ok();
+    assert_eq!(run(&["fetch", "team/p@staging"]).assert_ok().stdout, b"no final newline");
+    run(&["label", "rm", "team/p", "staging"]).assert_ok();
+    run(&["fetch", "team/p@staging"]).assert_code(3);
+    // A label guards its release; an unlabelled one can be deleted.
+    run(&["delete", "team/p@1.1.0"]).assert_code(4);
+    run(&["delete", "team/p@1.2.0"]).assert_ok();
+    assert!(!dir.join("team/p/1.2.0").exists());
+    run(&["fetch", "team/p@1.2.0"]).assert_code(3);
+    run(&["verify"]).assert_ok();
+    // PULSE_STORE and the configuration name the store too.
+    let by_env = env
+        .cmd_in(&outside, &["fetch", "q"])
+        .env("PULSE_STORE", dst)
+        .output()
+        .unwrap()
+        .assert_ok();
+    assert_eq!(by_env.stdout, b"q\n");
+    let config = env.path("config/progress-pulse/config.yaml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!("storage: filesystem\nstorage_path: {dst}\n"),
+    )
+    .unwrap();
+    let by_config = env.cmd_in(&outside, &["fetch", "q"]).output().unwrap().assert_ok();
+    assert_eq!(by_config.stdout, b"q\n");
+    // Export is a copy into a directory store.
+    let export = env.path("export");
+    run(&["export", export.to_str().unwrap()]).assert_ok();
+    assert_eq!(
+        std::fs::read(export.join("team/p/1.0.0/content.md")).unwrap(),
+        b"line one\r\nline two\r\n"
+    );
+}
+
+#[test]
+fn bad_addresses_and_missing_stores_have_their_exit_codes() {
+    let env = seeded();
+    let repo = env.repo.to_str().unwrap();
+    env.pulse(&["--store", "ftp://example.com/x", "list"]).assert_code(2);
+    env.pulse(&["sync", repo, "ftp://example.com/x"]).assert_code(2);
+    env.pulse(&["sync", repo, "--", "-x"]).assert_code(2);
+    env.pulse(&["sync", repo, "ext::sh -c touch% x"]).assert_code(2);
+    // A git remote is read, never written directly.
+    env.pulse(&["sync", repo, "git://127.0.0.1:9/x"]).assert_code(2);
+    let missing = env.path("nothing-here");
+    let out = env
+        .pulse(&["sync", missing.to_str().unwrap(), env.path("dst").to_str().unwrap()])
+        .assert_code(3);
+    assert!(out.stderr_str().contains("nothing-here"), "{}", out.stderr_str());
+    env.pulse(&["--store", missing.to_str().unwrap(), "list"]).assert_code(3);
+    env.pulse(&["--store", missing.to_str().unwrap(), "fetch", "q"]).assert_code(3);
+    assert!(!env.path("dst").exists());
+    // A file where the directory store should be.
+    std::fs::write(env.path("file"), b"x").unwrap();
+    env.pulse(&["sync", repo, env.path("file").to_str().unwrap()]).assert_code(2);
+}
+
+#[test]
+fn a_symlink_inside_a_directory_store_is_refused_not_followed() {
+    let env = seeded();
+    let dir = env.path("dist");
+    env.pulse(&["sync", env.repo.to_str().unwrap(), dir.to_str().unwrap()])
+        .assert_ok();
+    let outside = env.path("outside");
+    std::fs::create_dir_all(outside.join("1.0.0")).unwrap();
+    std::fs::write(outside.join("1.0.0/content.md"), b"secret").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("evil")).unwrap();
+    let out = env
+        .pulse(&["--store", dir.to_str().unwrap(), "fetch", "evil@1.0.0"])
+        .assert_code(4);
+    assert!(!out.stdout_str().contains("secret"));
+    env.pulse(&["--store", dir.to_str().unwrap(), "list"]).assert_code(2);
+}
+
+/// Write `prompts` × `versions` releases in the directory layout (content only, as
+/// another tool would) and import them into the environment's repository.
+fn many_releases(env: &Env, prompts: usize, versions: usize) {
+    let layout = env.path("layout");
+    for p in 0..prompts {
+        for v in 0..versions {
+            let dir = layout.join(format!("set/prompt-{p:03}/1.{v}.0"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("content.md"), format!("prompt {p} version {v}\n").repeat(20))
+                .unwrap();
+        }
+    }
+    env.pulse(&["import", layout.to_str().unwrap()]).assert_ok();
+}
+
+#[test]
+fn a_sync_killed_at_random_moments_completes_when_run_again() {
+    let env = Env::new();
+    many_releases(&env, 100, 10);
+    let dir = env.path("dist");
+    let (src, dst) = (env.repo.to_str().unwrap(), dir.to_str().unwrap());
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    // A reader checks the destination while it is written and killed: every release it
+    // lists is whole and matches its checksum.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut rounds = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = env.pulse(&["--store", dst, "verify", "--quiet"]);
+                let code = out.status.code();
+                assert!(
+                    code == Some(0) || code == Some(3),
+                    "a reader saw a broken release: {}",
+                    out.stderr_str()
+                );
+                rounds += 1;
+            }
+            rounds
+        });
+        for _ in 0..6 {
+            let mut child = env
+                .cmd(&["sync", src, dst])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(20 + next() % 400));
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+    });
+    let out = env
+        .pulse(&["sync", src, dst, "--format", "json"])
+        .assert_ok();
+    let report = json(&out);
+    let copied = report["copied"].as_array().unwrap().len();
+    let unchanged = report["unchanged"].as_u64().unwrap() as usize;
+    assert_eq!(copied + unchanged, 1000, "{report}");
+    let again = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    assert_eq!(again["copied"], serde_json::json!([]));
+    assert_eq!(again["unchanged"], 1000);
+    env.pulse(&["--store", dst, "verify"]).assert_ok();
+    // No temporary file is visible as a release, and none is left by the last run.
+    let versions = env.pulse(&["--store", dst, "versions", "set/prompt-042"]).assert_ok();
+    assert_eq!(versions.stdout_str().lines().count(), 10, "{}", versions.stdout_str());
+}

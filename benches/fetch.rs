@@ -8,7 +8,7 @@
 //! Repositories measured:
 //! - `small`: 1 prompt × 10 releases, made with `PromptRepo::add`;
 //! - `1000x10`: 1,000 prompts × 10 releases written in the directory layout and
-//!   imported with `layout::read_dir` + `PromptRepo::import` (10,000 tags, packed refs),
+//!   synced from an in-memory store, as `pulse import` does (10,000 tags, packed refs),
 //!   or the repository named by `PULSE_BENCH_REPO` (what `scripts/bench.sh` passes).
 //!
 //! Environment: `PULSE_BENCH_REPO` (+ `PULSE_BENCH_NAME`, `PULSE_BENCH_VERSION`) to measure
@@ -22,10 +22,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pulse::meta::{MetadataUpdate, ReleaseMeta};
+use pulse::meta::MetadataUpdate;
 use pulse::repo::{AddRequest, Content, VersionChoice};
-use pulse::store::{GitStore, StoreExt};
-use pulse::{Digest, Name, PromptRepo, Selector, Version};
+use pulse::store::{GitStore, MemoryStore, NewRelease, Store, StoreExt};
+use pulse::{Name, PromptRepo, Selector, Version};
 
 type Res<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -172,38 +172,38 @@ fn small_repo(dir: &Path) -> Res<(PromptRepo, Name, Version)> {
 }
 
 fn big_repo(dir: &Path, prompts: usize) -> Res<(PromptRepo, Name, Version)> {
-    let layout = dir.join("layout");
-    let root = pulse::fsutil::Dir::create(&layout)?;
+    // Written to an in-memory store, then synced into the repository (the path `pulse
+    // import` and `pulse sync` take: pack files and one packed-refs transaction).
+    let source = MemoryStore::new("Bench Author <author@bench.invalid>");
     for p in 0..prompts {
         let name = Name::parse(&format!("team-{}/prompt-{p:04}", p % 8))?;
         for (i, v) in VERSIONS.iter().enumerate() {
-            let version = Version::parse(v)?;
-            let bytes = content((p * 10 + i) as u64, name.as_str(), v);
-            let created = format!("2024-01-{:02}T00:00:00Z", i + 1);
-            let meta = ReleaseMeta {
-                name: name.clone(),
-                version,
-                created,
-                author: "Bench Author <author@bench.invalid>".to_owned(),
-                size: bytes.len() as u64,
-                sha256: Digest::of(&bytes),
-                message: format!("Release {name}@{v}"),
-                tags: vec!["bench".to_owned()],
-                description: Some(format!("benchmark prompt {p}")),
-                commit: None,
-                path: None,
-            };
-            pulse::layout::write_release(&root, &meta, &bytes)?;
+            let mut release = NewRelease::new(
+                name.clone(),
+                Version::parse(v)?,
+                content((p * 10 + i) as u64, name.as_str(), v),
+            );
+            release.created = Some(format!("2024-01-{:02}T00:00:00Z", i + 1));
+            release.message = Some(format!("Release {name}@{v}"));
+            release.tags = Some(vec!["bench".to_owned()]);
+            release.description = Some(format!("benchmark prompt {p}"));
+            source.put(&release)?;
         }
     }
-    let repo = new_repo(&dir.join("repo"))?;
+    let path = dir.join("repo");
+    drop(new_repo(&path)?);
     let start = Instant::now();
-    let (releases, labels) = pulse::layout::read_dir(&layout)?;
-    let imported = repo.import(None, releases, &labels)?;
+    let synced = pulse::sync::sync(
+        &source,
+        &GitStore::open(&path, None)?,
+        &pulse::sync::SyncOptions::default(),
+    )?;
     eprintln!(
-        "  imported {imported} releases in {:.2}s",
+        "  imported {} releases in {:.2}s",
+        synced.copied.len(),
         start.elapsed().as_secs_f64()
     );
+    let repo = PromptRepo::open(&path)?;
     let name = Name::parse(&format!(
         "team-{}/prompt-{:04}",
         (prompts / 2) % 8,

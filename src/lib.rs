@@ -52,7 +52,6 @@ pub mod version;
 pub mod bounded;
 pub mod config;
 pub mod fsutil;
-pub mod layout;
 
 // The git engine, the stores built on it and beside it, and remotes.
 pub mod mirror;

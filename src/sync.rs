@@ -17,20 +17,24 @@
 //!   by running it again (every write is create-only or compare-and-swap, and a release
 //!   becomes visible in the destination only once it is whole).
 //!
-//! Prompts are synced in parallel, as many at once as the destination takes writes
-//! ([`Store::parallel_writes`]); the releases of one prompt are copied in version order.
+//! A sync plans first (the checksums on both sides, prompt by prompt, in parallel), then
+//! hands every release to copy to the destination at once ([`Store::copy_from`]: a git
+//! repository writes them in a few commits and one ref transaction; the directory and S3
+//! stores write several at a time), then checks the destination's record of each copy,
+//! and moves metadata and labels last.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 
+use crate::digest::Digest;
 use crate::error::{Error, Kind, Result};
 use crate::meta::{Expect, MetadataUpdate};
 use crate::name::{Label, Name, NamePrefix};
 use crate::report::ReleaseId;
-use crate::store::{NewRelease, Store, StoreExt, Stored};
+use crate::store::{LabelSet, Store};
 use crate::version::Version;
 
 /// How to sync.
@@ -49,10 +53,10 @@ pub struct SyncOptions<'a> {
 /// A step of a sync, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    /// The source lists this many prompts.
-    Prompts(usize),
-    /// One prompt is done.
-    PromptDone,
+    /// This many releases are to be copied.
+    Releases(usize),
+    /// One more release was copied.
+    Copied,
 }
 
 /// A release the destination has with other content.
@@ -102,14 +106,57 @@ pub struct Synced {
     pub conflicts: Vec<SyncConflict>,
 }
 
-/// What one prompt's sync did.
+/// What one prompt's sync plans: releases to copy, conflicts found.
 #[derive(Default)]
-struct PromptOutcome {
-    copied: Vec<ReleaseId>,
+struct PromptPlan {
+    copy: Vec<ReleaseId>,
+    /// The source's checksum of each release to copy, to check the destination's record.
+    expected: BTreeMap<Version, Digest>,
     unchanged: usize,
+    conflicts: Vec<SyncConflict>,
+    /// The source's labels.
+    labels: BTreeMap<Label, Version>,
+}
+
+/// What moving one prompt's metadata and labels did.
+#[derive(Default)]
+struct PointerOutcome {
     labels: Vec<LabelSynced>,
     metadata_updated: bool,
-    conflicts: Vec<SyncConflict>,
+}
+
+/// Run `work` on every index below `count`, `jobs` at once; the results in index order.
+/// The first error stops the others from taking more work.
+fn in_parallel<T: Send>(
+    count: usize,
+    jobs: usize,
+    work: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let done: Mutex<Vec<(usize, Result<T>)>> = Mutex::new(Vec::with_capacity(count));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, count.max(1)) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        return;
+                    }
+                    let outcome = work(i);
+                    if outcome.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    done.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((i, outcome));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Copy every release and label from `src` to `dst` (see the module's rules). Conflicts
@@ -123,115 +170,182 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
         src.describe(),
         dst.describe()
     );
-    if let Some(progress) = options.progress {
-        progress(Progress::Prompts(names.len()));
-    }
     let jobs = options
         .jobs
-        .unwrap_or_else(|| dst.parallel_writes())
-        .clamp(1, 64)
-        .min(names.len().max(1));
-    let next = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<(usize, Result<PromptOutcome>)>> = Mutex::new(Vec::new());
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    // The first failure stops further work (conflicts are not failures).
-                    if failed.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(name) = names.get(i) else {
-                        return;
-                    };
-                    let outcome = sync_prompt(src, dst, name, options.dry_run);
-                    if outcome.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    if let Some(progress) = options.progress {
-                        progress(Progress::PromptDone);
-                    }
-                    outcomes
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((i, outcome));
-                }
-            });
+        .unwrap_or_else(|| dst.parallel_writes().max(src.parallel_writes()))
+        .clamp(1, 64);
+    let tell = |p: Progress| {
+        if let Some(progress) = options.progress {
+            progress(p);
         }
-    });
-    let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
-    outcomes.sort_by_key(|(i, _)| *i);
+    };
+    // 1. What to copy: the checksums on both sides, prompt by prompt.
+    let mut plans = in_parallel(names.len(), jobs, |i| plan_prompt(src, dst, &names[i]))?;
+    let copies: Vec<ReleaseId> = plans.iter().flat_map(|p| p.copy.iter().cloned()).collect();
+    tell(Progress::Releases(copies.len()));
+    // 2. The releases, all at once so a store can batch them.
     let mut report = Synced {
         source: src.describe(),
         destination: dst.describe(),
         dry_run: options.dry_run,
         prompts: names.len(),
         copied: Vec::new(),
-        unchanged: 0,
+        unchanged: plans.iter().map(|p| p.unchanged).sum(),
         labels: Vec::new(),
         metadata_updated: Vec::new(),
         conflicts: Vec::new(),
     };
-    for (i, outcome) in outcomes {
-        let o = outcome?;
-        report.copied.extend(o.copied);
-        report.unchanged += o.unchanged;
-        report.labels.extend(o.labels);
-        report.conflicts.extend(o.conflicts);
-        if o.metadata_updated {
+    if options.dry_run {
+        report.copied = copies;
+    } else {
+        let outcomes = dst.copy_from(src, &copies, jobs);
+        for (id, outcome) in copies.into_iter().zip(outcomes) {
+            tell(Progress::Copied);
+            match outcome {
+                Ok(_) => report.copied.push(id),
+                Err(e) if e.kind() == Kind::Conflict => report.conflicts.push(SyncConflict {
+                    name: id.name,
+                    version: id.version,
+                    problem: e.message().to_owned(),
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    // 3. The destination's record of what was copied, then metadata and labels: pointers
+    // move last, and never to a release that is not there.
+    let copied: std::collections::BTreeSet<&ReleaseId> = report.copied.iter().collect();
+    for plan in &mut plans {
+        plan.copy.retain(|id| copied.contains(id));
+    }
+    let pointers = in_parallel(names.len(), jobs, |i| {
+        let plan = &plans[i];
+        if !options.dry_run && !plan.copy.is_empty() {
+            check_copies(dst, &names[i], plan)?;
+        }
+        let skip: Vec<&Version> = plan.conflicts.iter().map(|c| &c.version).collect();
+        sync_pointers(
+            src,
+            dst,
+            &names[i],
+            &plan.labels,
+            &skip,
+            options.dry_run,
+            plan.copy.is_empty() && plan.unchanged == 0,
+        )
+    })?;
+    // Every label move at once, so a store can record them as one change.
+    if !options.dry_run {
+        let moves: Vec<LabelSet> = pointers
+            .iter()
+            .flat_map(|p| &p.labels)
+            .map(|l| LabelSet {
+                name: l.name.clone(),
+                label: l.label.clone(),
+                expect: match &l.from {
+                    Some(v) => Expect::Is(v.clone()),
+                    None => Expect::Absent,
+                },
+                target: Some(l.to.clone()),
+            })
+            .collect();
+        for outcome in dst.move_labels(&moves) {
+            outcome?;
+        }
+    }
+    for (i, (plan, moved)) in plans.into_iter().zip(pointers).enumerate() {
+        report.conflicts.extend(plan.conflicts);
+        report.labels.extend(moved.labels);
+        if moved.metadata_updated {
             report.metadata_updated.push(names[i].clone());
         }
     }
+    report
+        .conflicts
+        .sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
     Ok(report)
 }
 
-fn sync_prompt(
-    src: &dyn Store,
-    dst: &dyn Store,
-    name: &Name,
-    dry_run: bool,
-) -> Result<PromptOutcome> {
-    let mut out = PromptOutcome::default();
+fn plan_prompt(src: &dyn Store, dst: &dyn Store, name: &Name) -> Result<PromptPlan> {
+    let mut plan = PromptPlan::default();
     let theirs = src.checksums(name)?;
+    plan.labels = src.labels(name)?;
+    // A label that points outside the source's releases is the source's fault: found
+    // before anything is written.
+    for (label, version) in &plan.labels {
+        if !theirs.contains_key(version) {
+            return Err(Error::not_found(format!(
+                "label '{label}' of '{name}' in {} points to {version}, which is not one of its releases",
+                src.describe()
+            ))
+            .with_hint("nothing was copied; fix the label in the source"));
+        }
+    }
     let ours = dst.checksums(name)?;
-    for (version, sha) in &theirs {
-        match ours.get(version) {
-            Some(there) if there == sha => out.unchanged += 1,
-            Some(there) => out.conflicts.push(SyncConflict {
+    for (version, sha) in theirs {
+        match ours.get(&version) {
+            Some(there) if *there == sha => plan.unchanged += 1,
+            Some(there) => plan.conflicts.push(SyncConflict {
                 name: name.clone(),
-                version: version.clone(),
+                version,
                 problem: format!(
                     "the destination has {there}, the source {sha}; releases are immutable, so it is left alone"
                 ),
             }),
             None => {
-                if !dry_run {
-                    match copy_release(src, dst, name, version, sha) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == Kind::Conflict => {
-                            out.conflicts.push(SyncConflict {
-                                name: name.clone(),
-                                version: version.clone(),
-                                problem: e.message().to_owned(),
-                            });
-                            continue;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                out.copied.push(ReleaseId {
+                plan.copy.push(ReleaseId {
                     name: name.clone(),
                     version: version.clone(),
                 });
+                plan.expected.insert(version, sha);
             }
         }
     }
+    Ok(plan)
+}
+
+/// Check the destination's record of each release copied against the source's checksum.
+fn check_copies(dst: &dyn Store, name: &Name, plan: &PromptPlan) -> Result<()> {
+    let recorded = dst.checksums(name)?;
+    for id in &plan.copy {
+        let expected = plan.expected.get(&id.version);
+        let got = recorded.get(&id.version);
+        if got.is_none() || got != expected {
+            return Err(Error::integrity(format!(
+                "{} does not record '{id}' with the checksum sent ({})",
+                dst.describe(),
+                expected.map_or_else(String::new, Digest::to_string)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn not_found_as_none<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == Kind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Bring the prompt's metadata and labels in `dst` to the source's. `fresh`: the
+/// destination has none of its releases (in a dry run, nothing to read there).
+fn sync_pointers(
+    src: &dyn Store,
+    dst: &dyn Store,
+    name: &Name,
+    wanted: &BTreeMap<Label, Version>,
+    skip: &[&Version],
+    dry_run: bool,
+    fresh: bool,
+) -> Result<PointerOutcome> {
+    let mut out = PointerOutcome::default();
+    let absent = dry_run && fresh;
     // The prompt's current metadata (the source may have changed it since its latest
-    // release), then the labels: pointers move last.
+    // release), then the labels.
     let src_meta = not_found_as_none(src.prompt_metadata(name))?;
-    let dst_meta = if dry_run && ours.is_empty() {
+    let dst_meta = if absent {
         None
     } else {
         not_found_as_none(dst.prompt_metadata(name))?
@@ -250,24 +364,15 @@ fn sync_prompt(
         }
         out.metadata_updated = dst_meta.is_some() || !dry_run;
     }
-    let wanted = src.labels(name)?;
-    let present = if dry_run && ours.is_empty() {
+    let present = if absent {
         BTreeMap::new()
     } else {
         dst.labels(name)?
     };
-    let conflicted: Vec<&Version> = out.conflicts.iter().map(|c| &c.version).collect();
-    for (label, version) in wanted {
+    for (label, version) in wanted.clone() {
         let current = present.get(&label).cloned();
-        if current.as_ref() == Some(&version) || conflicted.contains(&&version) {
+        if current.as_ref() == Some(&version) || skip.contains(&&version) {
             continue;
-        }
-        if !dry_run {
-            let expect = match &current {
-                Some(v) => Expect::Is(v.clone()),
-                None => Expect::Absent,
-            };
-            dst.set_label(name, &label, &expect, Some(&version))?;
         }
         out.labels.push(LabelSynced {
             name: name.clone(),
@@ -277,52 +382,4 @@ fn sync_prompt(
         });
     }
     Ok(out)
-}
-
-fn not_found_as_none<T>(r: Result<T>) -> Result<Option<T>> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind() == Kind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Copy one release: read and verified from `src`, written create-only to `dst`, and the
-/// destination's record of it checked against the source's checksum.
-fn copy_release(
-    src: &dyn Store,
-    dst: &dyn Store,
-    name: &Name,
-    version: &Version,
-    sha: &crate::digest::Digest,
-) -> Result<()> {
-    let meta = src.metadata(name, version)?;
-    if meta.sha256 != *sha {
-        return Err(Error::integrity(format!(
-            "'{name}@{version}' in {} changed while it was synced",
-            src.describe()
-        )));
-    }
-    let content = src.fetch(name, version)?;
-    let stored = dst.put(&NewRelease::copy_of(&meta, content))?;
-    let written = dst.metadata(name, version)?;
-    if written.sha256 != meta.sha256 || written.size != meta.size {
-        return Err(Error::integrity(format!(
-            "{} recorded {} ({} bytes) for '{name}@{version}', not {} ({} bytes) as sent",
-            dst.describe(),
-            written.sha256,
-            written.size,
-            meta.sha256,
-            meta.size
-        )));
-    }
-    ::log::debug!(
-        "sync: {name}@{version} {}",
-        if stored == Stored::Created {
-            "copied"
-        } else {
-            "was already there"
-        }
-    );
-    Ok(())
 }

@@ -218,6 +218,11 @@ impl Access {
         Ok(self.home.get_or_init(|| store))
     }
 
+    /// The prompt repository as a store (whatever `--store` says).
+    pub fn home_store(&self) -> Result<Arc<dyn Store>> {
+        Ok(Arc::clone(self.home()?) as Arc<dyn Store>)
+    }
+
     /// The prompt repository (`--repo`/`PULSE_REPO`, or found from the current directory),
     /// for working content, branches and writes.
     pub fn repo(&self) -> Result<crate::store::PooledRepo<'_>> {

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use std::io::Read;
-
 use gix::ObjectId;
 use gix::refs::transaction::RefEdit;
 
@@ -15,10 +13,35 @@ use super::paths::{content_path, tag_name};
 use super::release::{Provenance, TagSpec, conflict_exists, tag_edit};
 use crate::digest::Digest;
 use crate::error::{Error, GitResultExt, Kind, Result};
-use crate::layout::ImportRelease;
 use crate::meta::PromptMeta;
 use crate::name::{Label, Name};
 use crate::version::Version;
+
+/// One release to import in bulk, with its content and metadata.
+#[derive(Debug, Clone)]
+pub struct ImportRelease {
+    /// The prompt.
+    pub name: Name,
+    /// The version.
+    pub version: Version,
+    /// Its bytes.
+    pub content: Vec<u8>,
+    /// The content's size in bytes, as recorded where it came from.
+    pub size: u64,
+    /// The content's SHA-256 (lowercase hex), as recorded where it came from; checked
+    /// again when the content is written.
+    pub sha256: String,
+    /// The prompt's description at this version.
+    pub description: Option<String>,
+    /// The prompt's keywords at this version.
+    pub tags: Vec<String>,
+    /// When it was released, if known.
+    pub created: Option<gix::date::Time>,
+    /// Who released it, if known.
+    pub author: Option<(String, String)>,
+    /// The release message, if known.
+    pub message: Option<String>,
+}
 
 /// Write the content of `r` as a blob: a small one into `buffered` (written out later as
 /// part of a pack), a large one streamed straight into a loose object. Either way it is
@@ -32,10 +55,9 @@ fn write_content(repo: &PromptRepo, buffered: &PromptRepo, r: &ImportRelease) ->
         ))
         .with_hint("nothing was released; run the import again")
     };
-    let mut source = r.source.open()?;
     if r.size >= STREAM_FROM {
         return repo
-            .write_blob_stream(&mut source, r.size, &sha256, &what)
+            .write_blob_stream(&mut &r.content[..], r.size, &sha256, &what)
             .map_err(|e| {
                 if e.kind() == Kind::Integrity {
                     changed()
@@ -44,16 +66,12 @@ fn write_content(repo: &PromptRepo, buffered: &PromptRepo, r: &ImportRelease) ->
                 }
             });
     }
-    let mut content = Vec::with_capacity(usize::try_from(r.size).unwrap_or(0));
-    source
-        .read_to_end(&mut content)
-        .map_err(|e| Error::io(format!("cannot read the content of {what}"), e))?;
-    if Digest::of(&content) != sha256 || content.len() as u64 != r.size {
+    if Digest::of(&r.content) != sha256 || r.content.len() as u64 != r.size {
         return Err(changed());
     }
     Ok(buffered
         .repo
-        .write_blob(&content)
+        .write_blob(&r.content)
         .git_ctx(|| format!("cannot write {what}"))?
         .detach())
 }

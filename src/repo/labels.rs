@@ -140,6 +140,104 @@ impl PromptRepo {
         })
     }
 
+    /// Move many labels in one commit on the branch, each by compare-and-swap: a move
+    /// whose label no longer matches what it expects, or whose target is not released,
+    /// fails alone and the others land. Returns each move's outcome (where the label
+    /// pointed before), in order.
+    pub fn set_labels(
+        &self,
+        branch: Option<&str>,
+        moves: &[crate::store::LabelSet],
+    ) -> Result<Vec<Result<Option<Version>>>> {
+        let lock = self.lock()?;
+        let branch = self.branch(branch)?;
+        self.ensure_writable(&branch)?;
+        let mut outcomes: Vec<Result<Option<Version>>> = Vec::new();
+        let mut released = Vec::with_capacity(moves.len());
+        for m in moves {
+            released.push(match &m.target {
+                Some(v) => self.release(&m.name, v)?.is_some(),
+                None => true,
+            });
+        }
+        self.commit_plans(
+            &lock,
+            &branch,
+            |parent| {
+                outcomes.clear();
+                let mut sidecars: std::collections::BTreeMap<&Name, Sidecar> =
+                    std::collections::BTreeMap::new();
+                let mut lines = Vec::new();
+                for (m, released) in moves.iter().zip(&released) {
+                    if !released {
+                        outcomes.push(Err(crate::meta::no_release(
+                            &m.name,
+                            m.target
+                                .as_ref()
+                                .unwrap_or_else(|| unreachable!("checked above")),
+                        )));
+                        continue;
+                    }
+                    let sidecar = match sidecars.get_mut(&m.name) {
+                        Some(s) => s,
+                        None => sidecars
+                            .entry(&m.name)
+                            .or_insert(self.sidecar_at(parent, &m.name)?),
+                    };
+                    let old = sidecar.label(&m.label);
+                    let matches = match &m.expect {
+                        Expect::Any => true,
+                        Expect::Absent => old.is_none(),
+                        Expect::Is(v) => old.as_ref() == Some(v),
+                    };
+                    if !matches {
+                        outcomes.push(Err(Error::conflict(format!(
+                            "label '{}' of '{}' points to {}, not what the move expected",
+                            m.label,
+                            m.name,
+                            old.as_ref()
+                                .map_or_else(|| "nothing".to_owned(), Version::to_string)
+                        ))));
+                        continue;
+                    }
+                    let show =
+                        |v: Option<&Version>| v.map_or("(none)".to_owned(), Version::to_string);
+                    lines.push(format!(
+                        "{}: {} {} -> {}",
+                        m.name,
+                        m.label,
+                        show(old.as_ref()),
+                        show(m.target.as_ref())
+                    ));
+                    match &m.target {
+                        Some(v) => {
+                            sidecar.labels.insert(m.label.to_string(), v.to_string());
+                        }
+                        None => {
+                            sidecar.labels.remove(m.label.as_str());
+                        }
+                    }
+                    outcomes.push(Ok(old));
+                }
+                let mut edits = Vec::new();
+                for (name, sidecar) in &sidecars {
+                    if *sidecar != self.sidecar_at(parent, name)? {
+                        edits.push(self.sidecar_edit(name, sidecar)?);
+                    }
+                }
+                if edits.is_empty() {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![Plan {
+                    edits,
+                    message: format!("Label {} prompts\n\n{}\n", sidecars.len(), lines.join("\n")),
+                }])
+            },
+            &mut || Ok(()),
+        )?;
+        Ok(outcomes)
+    }
+
     /// The prompt's current description and keywords on the branch (not found if the
     /// prompt has no content there).
     pub fn prompt_meta(&self, branch: Option<&str>, name: &Name) -> Result<PromptMeta> {

@@ -23,9 +23,9 @@ use gix::ObjectId;
 
 use crate::error::{Error, GitResultExt, Result};
 
-pub use crate::layout::{ImportRelease, ImportSource};
 pub use crate::meta::parse_author;
 pub use check::{CheckReport, PromptChange};
+pub use import::ImportRelease;
 pub use labels::LabelChange;
 pub use lock::{PendingSync, WriteLock};
 pub use merge::Integration;

@@ -101,8 +101,11 @@ impl Backend for DirBackend {
         };
         if bytes.len() as u64 > limit {
             return Err(Error::integrity(format!(
-                "'{}' is larger than such a file can be ({limit} bytes)",
-                dir.path().join(&file).display()
+                "'{}' {}",
+                dir.path().join(&file).display(),
+                crate::bounded::Refusal::TooLarge {
+                    limit: usize::try_from(limit).unwrap_or(usize::MAX)
+                }
             )));
         }
         let etag = etag_of(&bytes);

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{
-    Expect, NewRelease, PromptSummary, Recorded, Store, Stored, Unverified, Verified, no_release,
+    Expect, NewRelease, PromptSummary, Recorded, Store, StoreExt, Stored, Unverified, Verified,
+    no_release,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
-use crate::repo::{AddRequest, Content, PromptRepo, Provenance, VersionChoice};
+use crate::repo::{AddRequest, Content, ImportRelease, PromptRepo, Provenance, VersionChoice};
+use crate::report::ReleaseId;
 use crate::version::{Version, latest};
 
 /// A prompt repository seen through the [`Store`] interface, with labels and prompt
@@ -119,6 +121,79 @@ impl Store for GitStore {
         })
     }
 
+    fn copy_from(
+        &self,
+        src: &dyn Store,
+        releases: &[ReleaseId],
+        _jobs: usize,
+    ) -> Vec<Result<Stored>> {
+        // In batches of about BATCH_BYTES of content: each batch is a few commits, pack
+        // files and one ref transaction (a large release is a batch of its own, streamed
+        // into git rather than copied again).
+        const BATCH_BYTES: u64 = 32 << 20;
+        let mut outcomes: Vec<Option<Result<Stored>>> = releases.iter().map(|_| None).collect();
+        let mut batch: Vec<(usize, ImportRelease)> = Vec::new();
+        let mut pending = 0u64;
+        let flush = |batch: &mut Vec<(usize, ImportRelease)>,
+                     outcomes: &mut Vec<Option<Result<Stored>>>| {
+            if batch.is_empty() {
+                return;
+            }
+            let (slots, items): (Vec<usize>, Vec<ImportRelease>) =
+                std::mem::take(batch).into_iter().unzip();
+            match self.repo().import(self.branch(), items, &BTreeMap::new()) {
+                Ok(_) => {
+                    for i in slots {
+                        outcomes[i] = Some(Ok(Stored::Created));
+                    }
+                }
+                Err(e) => {
+                    for i in slots {
+                        outcomes[i] = Some(Err(Error::new(e.kind(), e.message().to_owned())));
+                    }
+                }
+            }
+        };
+        for (i, id) in releases.iter().enumerate() {
+            let item = src.metadata(&id.name, &id.version).and_then(|meta| {
+                check_sidecar_room(&meta)?;
+                let content = src.fetch(&id.name, &id.version)?;
+                Ok(import_release(&meta, content))
+            });
+            match item {
+                Ok(item) => {
+                    pending += item.size;
+                    batch.push((i, item));
+                    if pending >= BATCH_BYTES {
+                        flush(&mut batch, &mut outcomes);
+                        pending = 0;
+                    }
+                }
+                Err(e) => {
+                    // A release that cannot be read stops the copy: nothing more is
+                    // written, so a bad source leaves the repository as it was since
+                    // the last whole batch.
+                    outcomes[i] = Some(Err(e));
+                    return outcomes
+                        .into_iter()
+                        .map(|o| {
+                            o.unwrap_or_else(|| {
+                                Err(Error::other(
+                                    "not copied: an earlier release could not be read",
+                                ))
+                            })
+                        })
+                        .collect();
+                }
+            }
+        }
+        flush(&mut batch, &mut outcomes);
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(Error::other("a release was not copied"))))
+            .collect()
+    }
+
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
         let repo = self.repo();
         let release = repo
@@ -197,6 +272,16 @@ impl Store for GitStore {
             .from)
     }
 
+    fn move_labels(&self, moves: &[super::LabelSet]) -> Vec<Result<Option<Version>>> {
+        match self.repo().set_labels(self.branch(), moves) {
+            Ok(outcomes) => outcomes,
+            Err(e) => moves
+                .iter()
+                .map(|_| Err(Error::new(e.kind(), e.message().to_owned())))
+                .collect(),
+        }
+    }
+
     fn explain_missing(&self, error: crate::Error) -> crate::Error {
         if self.repo().is_shallow() {
             error.with_hint("this is a shallow clone, which lacks older commits and tags: run 'git fetch --unshallow --tags'")
@@ -251,4 +336,42 @@ impl std::fmt::Debug for GitStore {
             .field("branch", &self.branch)
             .finish()
     }
+}
+
+/// A release read from another store, as the bulk import takes it.
+fn import_release(meta: &ReleaseMeta, content: Vec<u8>) -> ImportRelease {
+    ImportRelease {
+        name: meta.name.clone(),
+        version: meta.version.clone(),
+        size: content.len() as u64,
+        sha256: meta.sha256.hex(),
+        content,
+        description: meta.description.clone(),
+        tags: meta.tags.clone(),
+        created: crate::config::parse_time(&meta.created),
+        author: crate::meta::parse_author(&meta.author),
+        message: Some(meta.message.clone()).filter(|m| !m.is_empty()),
+    }
+}
+
+/// The most bytes a copied release's description and keywords may take in the prompt's
+/// sidecar: half of what a sidecar may hold, leaving the rest for labels.
+const COPIED_SIDECAR_BYTES: usize = crate::bounded::SIDECAR.max_bytes / 2;
+
+/// Refuse a release whose description and keywords would not fit in the sidecar.
+fn check_sidecar_room(meta: &ReleaseMeta) -> Result<()> {
+    let kept = crate::meta::Sidecar {
+        description: meta.description.clone(),
+        tags: meta.tags.clone(),
+        labels: BTreeMap::new(),
+    };
+    if kept.to_yaml().len() > COPIED_SIDECAR_BYTES {
+        return Err(Error::usage(format!(
+            "'{}@{}': its description and tags are too long to keep in the prompt's metadata (more than {} KiB)",
+            meta.name,
+            meta.version,
+            COPIED_SIDECAR_BYTES >> 10
+        )));
+    }
+    Ok(())
 }

@@ -215,7 +215,14 @@ impl<B: Backend> LayoutStore<B> {
         };
         let shown = || format!("'{key}' in {}", self.backend.describe());
         bounded::check_json(&obj.bytes, limits)
-            .map_err(|why| Error::integrity(format!("{}: {why}", shown())))?;
+            .map_err(|why| Error::integrity(format!("{} {why}", shown())))?;
+        // Every file of the layout is a JSON object (serde would take a list for a struct).
+        if obj.bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::integrity(format!(
+                "{} is malformed: it is not a JSON object",
+                shown()
+            )));
+        }
         let value = serde_json::from_slice(&obj.bytes)
             .map_err(|e| Error::integrity(format!("{} is malformed: {e}", shown())))?;
         Ok(Some((value, obj.etag)))
@@ -300,36 +307,50 @@ impl<B: Backend> LayoutStore<B> {
     /// The metadata of a release: from its `metadata.json`, or, for a prompt written by
     /// another tool (no index), from the content alone.
     fn release_meta(&self, name: &Name, version: &Version) -> Result<ReleaseMeta> {
+        self.release_meta_checked(name, version, false)
+    }
+
+    /// The metadata of a release, as [`Self::release_meta`]; with `check_content` (a
+    /// directory laid out by another tool, read before anything is copied from it) the
+    /// content is read and must agree with every field `metadata.json` has.
+    fn release_meta_checked(
+        &self,
+        name: &Name,
+        version: &Version,
+        check_content: bool,
+    ) -> Result<ReleaseMeta> {
         let key = release_key(name, version, META_FILE);
-        if let Some(file) = self.read_release_file(name, version)? {
-            let mut meta = self.meta_from_file(name, version, file.clone(), &key)?;
-            if file.checksum.is_none() || file.size.is_none() {
-                let seen = self.hash_content(name, version)?;
-                meta.size = seen.len();
-                meta.sha256 = seen.finish();
-            }
-            return Ok(meta);
-        }
-        if self
-            .json::<PromptIndex>(&prompt_key(name, INDEX_FILE), bounded::INDEX_JSON)?
-            .is_some()
+        let file = self.read_release_file(name, version)?;
+        if file.is_none()
+            && self
+                .json::<PromptIndex>(&prompt_key(name, INDEX_FILE), bounded::INDEX_JSON)?
+                .is_some()
         {
             return Err(no_release(name, version));
         }
-        let seen = self.hash_content(name, version)?;
-        Ok(ReleaseMeta {
-            name: name.clone(),
-            version: version.clone(),
-            created: String::new(),
-            author: String::new(),
-            size: seen.len(),
-            sha256: seen.finish(),
-            message: String::new(),
-            description: None,
-            tags: Vec::new(),
-            commit: None,
-            path: None,
-        })
+        let file = file.unwrap_or_default();
+        let (recorded_sha, recorded_size) = (file.checksum.is_some(), file.size);
+        let mut meta = self.meta_from_file(name, version, file, &key)?;
+        if check_content || !recorded_sha || recorded_size.is_none() {
+            let seen = self.hash_content(name, version)?;
+            let size = seen.len();
+            let sha256 = seen.finish();
+            let differs =
+                (recorded_sha && meta.sha256 != sha256) || recorded_size.is_some_and(|s| s != size);
+            if differs {
+                return Err(Error::integrity(format!(
+                    "'{}' in {}: content does not match metadata.json (metadata says {}{} bytes, content is {sha256} / {size} bytes)",
+                    release_key(name, version, CONTENT_FILE),
+                    self.backend.describe(),
+                    if recorded_sha { format!("{} / ", meta.sha256) } else { String::new() },
+                    recorded_size.map_or_else(|| "?".to_owned(), |s| s.to_string()),
+                ))
+                .with_hint("nothing was copied; restore the file or fix its metadata"));
+            }
+            meta.size = size;
+            meta.sha256 = sha256;
+        }
+        Ok(meta)
     }
 
     fn hash_content(&self, name: &Name, version: &Version) -> Result<Hasher> {
@@ -351,11 +372,30 @@ impl<B: Backend> LayoutStore<B> {
         key: &str,
     ) -> Result<ReleaseMeta> {
         let sha256 = match &file.checksum {
-            Some(c) => Digest::parse(c).map_err(|e| {
+            // Other tools may write the hex digits in upper case.
+            Some(c) => Digest::parse(&c.to_ascii_lowercase()).map_err(|e| {
                 Error::integrity(format!("'{key}' in {}: {e}", self.backend.describe()))
             })?,
             None => Digest::of(b""),
         };
+        if let Some(created) = &file.created_at
+            && crate::config::parse_time(created).is_none()
+        {
+            return Err(Error::integrity(format!(
+                "'{key}' in {}: created_at '{}' is not RFC 3339",
+                self.backend.describe(),
+                crate::name::printable(created)
+            )));
+        }
+        if let Some(author) = &file.author
+            && crate::meta::parse_author(author).is_none()
+        {
+            return Err(Error::integrity(format!(
+                "'{key}' in {}: author '{}' is not 'Name <email>'",
+                self.backend.describe(),
+                crate::name::printable(author)
+            )));
+        }
         Ok(ReleaseMeta {
             name: name.clone(),
             version: version.clone(),
@@ -409,7 +449,7 @@ impl<B: Backend> LayoutStore<B> {
             versions.push(version);
         }
         for version in &versions {
-            let meta = self.release_meta(name, version)?;
+            let meta = self.release_meta_checked(name, version, liberal)?;
             index.versions.insert(
                 version.to_string(),
                 IndexEntry {
@@ -666,22 +706,30 @@ impl<B: Backend> Store for LayoutStore<B> {
         let key_prefix = prefix.as_str();
         let mut names = Vec::new();
         for key in self.backend.list(key_prefix)? {
-            // `<name>/<version>/content.md`
-            let Some(rest) = key
-                .strip_suffix(CONTENT_FILE)
-                .and_then(|k| k.strip_suffix('/'))
-            else {
-                continue;
-            };
-            let Some((name, v)) = rest.rsplit_once('/') else {
-                continue;
-            };
-            if exact_version(v).is_none() {
+            // Content is only ever at `<name>/<version>/content.md`: content anywhere
+            // else is refused rather than silently passed over.
+            if key != CONTENT_FILE && !key.ends_with(&format!("/{CONTENT_FILE}")) {
                 continue;
             }
-            if let Ok(name) = Name::parse(name)
-                && name.is_under(prefix)
-            {
+            let misplaced = |why: String| {
+                Error::usage(format!("'{key}' in {}: {why}", self.backend.describe())).with_hint(
+                    "the layout is <name>/<version>/content.md + metadata.json, and <name>/labels.json",
+                )
+            };
+            let rest = key[..key.len() - CONTENT_FILE.len()].trim_end_matches('/');
+            let Some((name, v)) = rest.rsplit_once('/') else {
+                return Err(misplaced(
+                    "content must be inside <name>/<version>/".to_owned(),
+                ));
+            };
+            if exact_version(v).is_none() {
+                return Err(misplaced(format!(
+                    "'{}' is not a version written as x.y.z",
+                    crate::name::printable(v)
+                )));
+            }
+            let name = Name::parse(name).map_err(|e| misplaced(e.to_string()))?;
+            if name.is_under(prefix) {
                 names.push(name);
             }
         }

@@ -20,7 +20,7 @@ mod memory;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub use dir::DirBackend;
 pub use git::{GitStore, PooledRepo};
@@ -37,6 +37,7 @@ use crate::digest::Hasher;
 use crate::error::{Error, Hint, Kind, Result};
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
+use crate::report::ReleaseId;
 use crate::selector::Selector;
 use crate::version::{Version, latest};
 
@@ -93,6 +94,20 @@ impl NewRelease {
             created: Some(meta.created.clone()).filter(|c| !c.is_empty()),
         }
     }
+}
+
+/// One label move: point `label` of `name` at `target` (or remove it) if it matches
+/// `expect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelSet {
+    /// The prompt.
+    pub name: Name,
+    /// The label.
+    pub label: Label,
+    /// What the label must point to now.
+    pub expect: Expect,
+    /// Where it is to point (`None`: remove it).
+    pub target: Option<Version>,
 }
 
 /// Whether `put` created the release or found it already there, identical.
@@ -191,10 +206,58 @@ pub trait Store: Send + Sync {
         Ok(out)
     }
 
+    /// Copy `releases` from `src` into this store: each read from `src` and checked
+    /// against its checksum, then written create-only with its metadata whole. Returns
+    /// each release's outcome, in order. The default copies them one by one, `jobs` at
+    /// once; a store that writes many releases faster together (a git repository: one
+    /// commit and one ref transaction per batch) overrides this.
+    fn copy_from(
+        &self,
+        src: &dyn Store,
+        releases: &[ReleaseId],
+        jobs: usize,
+    ) -> Vec<Result<Stored>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: Mutex<Vec<(usize, Result<Stored>)>> =
+            Mutex::new(Vec::with_capacity(releases.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.clamp(1, releases.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(id) = releases.get(i) else {
+                            return;
+                        };
+                        let outcome = src.metadata(&id.name, &id.version).and_then(|meta| {
+                            let content = src.fetch(&id.name, &id.version)?;
+                            self.put(&NewRelease::copy_of(&meta, content))
+                        });
+                        done.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((i, outcome));
+                    }
+                });
+            }
+        });
+        let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, r)| r).collect()
+    }
+
     /// How many writes to this store may usefully run at once (a remote store gains from
     /// several requests in flight; a git repository takes one writer at a time).
     fn parallel_writes(&self) -> usize {
         1
+    }
+
+    /// Move many labels, each as [`Store::set_label`] does; each move's outcome, in
+    /// order. A store that records each change (a git repository: a commit) overrides
+    /// this to move them all in one change.
+    fn move_labels(&self, moves: &[LabelSet]) -> Vec<Result<Option<Version>>> {
+        moves
+            .iter()
+            .map(|m| self.set_label(&m.name, &m.label, &m.expect, m.target.as_ref()))
+            .collect()
     }
 
     /// Add what this store knows about why something may be missing (a shallow git clone
@@ -504,6 +567,17 @@ pub fn configured_address(storage: Option<&str>, path: Option<&str>) -> Result<O
         (Some(StoreKind::S3), None) => return Err(need_path("s3")),
         (Some(StoreKind::Http), None) => return Err(need_path("http")),
     })
+}
+
+/// The directory store at `path` (created by its first write), whatever else is there.
+pub fn directory(path: impl Into<std::path::PathBuf>, options: &OpenOptions) -> Arc<dyn Store> {
+    Arc::new(DirStore::new(
+        DirBackend::new(path),
+        options
+            .author
+            .clone()
+            .unwrap_or_else(|| UNKNOWN_AUTHOR.to_owned()),
+    ))
 }
 
 /// Whether `path` holds a git repository (a worktree's top or a bare repository).

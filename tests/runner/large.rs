@@ -162,9 +162,8 @@ fn large_content_that_does_not_match_its_release_is_never_handed_on() {
     env.pulse(&["export", export.to_str().unwrap()])
         .assert_code(5);
     assert!(read(&export.join("big/1.0.0/content.md")) == big);
-    assert_eq!(
-        std::fs::read_dir(export.join("big/1.0.1")).unwrap().count(),
-        0,
+    assert!(
+        std::fs::read_dir(export.join("big/1.0.1")).map_or(true, |d| d.count() == 0),
         "the release that failed its check left nothing in the export"
     );
     env.pulse(&["verify"]).assert_code(5);

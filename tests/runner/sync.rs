@@ -50,7 +50,14 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 /// `show --format json` without the fields only a git store has.
 fn shown(env: &Env, store: &Path, spec: &str) -> serde_json::Value {
     let out = env
-        .pulse(&["--store", store.to_str().unwrap(), "show", spec, "--format", "json"])
+        .pulse(&[
+            "--store",
+            store.to_str().unwrap(),
+            "show",
+            spec,
+            "--format",
+            "json",
+        ])
         .assert_ok();
     let mut v = json(&out);
     let obj = v.as_object_mut().unwrap();
@@ -66,7 +73,11 @@ fn git_to_directory_to_git_keeps_every_byte_and_all_metadata() {
     let out = env
         .pulse(&["sync", env.repo.to_str().unwrap(), dir.to_str().unwrap()])
         .assert_ok();
-    assert!(out.stdout_str().contains("copied team/p@1.0.0"), "{}", out.stdout_str());
+    assert!(
+        out.stdout_str().contains("copied team/p@1.0.0"),
+        "{}",
+        out.stdout_str()
+    );
     // The files are plain: a web server or `cat` reads them.
     for (version, content) in CONTENTS {
         let file = dir.join("team/p").join(version).join("content.md");
@@ -104,18 +115,40 @@ fn git_to_directory_to_git_keeps_every_byte_and_all_metadata() {
             assert_eq!(got.stdout, content, "{spec} from {}", store.display());
         }
         let original = shown(&env, &env.repo, &spec);
-        assert_eq!(shown(&env, &dir, &spec), original, "{spec} in the directory");
-        assert_eq!(shown(&env, &other, &spec), original, "{spec} in the second repository");
+        assert_eq!(
+            shown(&env, &dir, &spec),
+            original,
+            "{spec} in the directory"
+        );
+        assert_eq!(
+            shown(&env, &other, &spec),
+            original,
+            "{spec} in the second repository"
+        );
     }
     let tagger = env.git_in(
         &other,
-        &["for-each-ref", "refs/tags/team/p@1.0.0", "--format=%(taggername) %(taggerdate:unix)"],
+        &[
+            "for-each-ref",
+            "refs/tags/team/p@1.0.0",
+            "--format=%(taggername) %(taggerdate:unix)",
+        ],
     );
     assert_eq!(tagger.trim(), "Ada Tester 1704164645");
     let labels = env
-        .pulse(&["--store", other.to_str().unwrap(), "label", "list", "team/p"])
+        .pulse(&[
+            "--store",
+            other.to_str().unwrap(),
+            "label",
+            "list",
+            "team/p",
+        ])
         .assert_ok();
-    assert!(labels.stdout_str().contains("production"), "{}", labels.stdout_str());
+    assert!(
+        labels.stdout_str().contains("production"),
+        "{}",
+        labels.stdout_str()
+    );
     env.git_in(&other, &["fsck", "--strict"]);
 }
 
@@ -124,28 +157,45 @@ fn a_second_sync_copies_nothing_and_says_so() {
     let env = seeded();
     let dir = env.path("dist");
     let (src, dst) = (env.repo.to_str().unwrap(), dir.to_str().unwrap());
-    let first = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    let first = json(
+        &env.pulse(&["sync", src, dst, "--format", "json"])
+            .assert_ok(),
+    );
     assert_eq!(first["copied"].as_array().unwrap().len(), 5);
     assert_eq!(first["labels"].as_array().unwrap().len(), 1);
-    let second = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    let second = json(
+        &env.pulse(&["sync", src, dst, "--format", "json"])
+            .assert_ok(),
+    );
     assert_eq!(second["copied"], serde_json::json!([]));
     assert_eq!(second["labels"], serde_json::json!([]));
     assert_eq!(second["unchanged"], 5);
     let text = env.pulse(&["sync", src, dst]).assert_ok();
-    assert!(text.stdout_str().contains("up to date"), "{}", text.stdout_str());
+    assert!(
+        text.stdout_str().contains("up to date"),
+        "{}",
+        text.stdout_str()
+    );
     // A label moved in the source follows; a label only the destination has stays.
     env.pulse(&["label", "set", "team/p", "production", "2.0.0"])
         .assert_ok();
     env.pulse(&["--store", dst, "label", "set", "q", "mine", "0.1.0"])
         .assert_ok();
-    let third = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    let third = json(
+        &env.pulse(&["sync", src, dst, "--format", "json"])
+            .assert_ok(),
+    );
     assert_eq!(third["copied"], serde_json::json!([]));
     assert_eq!(
         third["labels"],
         serde_json::json!([{"name": "team/p", "label": "production", "from": "1.1.0", "to": "2.0.0"}])
     );
     let labels = env.pulse(&["--store", dst, "label", "list"]).assert_ok();
-    assert!(labels.stdout_str().contains("mine"), "{}", labels.stdout_str());
+    assert!(
+        labels.stdout_str().contains("mine"),
+        "{}",
+        labels.stdout_str()
+    );
 }
 
 #[test]
@@ -158,7 +208,8 @@ fn a_release_the_destination_has_with_other_content_is_a_conflict() {
     env.pulse(&["init", rival.to_str().unwrap()]).assert_ok();
     env.pulse_stdin_in(&rival, &["add", "team/p", "--version", "1.0.0"], b"rival\n")
         .assert_ok();
-    env.pulse(&["sync", rival.to_str().unwrap(), dst]).assert_ok();
+    env.pulse(&["sync", rival.to_str().unwrap(), dst])
+        .assert_ok();
     let out = env
         .pulse(&["sync", env.repo.to_str().unwrap(), dst, "--format", "json"])
         .assert_code(4);
@@ -166,9 +217,16 @@ fn a_release_the_destination_has_with_other_content_is_a_conflict() {
     let conflicts = report["conflicts"].as_array().unwrap();
     assert_eq!(conflicts.len(), 1, "{report}");
     assert_eq!(conflicts[0]["version"], "1.0.0");
-    assert!(out.stderr_str().contains("left alone"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("left alone"),
+        "{}",
+        out.stderr_str()
+    );
     // Nothing was overwritten; everything else was copied.
-    assert_eq!(std::fs::read(dir.join("team/p/1.0.0/content.md")).unwrap(), b"rival\n");
+    assert_eq!(
+        std::fs::read(dir.join("team/p/1.0.0/content.md")).unwrap(),
+        b"rival\n"
+    );
     assert_eq!(report["copied"].as_array().unwrap().len(), 4);
     env.pulse(&["--store", dst, "verify"]).assert_ok();
 }
@@ -178,10 +236,22 @@ fn dry_run_says_what_it_would_do_and_writes_nothing() {
     let env = seeded();
     let dir = env.path("dist");
     let out = env
-        .pulse(&["sync", "--dry-run", env.repo.to_str().unwrap(), dir.to_str().unwrap()])
+        .pulse(&[
+            "sync",
+            "--dry-run",
+            env.repo.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ])
         .assert_ok();
-    assert!(out.stdout_str().contains("would copy team/p@2.0.0"), "{}", out.stdout_str());
-    assert!(out.stdout_str().contains("would move label team/p@production"));
+    assert!(
+        out.stdout_str().contains("would copy team/p@2.0.0"),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(
+        out.stdout_str()
+            .contains("would move label team/p@production")
+    );
     assert!(!dir.exists());
 }
 
@@ -190,7 +260,8 @@ fn release_commands_work_on_a_directory_store() {
     let env = seeded();
     let dir = env.path("dist");
     let dst = dir.to_str().unwrap();
-    env.pulse(&["sync", env.repo.to_str().unwrap(), dst]).assert_ok();
+    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
+        .assert_ok();
     // Run from outside any repository: the store is all there is.
     let outside = env.path("home");
     let run = |args: &[&str]| {
@@ -200,12 +271,26 @@ fn release_commands_work_on_a_directory_store() {
     };
     assert!(run(&["list"]).assert_ok().stdout_str().contains("team/p"));
     let versions = run(&["versions", "team/p"]).assert_ok().stdout_str();
-    assert!(versions.contains("2.0.0") && versions.contains("production"), "{versions}");
-    assert!(run(&["log", "team/p"]).assert_ok().stdout_str().contains("release number 3"));
-    assert_eq!(run(&["fetch", "team/p@^1"]).assert_ok().stdout, b"no final newline");
+    assert!(
+        versions.contains("2.0.0") && versions.contains("production"),
+        "{versions}"
+    );
+    assert!(
+        run(&["log", "team/p"])
+            .assert_ok()
+            .stdout_str()
+            .contains("release number 3")
+    );
+    assert_eq!(
+        run(&["fetch", "team/p@^1"]).assert_ok().stdout,
+        b"no final newline"
+    );
     assert_eq!(run(&["fetch", "team/p@production"]).assert_ok().stdout, b"");
     run(&["label", "set", "team/p", "staging", "1.2.0"]).assert_ok();
-    assert_eq!(run(&["fetch", "team/p@staging"]).assert_ok().stdout, b"no final newline");
+    assert_eq!(
+        run(&["fetch", "team/p@staging"]).assert_ok().stdout,
+        b"no final newline"
+    );
     run(&["label", "rm", "team/p", "staging"]).assert_ok();
     run(&["fetch", "team/p@staging"]).assert_code(3);
     // A label guards its release; an unlabelled one can be deleted.
@@ -229,7 +314,11 @@ fn release_commands_work_on_a_directory_store() {
         format!("storage: filesystem\nstorage_path: {dst}\n"),
     )
     .unwrap();
-    let by_config = env.cmd_in(&outside, &["fetch", "q"]).output().unwrap().assert_ok();
+    let by_config = env
+        .cmd_in(&outside, &["fetch", "q"])
+        .output()
+        .unwrap()
+        .assert_ok();
     assert_eq!(by_config.stdout, b"q\n");
     // Export is a copy into a directory store.
     let export = env.path("export");
@@ -244,23 +333,38 @@ fn release_commands_work_on_a_directory_store() {
 fn bad_addresses_and_missing_stores_have_their_exit_codes() {
     let env = seeded();
     let repo = env.repo.to_str().unwrap();
-    env.pulse(&["--store", "ftp://example.com/x", "list"]).assert_code(2);
-    env.pulse(&["sync", repo, "ftp://example.com/x"]).assert_code(2);
+    env.pulse(&["--store", "ftp://example.com/x", "list"])
+        .assert_code(2);
+    env.pulse(&["sync", repo, "ftp://example.com/x"])
+        .assert_code(2);
     env.pulse(&["sync", repo, "--", "-x"]).assert_code(2);
-    env.pulse(&["sync", repo, "ext::sh -c touch% x"]).assert_code(2);
+    env.pulse(&["sync", repo, "ext::sh -c touch% x"])
+        .assert_code(2);
     // A git remote is read, never written directly.
-    env.pulse(&["sync", repo, "git://127.0.0.1:9/x"]).assert_code(2);
+    env.pulse(&["sync", repo, "git://127.0.0.1:9/x"])
+        .assert_code(2);
     let missing = env.path("nothing-here");
     let out = env
-        .pulse(&["sync", missing.to_str().unwrap(), env.path("dst").to_str().unwrap()])
+        .pulse(&[
+            "sync",
+            missing.to_str().unwrap(),
+            env.path("dst").to_str().unwrap(),
+        ])
         .assert_code(3);
-    assert!(out.stderr_str().contains("nothing-here"), "{}", out.stderr_str());
-    env.pulse(&["--store", missing.to_str().unwrap(), "list"]).assert_code(3);
-    env.pulse(&["--store", missing.to_str().unwrap(), "fetch", "q"]).assert_code(3);
+    assert!(
+        out.stderr_str().contains("nothing-here"),
+        "{}",
+        out.stderr_str()
+    );
+    env.pulse(&["--store", missing.to_str().unwrap(), "list"])
+        .assert_code(3);
+    env.pulse(&["--store", missing.to_str().unwrap(), "fetch", "q"])
+        .assert_code(3);
     assert!(!env.path("dst").exists());
     // A file where the directory store should be.
     std::fs::write(env.path("file"), b"x").unwrap();
-    env.pulse(&["sync", repo, env.path("file").to_str().unwrap()]).assert_code(2);
+    env.pulse(&["sync", repo, env.path("file").to_str().unwrap()])
+        .assert_code(2);
 }
 
 #[test]
@@ -277,7 +381,8 @@ fn a_symlink_inside_a_directory_store_is_refused_not_followed() {
         .pulse(&["--store", dir.to_str().unwrap(), "fetch", "evil@1.0.0"])
         .assert_code(4);
     assert!(!out.stdout_str().contains("secret"));
-    env.pulse(&["--store", dir.to_str().unwrap(), "list"]).assert_code(2);
+    env.pulse(&["--store", dir.to_str().unwrap(), "list"])
+        .assert_code(2);
 }
 
 /// Write `prompts` × `versions` releases in the directory layout (content only, as
@@ -288,8 +393,11 @@ fn many_releases(env: &Env, prompts: usize, versions: usize) {
         for v in 0..versions {
             let dir = layout.join(format!("set/prompt-{p:03}/1.{v}.0"));
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("content.md"), format!("prompt {p} version {v}\n").repeat(20))
-                .unwrap();
+            std::fs::write(
+                dir.join("content.md"),
+                format!("prompt {p} version {v}\n").repeat(20),
+            )
+            .unwrap();
         }
     }
     env.pulse(&["import", layout.to_str().unwrap()]).assert_ok();
@@ -347,11 +455,21 @@ fn a_sync_killed_at_random_moments_completes_when_run_again() {
     let copied = report["copied"].as_array().unwrap().len();
     let unchanged = report["unchanged"].as_u64().unwrap() as usize;
     assert_eq!(copied + unchanged, 1000, "{report}");
-    let again = json(&env.pulse(&["sync", src, dst, "--format", "json"]).assert_ok());
+    let again = json(
+        &env.pulse(&["sync", src, dst, "--format", "json"])
+            .assert_ok(),
+    );
     assert_eq!(again["copied"], serde_json::json!([]));
     assert_eq!(again["unchanged"], 1000);
     env.pulse(&["--store", dst, "verify"]).assert_ok();
     // No temporary file is visible as a release, and none is left by the last run.
-    let versions = env.pulse(&["--store", dst, "versions", "set/prompt-042"]).assert_ok();
-    assert_eq!(versions.stdout_str().lines().count(), 10, "{}", versions.stdout_str());
+    let versions = env
+        .pulse(&["--store", dst, "versions", "set/prompt-042"])
+        .assert_ok();
+    assert_eq!(
+        versions.stdout_str().lines().count(),
+        10,
+        "{}",
+        versions.stdout_str()
+    );
 }

@@ -4,19 +4,18 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::{Ctx, Report};
-use crate::error::Result;
-use crate::fsutil::{Dir, Written};
-use crate::layout::{write_labels, write_release_with};
+use crate::error::{Error, Result};
 use crate::name::NamePrefix;
-use crate::report::{Exported, ReleaseId};
-use crate::store::StoreExt;
+use crate::report::Exported;
+use crate::sync::{SyncOptions, sync};
 
 /// Export releases to a directory in the NAME/VERSION/content.md layout.
 ///
 /// Export every release (or those under PREFIX) to DIR as DIR/NAME/VERSION/content.md +
-/// metadata.json, with the labels in DIR/NAME/labels.json. Releases already exported
-/// identically are left alone; different content there is a conflict (exit 4). Nothing
-/// is written through a symbolic link inside DIR.
+/// metadata.json, with the labels in DIR/NAME/labels.json: DIR becomes a directory store,
+/// which any web server can serve. The same as 'pulse sync . DIR': releases already
+/// exported identically are left alone; different content there is a conflict (exit 4,
+/// after the rest is exported). Nothing is written through a symbolic link inside DIR.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// The directory to write to (created if missing).
@@ -38,36 +37,36 @@ impl Report for Exported {
 }
 
 pub(super) fn run(args: ExportArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
-    let prefix = match &args.prefix {
-        Some(p) => NamePrefix::parse(p)?,
-        None => NamePrefix::all(),
-    };
-    let store = ctx.access.store()?;
-    let root = Dir::create(&args.dir)?;
-    let mut report = Exported {
-        dir: args.dir.clone(),
-        ..Default::default()
-    };
-    for name in store.list(&prefix)? {
-        for version in store.versions(&name)? {
-            let meta = store.metadata(&name, &version)?;
-            // Streamed into the temporary file and checked on the way: a release is put
-            // in place only once its checksum matched.
-            let written = write_release_with(&root, &meta, &mut |out| {
-                store.fetch_into(&name, &version, out).map(|_| ())
-            })?;
-            match written {
-                Written::Written => {
-                    report.exported += 1;
-                    report.releases.push(ReleaseId {
-                        name: name.clone(),
-                        version,
-                    });
-                }
-                Written::Existed => report.unchanged += 1,
-            }
-        }
-        write_labels(&root, &name, &store.labels(&name)?)?;
+    let prefix = args.prefix.as_deref().map(NamePrefix::parse).transpose()?;
+    let src = ctx.access.store()?;
+    let dst = crate::store::directory(args.dir.clone(), &ctx.access.open_options()?);
+    let synced = sync(
+        src.as_ref(),
+        dst.as_ref(),
+        &SyncOptions {
+            prefix,
+            ..Default::default()
+        },
+    )?;
+    ctx.out.emit(
+        out,
+        &Exported {
+            dir: args.dir,
+            exported: synced.copied.len(),
+            unchanged: synced.unchanged,
+            releases: synced.copied,
+        },
+    )?;
+    match synced.conflicts.first() {
+        None => Ok(()),
+        Some(c) => Err(Error::conflict(format!(
+            "{} releases in {} differ from what is exported ('{}@{}': {})",
+            synced.conflicts.len(),
+            synced.destination,
+            c.name,
+            c.version,
+            c.problem
+        ))
+        .with_hint("export into an empty directory, or remove that release's directory")),
     }
-    ctx.out.emit(out, &report)
 }

@@ -101,7 +101,7 @@ pub(super) fn run(args: SyncArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         (std::io::stderr().is_terminal() && ::log::log_enabled!(::log::Level::Warn)).then(|| {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} prompts")
+                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} releases")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
@@ -111,8 +111,8 @@ pub(super) fn run(args: SyncArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
     let progress = |p: Progress| {
         if let Some(bar) = &bar {
             match p {
-                Progress::Prompts(n) => bar.set_length(n as u64),
-                Progress::PromptDone => bar.inc(1),
+                Progress::Releases(n) => bar.set_length(n as u64),
+                Progress::Copied => bar.inc(1),
             }
         }
     };

@@ -23,5 +23,6 @@ mod readme;
 mod remotes;
 mod resolution;
 mod roundtrip;
+mod s3_servers;
 mod verify;
 mod worktree;

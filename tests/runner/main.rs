@@ -23,6 +23,7 @@ mod readme;
 mod remotes;
 mod resolution;
 mod roundtrip;
+mod s3_servers;
 mod sync;
 mod verify;
 mod worktree;

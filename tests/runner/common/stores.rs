@@ -12,6 +12,34 @@ pub struct Fixture {
     pub store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
     fsck: Option<PathBuf>,
+    /// Change a release's stored content behind the store's back (`name`, `version`), if
+    /// this kind of store can be tampered with from outside.
+    pub corrupt: Option<Tamper>,
+    /// Make the store unreachable (stop its server), if it has one.
+    pub make_unavailable: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+/// Changes a release's stored content (`name`, `version`) behind the store's back.
+pub type Tamper = Box<dyn Fn(&str, &str) + Send + Sync>;
+
+/// What a kind of store can and cannot be put through, declared per fixture: a case that
+/// needs a capability the store lacks says so rather than passing silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Its stored content can be changed from outside (a file, an object, a git tag).
+    Corrupt,
+    /// It can become unreachable (it is behind a network server).
+    Unavailable,
+}
+
+impl Fixture {
+    /// Whether this store can be put through `capability`; the suite's declarations.
+    pub fn can(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::Corrupt => self.corrupt.is_some(),
+            Capability::Unavailable => self.make_unavailable.is_some(),
+        }
+    }
 }
 
 impl Fixture {
@@ -20,6 +48,8 @@ impl Fixture {
             store: Arc::new(MemoryStore::new("Ada Tester <ada@example.com>")),
             _dir: None,
             fsck: None,
+            corrupt: None,
+            make_unavailable: None,
         }
     }
 
@@ -29,7 +59,9 @@ impl Fixture {
         Fixture {
             store: Arc::new(GitStore::open(&path, None).unwrap()),
             _dir: Some(dir),
+            corrupt: Some(corrupt_git_tag(path.clone())),
             fsck: Some(path),
+            make_unavailable: None,
         }
     }
 
@@ -39,7 +71,9 @@ impl Fixture {
         Fixture {
             store: Arc::new(GitStore::open(&path, Some("prompts".into())).unwrap()),
             _dir: Some(dir),
+            corrupt: Some(corrupt_git_tag(path.clone())),
             fsck: Some(path),
+            make_unavailable: None,
         }
     }
 
@@ -47,6 +81,7 @@ impl Fixture {
     pub fn dir() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("store");
+        let root_for_corrupt = root.clone();
         Fixture {
             store: Arc::new(DirStore::new(
                 DirBackend::new(root),
@@ -54,6 +89,11 @@ impl Fixture {
             )),
             _dir: Some(dir),
             fsck: None,
+            corrupt: Some(Box::new(move |name: &str, version: &str| {
+                let file = root_for_corrupt.join(name).join(version).join("content.md");
+                std::fs::write(file, b"tampered behind the store's back").unwrap();
+            })),
+            make_unavailable: None,
         }
     }
 
@@ -96,4 +136,49 @@ fn git_repo(dir: &Path, bare: bool) -> PathBuf {
         .initialize(None)
         .unwrap();
     path
+}
+
+/// Re-make the release tag `name@version` in the repository at `path` with the checksum
+/// of other content in its trailers (and no recorded blob), as a tampered tag would be.
+fn corrupt_git_tag(path: PathBuf) -> Tamper {
+    Box::new(move |name: &str, version: &str| {
+        let tag = format!("{name}@{version}");
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&path)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let message: String = git(&["tag", "-l", "--format=%(contents)", &tag])
+            .lines()
+            .filter(|l| !l.starts_with("Pulse-Blob:"))
+            .map(|l| {
+                if l.starts_with("Pulse-Checksum:") {
+                    format!("Pulse-Checksum: sha256:{}\n", "0".repeat(64))
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        let commit = git(&["rev-parse", &format!("{tag}^{{commit}}")]);
+        let msg_file = path.join("..").join("tampered-message");
+        std::fs::write(&msg_file, message).unwrap();
+        git(&[
+            "tag",
+            "-f",
+            "-a",
+            &tag,
+            commit.trim(),
+            "-F",
+            msg_file.to_str().unwrap(),
+        ]);
+    })
 }

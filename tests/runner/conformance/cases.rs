@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use pulse::meta::MetadataUpdate;
 use pulse::store::{Expect, NewRelease, Store, StoreExt, Stored};
+
+use crate::common::stores::{Capability, Fixture};
 use pulse::{Kind, Label, Name, NamePrefix, Selector, Version};
 
 fn n(s: &str) -> Name {
@@ -355,4 +357,71 @@ pub fn concurrent_label_moves_lose_none(store: &dyn Store) {
         at = chain.remove(i).1;
     }
     assert_eq!(store.labels(&n("p")).unwrap()[&prod], at);
+}
+
+pub fn large_content_round_trips(store: &dyn Store) {
+    // 64 MiB that no compressor shrinks much, with CRLF and bytes that are not UTF-8.
+    let mut big = Vec::with_capacity(64 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while big.len() < 64 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        big.extend_from_slice(&x.to_le_bytes());
+        if x.is_multiple_of(61) {
+            big.extend_from_slice(b"\r\n\xff");
+        }
+    }
+    big.truncate(64 << 20);
+    assert_eq!(put(store, "big", "1.0.0", &big), Stored::Created);
+    assert_eq!(put(store, "big", "1.0.0", &big), Stored::Unchanged);
+    let fetched = store.fetch(&n("big"), &v("1.0.0")).unwrap();
+    assert!(fetched == big, "64 MiB came back different");
+    drop(fetched);
+    let mut streamed = Vec::new();
+    let size = store
+        .fetch_into(&n("big"), &v("1.0.0"), &mut streamed)
+        .unwrap();
+    assert_eq!(size, 64 << 20);
+    assert!(streamed == big, "64 MiB streamed back different");
+}
+
+pub fn corrupted_content_is_an_integrity_failure(fixture: &Fixture) {
+    let store = fixture.store.as_ref();
+    let Some(corrupt) = &fixture.corrupt else {
+        assert!(!fixture.can(Capability::Corrupt));
+        return;
+    };
+    put(store, "p", "1.0.0", b"the real content");
+    put(store, "p", "1.1.0", b"untouched");
+    corrupt("p", "1.0.0");
+    let err = store.fetch(&n("p"), &v("1.0.0")).unwrap_err();
+    assert_eq!(err.kind(), Kind::Integrity, "{err}");
+    let mut sink = Vec::new();
+    let err = store
+        .fetch_into(&n("p"), &v("1.0.0"), &mut sink)
+        .unwrap_err();
+    assert_eq!(err.kind(), Kind::Integrity, "{err}");
+    let report = store.verify(None).unwrap();
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert!(report.problems[0].tag.contains("p@1.0.0"), "{report:?}");
+    assert_eq!(store.fetch(&n("p"), &v("1.1.0")).unwrap(), b"untouched");
+}
+
+pub fn an_unreachable_store_is_unavailable(fixture: &Fixture) {
+    let store = fixture.store.as_ref();
+    let Some(make_unavailable) = &fixture.make_unavailable else {
+        assert!(!fixture.can(Capability::Unavailable));
+        return;
+    };
+    put(store, "p", "1.0.0", b"x");
+    make_unavailable();
+    for err in [
+        store.fetch(&n("p"), &v("1.0.0")).unwrap_err(),
+        store.versions(&n("p")).unwrap_err(),
+        store.list(&NamePrefix::all()).unwrap_err(),
+        store.put(&release("p", "2.0.0", b"y")).unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), Kind::Unavailable, "{err}");
+    }
 }

@@ -1,6 +1,7 @@
 //! One conformance suite for the storage interface: named cases, each run on a fresh
 //! store, for every kind of store. A new store joins with one line:
-//! `conformance_suite!(its_name, Fixture::its_constructor());`.
+//! `conformance_suite!(its_name, Fixture::its_constructor(), can: [..])`, declaring what it
+//! can be put through (tampering from outside, becoming unreachable).
 
 mod cases;
 
@@ -8,15 +9,46 @@ use crate::common::stores::Fixture;
 
 /// Every case of the suite, as one test each, for the store `$make` builds.
 macro_rules! conformance_suite {
-    ($module:ident, $make:expr) => {
+    ($module:ident, $make:expr, can: [$($cap:ident),*]) => {
         mod $module {
             #[allow(unused_imports)]
             use super::{Fixture, cases};
+            #[allow(unused_imports)]
+            use crate::common::stores::Capability;
 
             fn run(case: fn(&dyn pulse::store::Store)) {
                 let fixture: Fixture = $make;
                 case(fixture.store.as_ref());
                 fixture.finish();
+            }
+
+            fn run_fixture(case: fn(&Fixture)) {
+                let fixture: Fixture = $make;
+                case(&fixture);
+                fixture.finish();
+            }
+
+            /// What this store can be put through is declared here, so a case it skips
+            /// is skipped by declaration, never silently.
+            #[test]
+            fn capabilities_are_as_declared() {
+                let fixture: Fixture = $make;
+                let declared: Vec<Capability> = vec![$(Capability::$cap),*];
+                for cap in [Capability::Corrupt, Capability::Unavailable] {
+                    assert_eq!(fixture.can(cap), declared.contains(&cap), "{cap:?}");
+                }
+            }
+            #[test]
+            fn large_content_round_trips() {
+                run(cases::large_content_round_trips)
+            }
+            #[test]
+            fn corrupted_content_is_an_integrity_failure() {
+                run_fixture(cases::corrupted_content_is_an_integrity_failure)
+            }
+            #[test]
+            fn an_unreachable_store_is_unavailable() {
+                run_fixture(cases::an_unreachable_store_is_unavailable)
             }
 
             #[test]
@@ -83,7 +115,7 @@ macro_rules! conformance_suite {
     };
 }
 
-conformance_suite!(memory, Fixture::memory());
-conformance_suite!(git, Fixture::git());
-conformance_suite!(git_bare, Fixture::git_bare());
-conformance_suite!(dir, Fixture::dir());
+conformance_suite!(memory, Fixture::memory(), can: []);
+conformance_suite!(git, Fixture::git(), can: [Corrupt]);
+conformance_suite!(git_bare, Fixture::git_bare(), can: [Corrupt]);
+conformance_suite!(dir, Fixture::dir(), can: [Corrupt]);

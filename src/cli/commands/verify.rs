@@ -53,13 +53,20 @@ pub(super) fn run(args: VerifyArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
     if report.problems.is_empty() {
         Ok(())
     } else {
-        Err(Error::integrity(format!(
-            "{} of {} releases failed verification",
+        let error = Error::integrity(format!(
+            "{} of {} releases in {} failed verification",
             report.problems.len(),
-            report.checked
-        ))
-        .with_hint(
-            "a release was changed or made by hand; inspect it with 'git cat-file -p NAME@VERSION'",
-        ))
+            report.checked,
+            store.describe()
+        ));
+        Err(if ctx.access.store_is_home() {
+            error.with_hint(
+                "a release was changed or made by hand; inspect it with 'git cat-file -p NAME@VERSION'",
+            )
+        } else {
+            error.with_hint(
+                "a release's files were changed after it was written; copy it again from where it came from ('pulse sync SRC DST' leaves differing releases alone: remove the damaged one first)",
+            )
+        })
     }
 }

@@ -98,7 +98,9 @@
 //! not worth retrying; no connection, a timeout, throttling or a server error (after the
 //! client's own attempts) are unavailable and worth retrying (exit 6). Messages name the
 //! object (`cannot read 's3://b/p/team/x/1.0.0/content.md'`) and the endpoint, and keep the
-//! client's error as their cause.
+//! client's error as their cause. The credentials need to list the bucket as well as read,
+//! write and delete objects: without `s3:ListBucket`, AWS answers a read of a missing
+//! object with 403 instead of 404, and the store would fail where it should find nothing.
 
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
@@ -988,6 +990,9 @@ enum Failure {
     Server(u16),
     /// The request went to the wrong region.
     WrongRegion,
+    /// Credentials could not be had from the instance metadata service, a container's
+    /// credential endpoint or the identity provider.
+    Credentials,
     /// Any other answer.
     Status(u16),
     /// Anything else.
@@ -1017,6 +1022,18 @@ impl Failure {
                 return Failure::Denied(status);
             }
             _ => {}
+        }
+        // The request that failed was the one for credentials, not one to the store.
+        if [
+            "/latest/api/token",
+            "/latest/meta-data/",
+            "169.254.170.2",
+            "AssumeRoleWith",
+        ]
+        .iter()
+        .any(|mark| text.contains(mark))
+        {
+            return Failure::Credentials;
         }
         if text.contains("PermanentRedirect")
             || text.contains("AuthorizationHeaderMalformed")
@@ -1086,6 +1103,15 @@ impl Failure {
             ))
             .retryable(false)
             .with_hint("set the store's region (or AWS_REGION) to the bucket's region"),
+            Failure::Credentials => Error::unavailable(format!(
+                "{what}: cannot get credentials from the instance metadata service, the \
+                 container's credential endpoint or the identity provider"
+            ))
+            .retryable(true)
+            .with_hint(
+                "check where the credentials come from, or set access_key_id and \
+                 secret_access_key for this store",
+            ),
             Failure::Status(status) => {
                 Error::other(format!("{what}: unexpected answer (HTTP {status})"))
             }
@@ -1511,6 +1537,12 @@ mod tests {
                 source: Box::new(Said("412")),
             }),
             Failure::Condition
+        );
+        assert_eq!(
+            Failure::of(&generic(Said(
+                "Error performing PUT http://169.254.169.254/latest/api/token in 2s - HTTP error: error sending request"
+            ))),
+            Failure::Credentials
         );
         assert_eq!(Failure::of(&generic(Said("???"))), Failure::Other);
         assert_eq!(status_in("status code: 4"), None);

@@ -94,7 +94,8 @@
 //! # Errors
 //!
 //! A missing object is not an error (`get` returns `None`, `delete` succeeds). A missing
-//! bucket is not found (exit 3); refused credentials (HTTP 401/403) are unavailable and
+//! bucket is not found (exit 3), and `exists` says no for it, as for a prefix with nothing
+//! under it (S3 has no directories: the store's first write makes it); refused credentials (HTTP 401/403) are unavailable and
 //! not worth retrying; no connection, a timeout, throttling or a server error (after the
 //! client's own attempts) are unavailable and worth retrying (exit 6). Messages name the
 //! object (`cannot read 's3://b/p/team/x/1.0.0/content.md'`) and the endpoint, and keep the
@@ -145,6 +146,9 @@ const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 const SLOWEST_UPLOAD: u64 = 256 << 10;
 /// The largest object S3 accepts in one `PUT`.
 const MAX_SINGLE_PUT: u64 = 5 << 30;
+
+/// How many requests the layout may have in flight at once.
+const PARALLEL_REQUESTS: usize = 8;
 
 /// The settings an S3 store understands.
 const KEYS: &[&str] = &[
@@ -403,6 +407,29 @@ impl Backend for S3Backend {
         Ok(Some(written))
     }
 
+    /// Whether the bucket exists and, for a store under a prefix, holds anything under
+    /// it: S3 has no directories, so a prefix with no objects is a store not made yet.
+    fn exists(&self) -> Result<bool> {
+        let prefix = &self.location.prefix;
+        let path = match prefix.is_empty() {
+            true => None,
+            false => Some(Path::parse(prefix).map_err(|_| {
+                Error::usage(format!("'{}' is not a key prefix", printable(prefix)))
+            })?),
+        };
+        log::trace!("LIST {} (first page)", self.location.url(""));
+        let mut stream = self.store.list(path.as_ref());
+        let first = self
+            .wait(REQUEST_LIMIT, stream.next())?
+            .ok_or_else(|| self.timed_out("list", "", REQUEST_LIMIT))?;
+        match first {
+            Some(Ok(_)) => Ok(true),
+            None => Ok(prefix.is_empty()),
+            Some(Err(e)) if Failure::of(&e) == Failure::NoBucket => Ok(false),
+            Some(Err(e)) => Err(self.error("list", "", e)),
+        }
+    }
+
     fn put_new(&self, key: &str, bytes: Bytes) -> Result<Created> {
         Ok(match self.put("write", key, bytes, PutMode::Create)? {
             true => Created::Created,
@@ -484,6 +511,12 @@ impl Backend for S3Backend {
         }
         keys.sort();
         Ok(keys)
+    }
+
+    /// Eight: a request to S3 spends nearly all its time waiting on the network, so more
+    /// in flight than on a local disk pays (the AWS command line runs ten).
+    fn parallel_requests(&self) -> usize {
+        PARALLEL_REQUESTS
     }
 
     fn atomic_conditional_writes(&self) -> bool {

@@ -17,6 +17,7 @@ mod dir;
 mod git;
 pub mod layout;
 mod memory;
+pub mod s3;
 
 use std::collections::BTreeMap;
 use std::io::Write;

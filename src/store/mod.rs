@@ -218,24 +218,38 @@ pub trait Store: Send + Sync {
         releases: &[ReleaseId],
         jobs: usize,
     ) -> Vec<Result<Stored>> {
+        // One prompt's releases go to one worker, in order: the prompt's index then has
+        // one writer in this process (fewer lost compare-and-swaps to retry, and no
+        // concurrent conditional writes to one key on a server that does not make them
+        // atomic).
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+        for (i, id) in releases.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g) if releases[g.start].name == id.name => g.end = i + 1,
+                _ => groups.push(i..i + 1),
+            }
+        }
         let next = std::sync::atomic::AtomicUsize::new(0);
         let done: Mutex<Vec<(usize, Result<Stored>)>> =
             Mutex::new(Vec::with_capacity(releases.len()));
         std::thread::scope(|scope| {
-            for _ in 0..jobs.clamp(1, releases.len().max(1)) {
+            for _ in 0..jobs.clamp(1, groups.len().max(1)) {
                 scope.spawn(|| {
                     loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(id) = releases.get(i) else {
+                        let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(group) = groups.get(g) else {
                             return;
                         };
-                        let outcome = src.metadata(&id.name, &id.version).and_then(|meta| {
-                            let content = src.fetch(&id.name, &id.version)?;
-                            self.put(&NewRelease::copy_of(&meta, content))
-                        });
-                        done.lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((i, outcome));
+                        for i in group.clone() {
+                            let id = &releases[i];
+                            let outcome = src.metadata(&id.name, &id.version).and_then(|meta| {
+                                let content = src.fetch(&id.name, &id.version)?;
+                                self.put(&NewRelease::copy_of(&meta, content))
+                            });
+                            done.lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push((i, outcome));
+                        }
                     }
                 });
             }
@@ -301,21 +315,49 @@ pub trait Store: Send + Sync {
             Some(n) => vec![n.clone()],
             None => self.list(&NamePrefix::all())?,
         };
-        let mut report = Verified::default();
-        for name in names {
-            for version in self.versions(&name)? {
-                report.checked += 1;
-                let mut seen = Hasher::new();
-                let outcome = self
-                    .read_into(&name, &version, &mut seen)
-                    .and_then(|recorded| check_content(&name, &version, &recorded, seen));
-                if let Err(e) = outcome {
-                    report.problems.push(VerifyProblem {
-                        tag: format!("{name}@{version}"),
-                        problem: e.message().to_owned(),
-                    });
-                }
+        // Prompts are checked side by side, as many as the store takes requests at once.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let found: Mutex<Vec<(usize, Result<Verified>)>> = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..self.parallel_writes().clamp(1, names.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(name) = names.get(i) else {
+                            return;
+                        };
+                        let outcome = self.versions(name).map(|versions| {
+                            let mut report = Verified::default();
+                            for version in versions {
+                                report.checked += 1;
+                                let mut seen = Hasher::new();
+                                let checked = self.read_into(name, &version, &mut seen).and_then(
+                                    |recorded| check_content(name, &version, &recorded, seen),
+                                );
+                                if let Err(e) = checked {
+                                    report.problems.push(VerifyProblem {
+                                        tag: format!("{name}@{version}"),
+                                        problem: e.message().to_owned(),
+                                    });
+                                }
+                            }
+                            report
+                        });
+                        found
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((i, outcome));
+                    }
+                });
             }
+        });
+        let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+        found.sort_by_key(|(i, _)| *i);
+        let mut report = Verified::default();
+        for (_, outcome) in found {
+            let part = outcome?;
+            report.checked += part.checked;
+            report.problems.extend(part.problems);
         }
         Ok(report)
     }
@@ -622,11 +664,15 @@ pub fn open(address: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
             &url,
             options.branch.as_deref(),
         )?)),
-        Address::S3(_) | Address::Http(_) => Err(Error::usage(format!(
+        Address::S3(url) => Ok(Arc::new(LayoutStore::new(
+            s3::S3Backend::open(&url, &options.config)?,
+            author(),
+        ))),
+        Address::Http(_) => Err(Error::usage(format!(
             "'{}': this pulse does not read this kind of store",
             crate::name::printable(address)
         ))
-        .with_hint("use a git repository, a git remote or a directory")),
+        .with_hint("use a git repository, a directory, s3://BUCKET[/PREFIX] or a git remote")),
     }
 }
 

@@ -126,6 +126,8 @@ use crate::bounded::Refusal;
 use crate::error::{Error, Result};
 use crate::name::printable;
 
+/// How often a conditional write is tried when its connection breaks before an answer.
+const BROKEN_CONNECTION_ATTEMPTS: u32 = 3;
 /// How long a connection attempt may take before it counts as failed.
 const CONNECT_TIMEOUT: &str = "2s";
 /// How many times the client repeats a request that failed in a way that may pass.
@@ -325,7 +327,27 @@ impl S3Backend {
         }
     }
 
-    /// One conditional `PUT`; `Ok(false)` if its condition failed.
+    /// Whether the condition of a write still holds for the object at `path`: none is
+    /// there (create-only), or it is still the expected version (compare-and-swap).
+    fn condition_still_holds(&self, key: &str, path: &Path, mode: &PutMode) -> Result<bool> {
+        log::trace!("HEAD {}", self.location.url(key));
+        let head = self
+            .wait(REQUEST_LIMIT, self.store.head(path))?
+            .ok_or_else(|| self.timed_out("read", key, REQUEST_LIMIT))?;
+        let now = match head {
+            Ok(meta) => Some(meta.e_tag.unwrap_or_default()),
+            Err(e) if Failure::of(&e) == Failure::Missing => None,
+            Err(e) => return Err(self.error("read", key, e)),
+        };
+        Ok(match mode {
+            PutMode::Create => now.is_none(),
+            PutMode::Update(v) => now.is_some() && now == v.e_tag,
+            PutMode::Overwrite => true,
+        })
+    }
+
+    /// One conditional `PUT` (tried again on a fresh connection if the connection broke
+    /// before an answer); `Ok(false)` if its condition failed.
     fn put(&self, verb: &str, key: &str, bytes: Bytes, mode: PutMode) -> Result<bool> {
         let size = bytes.len() as u64;
         if size > MAX_SINGLE_PUT {
@@ -336,22 +358,46 @@ impl S3Backend {
         }
         let path = self.path(key)?;
         let limit = REQUEST_LIMIT + Duration::from_secs(size / SLOWEST_UPLOAD);
-        log::trace!("PUT {} ({size} bytes, {mode:?})", self.location.url(key));
-        let put = self
-            .store
-            .put_opts(&path, PutPayload::from_bytes(bytes), PutOptions::from(mode));
-        let done = self
-            .wait(limit, put)?
-            .ok_or_else(|| self.timed_out(verb, key, limit))?;
-        match done {
-            Ok(_) => Ok(true),
-            Err(e) => match Failure::of(&e) {
-                // A create-only write finds a file (`If-None-Match` failed, or a concurrent
-                // conditional write is in flight: 409); a swap finds another version, or no
-                // file at all (S3 says 404 to `If-Match` on a missing object).
-                Failure::Condition | Failure::Missing => Ok(false),
-                _ => Err(self.error(verb, key, e)),
-            },
+        // A connection that broke before the answer (a server closing a kept-alive
+        // connection as the request starts) is tried again on a new one: the write is
+        // conditional, so a first attempt that did land makes the repeat report `Existed`
+        // or `Lost`, which the layout resolves by reading the file again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            log::trace!("PUT {} ({size} bytes, {mode:?})", self.location.url(key));
+            let put = self.store.put_opts(
+                &path,
+                PutPayload::from_bytes(bytes.clone()),
+                PutOptions::from(mode.clone()),
+            );
+            let done = self
+                .wait(limit, put)?
+                .ok_or_else(|| self.timed_out(verb, key, limit))?;
+            return match done {
+                Ok(_) => Ok(true),
+                Err(e) => match Failure::of(&e) {
+                    // A create-only write finds a file (`If-None-Match` failed, or a
+                    // concurrent conditional write is in flight: 409); a swap finds another
+                    // version, or no file at all (S3 says 404 to `If-Match` on a missing
+                    // object).
+                    Failure::Condition | Failure::Missing => Ok(false),
+                    Failure::Dropped if attempts < BROKEN_CONNECTION_ATTEMPTS => {
+                        // A server may refuse a conditional write before reading its body
+                        // (412 at once) and close the connection, which the client sees as
+                        // a broken pipe. What the object is now says which it was.
+                        if !self.condition_still_holds(key, &path, &mode)? {
+                            return Ok(false);
+                        }
+                        log::debug!(
+                            "PUT {}: the connection broke; trying again",
+                            self.location.url(key)
+                        );
+                        continue;
+                    }
+                    _ => Err(self.error(verb, key, e)),
+                },
+            };
         }
     }
 }

@@ -24,6 +24,7 @@ mod remotes;
 mod resolution;
 mod roundtrip;
 mod s3_servers;
+mod s3_stores;
 mod sync;
 mod verify;
 mod worktree;

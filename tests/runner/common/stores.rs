@@ -4,7 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use pulse::store::{DirBackend, DirStore, GitStore, MemoryStore, Store};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use pulse::store::backend::{Backend, Swapped};
+use pulse::store::s3::S3Backend;
+use pulse::store::{DirBackend, DirStore, GitStore, LayoutStore, MemoryStore, Store};
+
+use crate::common::s3::{Kind, S3Server};
 
 /// A fresh store for one case, with whatever keeps it alive (a temp dir) and what to
 /// check after the case (a git repository must pass `git fsck`).
@@ -17,6 +24,11 @@ pub struct Fixture {
     pub corrupt: Option<Tamper>,
     /// Make the store unreachable (stop its server), if it has one.
     pub make_unavailable: Option<Box<dyn Fn() + Send + Sync>>,
+    /// Whether its create-only and compare-and-swap writes are atomic against
+    /// concurrent writers (a server that checks, then writes in a second step, is not).
+    pub atomic: bool,
+    /// The S3 server the store lives on.
+    _server: Option<Arc<Mutex<Option<S3Server>>>>,
 }
 
 /// Changes a release's stored content (`name`, `version`) behind the store's back.
@@ -30,6 +42,8 @@ pub enum Capability {
     Corrupt,
     /// It can become unreachable (it is behind a network server).
     Unavailable,
+    /// Its conditional writes are atomic, so the concurrent cases hold.
+    Atomic,
 }
 
 impl Fixture {
@@ -38,6 +52,7 @@ impl Fixture {
         match capability {
             Capability::Corrupt => self.corrupt.is_some(),
             Capability::Unavailable => self.make_unavailable.is_some(),
+            Capability::Atomic => self.atomic,
         }
     }
 }
@@ -50,6 +65,8 @@ impl Fixture {
             fsck: None,
             corrupt: None,
             make_unavailable: None,
+            atomic: true,
+            _server: None,
         }
     }
 
@@ -62,6 +79,8 @@ impl Fixture {
             corrupt: Some(corrupt_git_tag(path.clone())),
             fsck: Some(path),
             make_unavailable: None,
+            atomic: true,
+            _server: None,
         }
     }
 
@@ -74,6 +93,8 @@ impl Fixture {
             corrupt: Some(corrupt_git_tag(path.clone())),
             fsck: Some(path),
             make_unavailable: None,
+            atomic: true,
+            _server: None,
         }
     }
 
@@ -94,6 +115,44 @@ impl Fixture {
                 std::fs::write(file, b"tampered behind the store's back").unwrap();
             })),
             make_unavailable: None,
+            atomic: true,
+            _server: None,
+        }
+    }
+
+    /// An S3 store on a fresh S3-compatible server of `kind` (its own bucket, under a
+    /// prefix), reached with explicit settings, as `storage_config` gives them.
+    pub fn s3(kind: Kind) -> Fixture {
+        let server = S3Server::start(kind);
+        server.create_bucket("conformance");
+        let config = s3_config(&server, kind == Kind::Moto);
+        let address = "s3://conformance/suite".to_owned();
+        let backend = S3Backend::open(&address, &config).unwrap();
+        let tamper_backend = S3Backend::open(&address, &config).unwrap();
+        let server = Arc::new(Mutex::new(Some(server)));
+        let keep = Arc::clone(&server);
+        Fixture {
+            store: Arc::new(LayoutStore::new(backend, "Ada Tester <ada@example.com>")),
+            _dir: None,
+            fsck: None,
+            corrupt: Some(Box::new(move |name: &str, version: &str| {
+                let key = format!("{name}/{version}/content.md");
+                let now = tamper_backend.get(&key, 1 << 30).unwrap().unwrap();
+                let swapped = tamper_backend
+                    .put_swap(
+                        &key,
+                        "tampered behind the store's back".into(),
+                        Some(&now.etag),
+                    )
+                    .unwrap();
+                assert_eq!(swapped, Swapped::Done);
+            })),
+            make_unavailable: Some(Box::new(move || {
+                drop(keep.lock().unwrap().take());
+            })),
+            // s3s-fs checks a condition and writes in a second step (docs/stores.md).
+            atomic: kind == Kind::Moto,
+            _server: Some(server),
         }
     }
 
@@ -181,4 +240,21 @@ fn corrupt_git_tag(path: PathBuf) -> Tamper {
             msg_file.to_str().unwrap(),
         ]);
     })
+}
+
+/// `storage_config` for an S3 store on `server`: endpoint, region and the test
+/// credentials, given explicitly (nothing comes from the environment).
+pub fn s3_config(server: &S3Server, atomic: bool) -> BTreeMap<String, String> {
+    let mut config = BTreeMap::new();
+    config.insert("endpoint".to_owned(), server.endpoint());
+    config.insert("region".to_owned(), server.region().to_owned());
+    config.insert("access_key_id".to_owned(), server.access_key().to_owned());
+    config.insert(
+        "secret_access_key".to_owned(),
+        server.secret_key().to_owned(),
+    );
+    if atomic {
+        config.insert("atomic_conditional_writes".to_owned(), "true".to_owned());
+    }
+    config
 }

@@ -274,7 +274,11 @@ pub fn summaries_and_verify(store: &dyn Store) {
     assert_eq!(report.checked, 2);
 }
 
-pub fn concurrent_create_only_writes_have_one_winner(store: &dyn Store) {
+pub fn concurrent_create_only_writes_have_one_winner(fixture: &Fixture) {
+    if !fixture.can(Capability::Atomic) {
+        return;
+    }
+    let store = fixture.store.as_ref();
     let results = at_once(store, 8, |store, i| {
         store.put(&release("race", "1.0.0", format!("writer {i}").as_bytes()))
     });
@@ -291,7 +295,11 @@ pub fn concurrent_create_only_writes_have_one_winner(store: &dyn Store) {
     assert!(String::from_utf8(content).unwrap().starts_with("writer "));
 }
 
-pub fn concurrent_writes_of_different_versions_all_land(store: &dyn Store) {
+pub fn concurrent_writes_of_different_versions_all_land(fixture: &Fixture) {
+    if !fixture.can(Capability::Atomic) {
+        return;
+    }
+    let store = fixture.store.as_ref();
     let results = at_once(store, 8, |store, i| {
         store.put(&release("many", &format!("1.{i}.0"), b"x"))
     });
@@ -301,7 +309,11 @@ pub fn concurrent_writes_of_different_versions_all_land(store: &dyn Store) {
     assert_eq!(store.versions(&n("many")).unwrap().len(), 8);
 }
 
-pub fn concurrent_label_moves_lose_none(store: &dyn Store) {
+pub fn concurrent_label_moves_lose_none(fixture: &Fixture) {
+    if !fixture.can(Capability::Atomic) {
+        return;
+    }
+    let store = fixture.store.as_ref();
     for i in 0..8 {
         put(store, "p", &format!("1.{i}.0"), format!("{i}").as_bytes());
     }

@@ -34,7 +34,7 @@ macro_rules! conformance_suite {
             fn capabilities_are_as_declared() {
                 let fixture: Fixture = $make;
                 let declared: Vec<Capability> = vec![$(Capability::$cap),*];
-                for cap in [Capability::Corrupt, Capability::Unavailable] {
+                for cap in [Capability::Corrupt, Capability::Unavailable, Capability::Atomic] {
                     assert_eq!(fixture.can(cap), declared.contains(&cap), "{cap:?}");
                 }
             }
@@ -101,21 +101,25 @@ macro_rules! conformance_suite {
             }
             #[test]
             fn concurrent_create_only_writes_have_one_winner() {
-                run(cases::concurrent_create_only_writes_have_one_winner)
+                run_fixture(cases::concurrent_create_only_writes_have_one_winner)
             }
             #[test]
             fn concurrent_writes_of_different_versions_all_land() {
-                run(cases::concurrent_writes_of_different_versions_all_land)
+                run_fixture(cases::concurrent_writes_of_different_versions_all_land)
             }
             #[test]
             fn concurrent_label_moves_lose_none() {
-                run(cases::concurrent_label_moves_lose_none)
+                run_fixture(cases::concurrent_label_moves_lose_none)
             }
         }
     };
 }
 
-conformance_suite!(memory, Fixture::memory(), can: []);
-conformance_suite!(git, Fixture::git(), can: [Corrupt]);
-conformance_suite!(git_bare, Fixture::git_bare(), can: [Corrupt]);
-conformance_suite!(dir, Fixture::dir(), can: [Corrupt]);
+conformance_suite!(memory, Fixture::memory(), can: [Atomic]);
+conformance_suite!(git, Fixture::git(), can: [Corrupt, Atomic]);
+conformance_suite!(git_bare, Fixture::git_bare(), can: [Corrupt, Atomic]);
+conformance_suite!(dir, Fixture::dir(), can: [Corrupt, Atomic]);
+conformance_suite!(s3_moto, Fixture::s3(crate::common::s3::Kind::Moto), can: [Corrupt, Unavailable, Atomic]);
+// s3s-fs checks a write's condition, then writes in a second step: its concurrent
+// writers can both win, so the concurrency cases are declared out for it.
+conformance_suite!(s3_s3s_fs, Fixture::s3(crate::common::s3::Kind::S3sFs), can: [Corrupt, Unavailable]);

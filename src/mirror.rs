@@ -23,6 +23,7 @@ use crate::name::Name;
 use crate::repo::{PromptRepo, Release};
 use crate::selector::Selector;
 use crate::store::{GitStore, StoreExt};
+use crate::version::Version;
 
 /// pulse's part of the user's cache: `$XDG_CACHE_HOME/progress-pulse`, or `~/.cache/...`.
 fn cache_base() -> Result<PathBuf> {
@@ -230,25 +231,30 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
 /// through `url`, or check it against the pin made the first time.
 fn pin(url: &str, release: &Release) -> Result<()> {
     let t = &release.trailers;
-    let root = Dir::create(&pins_root()?.join(url_key(url)))?;
+    pin_checksum(url, &t.name, &t.version, &t.sha256)
+}
+
+/// Pin the checksum `sha256` of `name@version` as served by the store at `address` (whose
+/// content was verified against it), or check it against the pin made the first time.
+pub fn pin_checksum(address: &str, name: &Name, version: &Version, sha256: &Digest) -> Result<()> {
+    let spec = format!("{name}@{version}");
+    let root = Dir::create(&pins_root()?.join(url_key(address)))?;
     let dir = root
-        .subdirs(t.name.as_str().split('/'), true)?
-        .ok_or_else(|| Error::other(format!("cannot create the pin of '{}'", release.spec())))?;
-    let version = t.version.to_string();
+        .subdirs(name.as_str().split('/'), true)?
+        .ok_or_else(|| Error::other(format!("cannot create the pin of '{spec}'")))?;
+    let version = version.to_string();
     let pinned = match read_pin(&dir, &version)? {
         Some(pinned) => pinned,
-        None => write_pin(&dir, &version, &t.sha256)?,
+        None => write_pin(&dir, &version, sha256)?,
     };
-    if pinned == t.sha256 {
+    if pinned == *sha256 {
         return Ok(());
     }
     Err(Error::integrity(format!(
-        "release '{}' changed on '{url}': it was {pinned} when first read from there, and is now {}",
-        release.spec(),
-        t.sha256
+        "release '{spec}' changed on '{address}': it was {pinned} when first read from there, and is now {sha256}"
     ))
     .with_hint(format!(
-        "a release never changes: someone moved its tag on the remote. Ask its owners to restore it and publish the new content under a new version; only if you trust the new content, delete the pin '{}'",
+        "a release never changes: someone replaced it in that store. Ask its owners to restore it and publish the new content under a new version; only if you trust the new content, delete the pin '{}'",
         dir.path().join(&version).display()
     )))
 }

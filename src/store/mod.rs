@@ -527,6 +527,10 @@ impl StoreKind {
 /// `metadata.json`.
 const UNKNOWN_AUTHOR: &str = "unknown <unknown>";
 
+/// What every refused address is told.
+const ADDRESS_HINT: &str =
+    "a store address is a path, file://PATH, s3://BUCKET[/PREFIX], or a git remote URL";
+
 /// What kind of store an address names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
@@ -550,7 +554,8 @@ impl Address {
         if input.starts_with('-') {
             return Err(Error::usage(format!(
                 "'{shown}' is not a store address (it looks like an option)"
-            )));
+            ))
+            .with_hint(ADDRESS_HINT));
         }
         if let Some(path) = input.strip_prefix("file://") {
             if path.is_empty() {
@@ -575,12 +580,13 @@ impl Address {
             return Err(Error::usage(format!(
                 "'{shown}': '{scheme}://' is not a kind of store pulse knows"
             ))
-            .with_hint("use a path, file://, s3://, http(s):// or a git remote URL"));
+            .with_hint(ADDRESS_HINT));
         }
         if input.contains("::") {
             return Err(Error::usage(format!(
                 "'{shown}': git transport helpers ('<helper>::<address>') are not allowed"
-            )));
+            ))
+            .with_hint(ADDRESS_HINT));
         }
         // scp-like `host:path` (git's rule: a colon before any slash).
         if let Some(colon) = input.find(':')
@@ -624,8 +630,20 @@ pub fn directory(path: impl Into<std::path::PathBuf>, options: &OpenOptions) -> 
 }
 
 /// Whether `path` holds a git repository (a worktree's top or a bare repository).
-fn is_git_repository(path: &std::path::Path) -> bool {
+pub(crate) fn is_git_repository(path: &std::path::Path) -> bool {
     path.join(".git").exists() || gix::discover::is_git(path).is_ok()
+}
+
+/// Whether `address` names a git repository or remote (read through a cached mirror by
+/// `fetch --from`), rather than a directory or S3 store.
+pub fn is_git_address(address: &str) -> Result<bool> {
+    Ok(match Address::parse(address)? {
+        Address::GitRemote(_) => true,
+        // A path that is not there (any more) is left to the mirror, which says whether
+        // it has a cached copy of a repository that was there.
+        Address::Path(path) => !path.is_dir() || is_git_repository(&path),
+        Address::S3(_) | Address::Http(_) => false,
+    })
 }
 
 /// Open the store at `address` to write to it: as [`open`], but a git remote is refused

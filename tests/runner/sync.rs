@@ -473,3 +473,45 @@ fn a_sync_killed_at_random_moments_completes_when_run_again() {
         versions.stdout_str()
     );
 }
+
+#[test]
+fn fetch_from_a_directory_store_pins_what_it_read() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let dst = dir.to_str().unwrap();
+    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
+        .assert_ok();
+    let outside = env.path("home");
+    let fetch = |spec: &str| {
+        env.cmd_in(&outside, &["fetch", spec, "--from", dst])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(fetch("team/p@production").assert_ok().stdout, b"");
+    assert_eq!(fetch("q").assert_ok().stdout, b"q\n");
+    // Someone replaces the release whole (content and metadata agree with each other):
+    // the store verifies, but it is not what was read before.
+    let release = dir.join("q/0.1.0");
+    std::fs::write(release.join("content.md"), b"changed\n").unwrap();
+    let meta = std::fs::read_to_string(release.join("metadata.json")).unwrap();
+    let changed = {
+        use std::fmt::Write as _;
+        let digest = {
+            let out = std::process::Command::new("sha256sum")
+                .arg(release.join("content.md"))
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+        };
+        let mut v: serde_json::Value = serde_json::from_str(&meta).unwrap();
+        v["checksum"] = format!("sha256:{digest}").into();
+        v["size"] = 8.into();
+        let mut s = String::new();
+        write!(s, "{v}").unwrap();
+        s
+    };
+    std::fs::write(release.join("metadata.json"), changed).unwrap();
+    let out = fetch("q@0.1.0").assert_code(5);
+    assert!(out.stderr_str().contains("changed"), "{}", out.stderr_str());
+    assert!(out.stdout.is_empty());
+}

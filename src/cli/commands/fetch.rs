@@ -13,8 +13,10 @@ use crate::store::StoreExt;
 /// Print the content of NAME@SELECTOR (default: latest), byte-exact, after checking its
 /// SHA-256 against the release. SELECTOR is an exact version, 'latest', a label or a
 /// SemVer requirement (^1.2, ~1.2.0, '>=1.0.0, <2.0.0'). With --ref, print the unreleased
-/// working content at a branch or commit instead. With --from URL, read from a remote
-/// without a clone, through a mirror cached under $XDG_CACHE_HOME/progress-pulse.
+/// working content at a branch or commit instead. With --from ADDRESS, read from another
+/// store: a git remote or repository without a clone (through a mirror cached under
+/// $XDG_CACHE_HOME/progress-pulse), a directory store or s3://BUCKET[/PREFIX]. A release
+/// read this way is pinned by its checksum: other bytes later are an integrity failure.
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
     /// NAME or NAME@SELECTOR.
@@ -26,8 +28,9 @@ pub struct FetchArgs {
     /// Read the working content at this branch or commit instead of a release.
     #[arg(long = "ref", value_name = "REF", conflicts_with = "selector")]
     pub rev: Option<String>,
-    /// Read from the remote at this URL (a cached mirror, no working clone needed).
-    #[arg(long, value_name = "URL", conflicts_with = "rev")]
+    /// Read from the store at this address (a git remote through a cached mirror, a
+    /// directory, s3://BUCKET[/PREFIX]).
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "rev")]
     pub from: Option<String>,
     /// Write the content to this file (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
@@ -36,6 +39,25 @@ pub struct FetchArgs {
 
 pub(super) fn run(args: FetchArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let (name, selector) = parse_spec(&args.spec, args.version.as_deref())?;
+    if let Some(address) = &args.from
+        && !crate::store::is_git_address(address)?
+    {
+        // A directory or S3 store: read directly, and pinned like a remote's releases.
+        let store = crate::store::open(address, &ctx.access.open_options()?)?;
+        let place = |e: Error| e.context(format!("reading '{address}' ({})", store.describe()));
+        let version = store.resolve(&name, &selector).map_err(place)?;
+        let content = store.fetch(&name, &version).map_err(place)?;
+        crate::mirror::pin_checksum(
+            address,
+            &name,
+            &version,
+            &crate::digest::Digest::of(&content),
+        )?;
+        return match &args.output {
+            Some(path) => crate::fsutil::write_file(path, &content),
+            None => out.write_all(&content).map_err(out_err),
+        };
+    }
     if let Some(url) = &args.from {
         let fetched = crate::mirror::fetch(url, &name, &selector, ctx.access.branch())?;
         if let Some(w) = &fetched.warning {

@@ -52,6 +52,7 @@ pub mod version;
 pub mod bounded;
 pub mod config;
 pub mod fsutil;
+pub mod parallel;
 
 // The git engine, the stores built on it and beside it, and remotes.
 pub mod mirror;

@@ -24,8 +24,6 @@
 //! and moves metadata and labels last.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -125,40 +123,6 @@ struct PointerOutcome {
     metadata_updated: bool,
 }
 
-/// Run `work` on every index below `count`, `jobs` at once; the results in index order.
-/// The first error stops the others from taking more work.
-fn in_parallel<T: Send>(
-    count: usize,
-    jobs: usize,
-    work: impl Fn(usize) -> Result<T> + Sync,
-) -> Result<Vec<T>> {
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let done: Mutex<Vec<(usize, Result<T>)>> = Mutex::new(Vec::with_capacity(count));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, count.max(1)) {
-            scope.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count {
-                        return;
-                    }
-                    let outcome = work(i);
-                    if outcome.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    done.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((i, outcome));
-                }
-            });
-        }
-    });
-    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
-}
-
 /// Copy every release and label from `src` to `dst` (see the module's rules). Conflicts
 /// are in the report, not an error: the caller decides (the command line exits 4).
 pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Result<Synced> {
@@ -180,7 +144,9 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
         }
     };
     // 1. What to copy: the checksums on both sides, prompt by prompt.
-    let mut plans = in_parallel(names.len(), jobs, |i| plan_prompt(src, dst, &names[i]))?;
+    let ours = dst.checksums_of(&names, jobs)?;
+    let mut plans =
+        crate::parallel::try_map(names.len(), jobs, |i| plan_prompt(src, &ours[i], &names[i]))?;
     let copies: Vec<ReleaseId> = plans.iter().flat_map(|p| p.copy.iter().cloned()).collect();
     tell(Progress::Releases(copies.len()));
     // 2. The releases, all at once so a store can batch them.
@@ -218,7 +184,7 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
     for plan in &mut plans {
         plan.copy.retain(|id| copied.contains(id));
     }
-    let pointers = in_parallel(names.len(), jobs, |i| {
+    let pointers = crate::parallel::try_map(names.len(), jobs, |i| {
         let plan = &plans[i];
         if !options.dry_run && !plan.copy.is_empty() {
             check_copies(dst, &names[i], plan)?;
@@ -266,7 +232,11 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
     Ok(report)
 }
 
-fn plan_prompt(src: &dyn Store, dst: &dyn Store, name: &Name) -> Result<PromptPlan> {
+fn plan_prompt(
+    src: &dyn Store,
+    ours: &BTreeMap<Version, Digest>,
+    name: &Name,
+) -> Result<PromptPlan> {
     let mut plan = PromptPlan::default();
     let theirs = src.checksums(name)?;
     plan.labels = src.labels(name)?;
@@ -281,7 +251,6 @@ fn plan_prompt(src: &dyn Store, dst: &dyn Store, name: &Name) -> Result<PromptPl
             .with_hint("nothing was copied; fix the label in the source"));
         }
     }
-    let ours = dst.checksums(name)?;
     for (version, sha) in theirs {
         match ours.get(&version) {
             Some(there) if *there == sha => plan.unchanged += 1,

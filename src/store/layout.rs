@@ -26,12 +26,15 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::backend::{Backend, Created, Etag, Swapped};
-use super::{Expect, NewRelease, PromptSummary, Recorded, Store, Stored, Unverified, no_release};
+use super::{
+    Expect, NewRelease, PromptSummary, Recorded, Store, StoreExt, Stored, Unverified, no_release,
+};
 use crate::bounded::{self, Limits};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Hint, Result};
 use crate::meta::{MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
+use crate::report::ReleaseId;
 use crate::version::{Version, latest};
 
 /// The layout's format version, recorded in `_pulse.json`.
@@ -234,9 +237,14 @@ impl<B: Backend> LayoutStore<B> {
         if self.info.get().is_some() {
             return Ok(true);
         }
-        Ok(self
+        if self
             .json::<StoreInfo>(STORE_FILE, bounded::STORE_JSON)?
-            .is_some())
+            .is_none()
+        {
+            return Ok(false);
+        }
+        // Read (and checked) once, then remembered.
+        self.info(false).map(|_| true)
     }
 
     /// `_pulse.json`, written on the first write: refuses a layout of a newer format.
@@ -321,10 +329,12 @@ impl<B: Backend> LayoutStore<B> {
     ) -> Result<ReleaseMeta> {
         let key = release_key(name, version, META_FILE);
         let file = self.read_release_file(name, version)?;
+        // Content without metadata is a release only in a directory another tool wrote.
         if file.is_none()
-            && self
-                .json::<PromptIndex>(&prompt_key(name, INDEX_FILE), bounded::INDEX_JSON)?
-                .is_some()
+            && (self.is_pulse_store()?
+                || self
+                    .json::<PromptIndex>(&prompt_key(name, INDEX_FILE), bounded::INDEX_JSON)?
+                    .is_some())
         {
             return Err(no_release(name, version));
         }
@@ -439,17 +449,15 @@ impl<B: Backend> LayoutStore<B> {
             });
         }
         let mut index = PromptIndex::default();
-        // In a store pulse writes, a release without metadata is one still being written.
-        let liberal = !self.is_pulse_store()?;
-        let mut versions = Vec::new();
-        for version in self.scan_versions(name)? {
-            if !liberal && self.read_release_file(name, &version)?.is_none() {
-                continue;
-            }
-            versions.push(version);
+        // In a store pulse writes, the index is what lists releases: a prompt without one
+        // has none yet (its files are a write in flight, or one that was interrupted and
+        // is completed by writing the release again).
+        if self.is_pulse_store()? {
+            return Ok(LoadedIndex { index, etag: None });
         }
+        let versions = self.scan_versions(name)?;
         for version in &versions {
-            let meta = self.release_meta_checked(name, version, liberal)?;
+            let meta = self.release_meta_checked(name, version, true)?;
             index.versions.insert(
                 version.to_string(),
                 IndexEntry {
@@ -491,6 +499,137 @@ impl<B: Backend> LayoutStore<B> {
         Err(lost_race(&key, &self.backend.describe()))
     }
 
+    /// Write a release's files, create-only: its content, then its metadata. Content or
+    /// metadata already there must be of the same bytes (a conflict otherwise). Returns
+    /// whether this write made the metadata, and the release's index entry.
+    fn write_files(&self, r: &NewRelease) -> Result<(Created, IndexEntry)> {
+        let (name, version) = (&r.name, &r.version);
+        let sha256 = Digest::of(&r.content);
+        let size = r.content.len() as u64;
+        let conflict = || release_conflict(name, version, &self.backend.describe());
+        // 1. The content; content already there must be the same bytes.
+        let content_key = release_key(name, version, CONTENT_FILE);
+        if self.backend.put_new(&content_key, r.content.clone())? == Created::Existed {
+            let mut seen = Hasher::new();
+            self.backend.get_into(&content_key, &mut seen)?;
+            if seen.len() != size || seen.finish() != sha256 {
+                return Err(conflict());
+            }
+        }
+        // 2. The metadata: the first complete write of a release wins. A release that
+        // does not say its description and keywords keeps the prompt's.
+        let mut prompt = match (&r.description, &r.tags) {
+            (Some(_), Some(_)) => PromptMeta::default(),
+            _ => self.load_index(name)?.index.meta(),
+        };
+        prompt.apply(&metadata_update(r));
+        let created = match &r.created {
+            Some(c) if !c.is_empty() => c.clone(),
+            _ => crate::repo::format_time(crate::config::now()?),
+        };
+        let meta = ReleaseMeta {
+            name: name.clone(),
+            version: version.clone(),
+            created,
+            author: r
+                .author
+                .clone()
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| self.author.clone()),
+            size,
+            sha256,
+            message: r
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("Release {name}@{version}")),
+            description: prompt.description,
+            tags: prompt.tags,
+            commit: None,
+            path: None,
+        };
+        let meta_key = release_key(name, version, META_FILE);
+        let outcome = self
+            .backend
+            .put_new(&meta_key, to_json(&ReleaseFile::of(&meta))?)?;
+        if outcome == Created::Existed && self.release_meta(name, version)?.sha256 != sha256 {
+            return Err(conflict());
+        }
+        Ok((
+            outcome,
+            IndexEntry {
+                checksum: sha256,
+                size,
+            },
+        ))
+    }
+
+    /// List releases whose files are written in the prompt's index (one compare-and-swap
+    /// for all of them), and apply `update` to the prompt's metadata. A version the index
+    /// lists with another checksum is a conflict.
+    fn list_in_index(
+        &self,
+        name: &Name,
+        entries: &[(&Version, IndexEntry)],
+        update: &MetadataUpdate,
+    ) -> Result<()> {
+        self.swap_index(name, |index, from_file| {
+            let mut changed = !from_file;
+            for (version, entry) in entries {
+                match index.versions.get(&version.to_string()) {
+                    Some(there) if there.checksum == entry.checksum => {}
+                    Some(_) => {
+                        return Err(release_conflict(name, version, &self.backend.describe()));
+                    }
+                    None => {
+                        index.versions.insert(version.to_string(), entry.clone());
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                return Ok(None);
+            }
+            let mut meta = index.meta();
+            meta.apply(update);
+            index.set_meta(meta);
+            Ok(Some(()))
+        })
+        .map(|_| ())
+    }
+
+    /// Copy one prompt's releases from `src`: each one's files, then one index update.
+    fn copy_group(&self, src: &dyn Store, ids: &[ReleaseId]) -> Vec<Result<Stored>> {
+        let mut outcomes: Vec<Result<Stored>> = Vec::with_capacity(ids.len());
+        let mut written: Vec<(&Version, IndexEntry)> = Vec::new();
+        let mut update = MetadataUpdate::default();
+        for id in ids {
+            let copied = src.metadata(&id.name, &id.version).and_then(|meta| {
+                let content = src.fetch(&id.name, &id.version)?;
+                let release = NewRelease::copy_of(&meta, content);
+                let (outcome, entry) = self.write_files(&release)?;
+                update = metadata_update(&release);
+                Ok((outcome, entry))
+            });
+            match copied {
+                Ok((outcome, entry)) => {
+                    written.push((&id.version, entry));
+                    outcomes.push(Ok(match outcome {
+                        Created::Created => Stored::Created,
+                        Created::Existed => Stored::Unchanged,
+                    }));
+                }
+                Err(e) => outcomes.push(Err(e)),
+            }
+        }
+        if let Err(e) = self.list_in_index(&ids[0].name, &written, &update) {
+            // Nothing of this prompt became listed: every copy that wrote files failed.
+            for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
+                *outcome = Err(Error::new(e.kind(), e.message().to_owned()));
+            }
+        }
+        outcomes
+    }
+
     fn read_labels(&self, name: &Name) -> Result<(BTreeMap<Label, Version>, Option<Etag>)> {
         let key = prompt_key(name, LABELS_FILE);
         let Some((raw, etag)) =
@@ -516,6 +655,21 @@ impl<B: Backend> LayoutStore<B> {
             .index
             .versions
             .contains_key(&version.to_string()))
+    }
+}
+
+fn release_conflict(name: &Name, version: &Version, store: &str) -> Error {
+    Error::conflict(format!(
+        "release '{name}@{version}' already exists in {store} with different content"
+    ))
+    .with_hint(Hint::NewVersion)
+}
+
+/// The change a release makes to its prompt's metadata.
+fn metadata_update(r: &NewRelease) -> MetadataUpdate {
+    MetadataUpdate {
+        description: r.description.clone(),
+        tags: r.tags.clone(),
     }
 }
 
@@ -573,95 +727,36 @@ impl<B: Backend> Store for LayoutStore<B> {
 
     fn put(&self, r: &NewRelease) -> Result<Stored> {
         self.info(true)?;
-        let (name, version) = (&r.name, &r.version);
-        let sha256 = Digest::of(&r.content);
-        let size = r.content.len() as u64;
-        let conflict = || {
-            Error::conflict(format!(
-                "release '{name}@{version}' already exists in {} with different content",
-                self.backend.describe()
-            ))
-            .with_hint(Hint::NewVersion)
-        };
-        // 1. The content, create-only; content already there must be the same bytes.
-        let content_key = release_key(name, version, CONTENT_FILE);
-        if self.backend.put_new(&content_key, r.content.clone())? == Created::Existed {
-            let mut seen = Hasher::new();
-            self.backend.get_into(&content_key, &mut seen)?;
-            if seen.len() != size || seen.finish() != sha256 {
-                return Err(conflict());
-            }
-        }
-        // 2. The metadata, create-only: the first complete write of a release wins.
-        let current = self.load_index(name)?.index.meta();
-        let mut prompt = current.clone();
-        prompt.apply(&MetadataUpdate {
-            description: r.description.clone(),
-            tags: r.tags.clone(),
-        });
-        let created = match &r.created {
-            Some(c) if !c.is_empty() => c.clone(),
-            _ => crate::repo::format_time(crate::config::now()?),
-        };
-        let meta = ReleaseMeta {
-            name: name.clone(),
-            version: version.clone(),
-            created,
-            author: r
-                .author
-                .clone()
-                .filter(|a| !a.is_empty())
-                .unwrap_or_else(|| self.author.clone()),
-            size,
-            sha256,
-            message: r
-                .message
-                .clone()
-                .unwrap_or_else(|| format!("Release {name}@{version}")),
-            description: prompt.description.clone(),
-            tags: prompt.tags.clone(),
-            commit: None,
-            path: None,
-        };
-        let meta_key = release_key(name, version, META_FILE);
-        let outcome = self
-            .backend
-            .put_new(&meta_key, to_json(&ReleaseFile::of(&meta))?)?;
-        if outcome == Created::Existed {
-            let there = self.release_meta(name, version)?;
-            if there.sha256 != sha256 {
-                return Err(conflict());
-            }
-        }
-        // 3. The index: the release is listed from now on.
-        let update = MetadataUpdate {
-            description: r.description.clone(),
-            tags: r.tags.clone(),
-        };
-        self.swap_index(name, |index, from_file| {
-            match index.versions.get(&version.to_string()) {
-                Some(entry) if entry.checksum == sha256 && from_file => return Ok(None),
-                Some(entry) if entry.checksum == sha256 => {}
-                Some(_) => return Err(conflict()),
-                None => {}
-            }
-            index.versions.insert(
-                version.to_string(),
-                IndexEntry {
-                    checksum: sha256,
-                    size,
-                },
-            );
-            let mut meta = index.meta();
-            meta.apply(&update);
-            index.set_meta(meta);
-            Ok(Some(()))
-        })?;
+        let (outcome, entry) = self.write_files(r)?;
+        self.list_in_index(&r.name, &[(&r.version, entry)], &metadata_update(r))?;
         // Whoever wrote the metadata made the release; everyone else found it there.
         Ok(match outcome {
             Created::Created => Stored::Created,
             Created::Existed => Stored::Unchanged,
         })
+    }
+
+    fn copy_from(
+        &self,
+        src: &dyn Store,
+        releases: &[ReleaseId],
+        jobs: usize,
+    ) -> Vec<Result<Stored>> {
+        if let Err(e) = self.info(true) {
+            return releases
+                .iter()
+                .map(|_| Err(Error::new(e.kind(), e.message().to_owned())))
+                .collect();
+        }
+        // One prompt's releases go to one worker: their files one by one, then one
+        // compare-and-swap of the prompt's index lists them all.
+        let groups = super::by_prompt(releases);
+        crate::parallel::map(groups.len(), jobs, |g| {
+            self.copy_group(src, &releases[groups[g].clone()])
+        })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
@@ -782,6 +877,9 @@ impl<B: Backend> Store for LayoutStore<B> {
         if let Some((index, _)) = self.json::<PromptIndex>(&key, bounded::INDEX_JSON)? {
             return Ok(index.sorted_versions());
         }
+        if self.is_pulse_store()? {
+            return Ok(Vec::new());
+        }
         self.scan_versions(name)
     }
 
@@ -880,6 +978,24 @@ impl<B: Backend> Store for LayoutStore<B> {
             .into_iter()
             .filter_map(|(v, e)| exact_version(&v).map(|v| (v, e.checksum)))
             .collect())
+    }
+
+    fn checksums_of(&self, names: &[Name], jobs: usize) -> Result<Vec<BTreeMap<Version, Digest>>> {
+        // One listing says which prompts have an index; only those are read.
+        let indexed: std::collections::BTreeSet<String> = self
+            .backend
+            .list("")?
+            .into_iter()
+            .filter_map(|k| k.strip_suffix(&format!("/{INDEX_FILE}")).map(str::to_owned))
+            .collect();
+        let pulse_store = self.is_pulse_store()?;
+        crate::parallel::try_map(names.len(), jobs, |i| {
+            if indexed.contains(names[i].as_str()) || !pulse_store {
+                self.checksums(&names[i])
+            } else {
+                Ok(BTreeMap::new())
+            }
+        })
     }
 
     fn parallel_writes(&self) -> usize {

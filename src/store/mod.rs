@@ -21,7 +21,7 @@ pub mod s3;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use dir::DirBackend;
 pub use git::{GitStore, PooledRepo};
@@ -222,41 +222,30 @@ pub trait Store: Send + Sync {
         // one writer in this process (fewer lost compare-and-swaps to retry, and no
         // concurrent conditional writes to one key on a server that does not make them
         // atomic).
-        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
-        for (i, id) in releases.iter().enumerate() {
-            match groups.last_mut() {
-                Some(g) if releases[g.start].name == id.name => g.end = i + 1,
-                _ => groups.push(i..i + 1),
-            }
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let done: Mutex<Vec<(usize, Result<Stored>)>> =
-            Mutex::new(Vec::with_capacity(releases.len()));
-        std::thread::scope(|scope| {
-            for _ in 0..jobs.clamp(1, groups.len().max(1)) {
-                scope.spawn(|| {
-                    loop {
-                        let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(group) = groups.get(g) else {
-                            return;
-                        };
-                        for i in group.clone() {
-                            let id = &releases[i];
-                            let outcome = src.metadata(&id.name, &id.version).and_then(|meta| {
-                                let content = src.fetch(&id.name, &id.version)?;
-                                self.put(&NewRelease::copy_of(&meta, content))
-                            });
-                            done.lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push((i, outcome));
-                        }
-                    }
-                });
-            }
+        let groups = by_prompt(releases);
+        let copied = crate::parallel::map(groups.len(), jobs, |g| {
+            releases[groups[g].clone()]
+                .iter()
+                .map(|id| {
+                    let meta = src.metadata(&id.name, &id.version)?;
+                    let content = src.fetch(&id.name, &id.version)?;
+                    self.put(&NewRelease::copy_of(&meta, content))
+                })
+                .collect::<Vec<_>>()
         });
-        let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-        done.sort_by_key(|(i, _)| *i);
-        done.into_iter().map(|(_, r)| r).collect()
+        copied.into_iter().flatten().collect()
+    }
+
+    /// The checksums of each of `names`' releases (as [`Store::checksums`]), in order,
+    /// with up to `jobs` requests at once. Stores that can find out in fewer requests (one
+    /// listing says which prompts have releases at all) override this.
+    fn checksums_of(
+        &self,
+        names: &[Name],
+        jobs: usize,
+    ) -> Result<Vec<BTreeMap<Version, crate::digest::Digest>>> {
+        let _ = jobs;
+        names.iter().map(|n| self.checksums(n)).collect()
     }
 
     /// How many writes to this store may usefully run at once (a remote store gains from
@@ -316,46 +305,26 @@ pub trait Store: Send + Sync {
             None => self.list(&NamePrefix::all())?,
         };
         // Prompts are checked side by side, as many as the store takes requests at once.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let found: Mutex<Vec<(usize, Result<Verified>)>> = Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for _ in 0..self.parallel_writes().clamp(1, names.len().max(1)) {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(name) = names.get(i) else {
-                            return;
-                        };
-                        let outcome = self.versions(name).map(|versions| {
-                            let mut report = Verified::default();
-                            for version in versions {
-                                report.checked += 1;
-                                let mut seen = Hasher::new();
-                                let checked = self.read_into(name, &version, &mut seen).and_then(
-                                    |recorded| check_content(name, &version, &recorded, seen),
-                                );
-                                if let Err(e) = checked {
-                                    report.problems.push(VerifyProblem {
-                                        tag: format!("{name}@{version}"),
-                                        problem: e.message().to_owned(),
-                                    });
-                                }
-                            }
-                            report
-                        });
-                        found
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((i, outcome));
-                    }
-                });
+        let parts = crate::parallel::try_map(names.len(), self.parallel_writes(), |i| {
+            let name = &names[i];
+            let mut part = Verified::default();
+            for version in self.versions(name)? {
+                part.checked += 1;
+                let mut seen = Hasher::new();
+                let checked = self
+                    .read_into(name, &version, &mut seen)
+                    .and_then(|recorded| check_content(name, &version, &recorded, seen));
+                if let Err(e) = checked {
+                    part.problems.push(VerifyProblem {
+                        tag: format!("{name}@{version}"),
+                        problem: e.message().to_owned(),
+                    });
+                }
             }
-        });
-        let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
-        found.sort_by_key(|(i, _)| *i);
+            Ok(part)
+        })?;
         let mut report = Verified::default();
-        for (_, outcome) in found {
-            let part = outcome?;
+        for part in parts {
             report.checked += part.checked;
             report.problems.extend(part.problems);
         }
@@ -452,6 +421,18 @@ pub trait StoreExt: Store {
 }
 
 impl<S: Store + ?Sized> StoreExt for S {}
+
+/// The runs of `releases` (sorted by name) that belong to one prompt.
+pub(crate) fn by_prompt(releases: &[ReleaseId]) -> Vec<std::ops::Range<usize>> {
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, id) in releases.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if releases[g.start].name == id.name => g.end = i + 1,
+            _ => groups.push(i..i + 1),
+        }
+    }
+    groups
+}
 
 /// A writer that passes everything on to `out` and hashes it on the way.
 struct Tee<'a> {

@@ -5,7 +5,9 @@
 # words, which compress like real prompts; or incompressible bytes), and runs, each under
 # /usr/bin/time -v: pulse add, pulse fetch (to /dev/null and with --output), pulse show,
 # pulse export, pulse import (into a fresh repository), pulse verify, pulse fetch after
-# 'git gc' (the content then lives in a pack), and, for comparison in the same run,
+# 'git gc' (the content then lives in a pack), pulse sync from git to a directory store,
+# to S3 (s3s-fs on 127.0.0.1), back to a directory and into a fresh repository, fetches
+# from S3 and from the directory store, and, for comparison in the same run,
 # 'git hash-object -w' and 'git cat-file -p' of the same content. Fetched, exported and
 # imported content is compared byte for byte with the original (cmp). Prints a table:
 # command, peak RSS (max RSS), budget, PASS/FAIL, wall time.
@@ -134,6 +136,37 @@ measure import "pulse import (fresh repository)" /dev/null "$PULSE" import "$TMP
 same "$TMP/imported.md" "the imported release"
 "$GIT" gc --quiet
 measure fetch_packed "pulse fetch, packed (after git gc)" /dev/null "$PULSE" fetch big
+
+# Sync across stores: git -> directory -> S3 (s3s-fs on 127.0.0.1) -> directory -> git.
+say "starting s3s-fs for the S3 leg (scripts/s3-servers.sh)"
+# shellcheck source=scripts/s3-servers.sh
+. "$ROOT/scripts/s3-servers.sh"
+s3_install
+s3_start s3s-fs "$TMP/s3"
+trap 'kill "$S3_PID" 2>/dev/null || true; cd /; if [ "$BENCH_KEEP_TMP" = 1 ]; then echo "$BENCH_NAME: kept $TMP" >&2; else rm -rf "$TMP"; fi' EXIT
+mkdir -p "$TMP/s3/data/large" "$HOME/.config/progress-pulse"
+cat >"$HOME/.config/progress-pulse/config.yaml" <<EOF
+storage_config:
+  endpoint: $S3_ENDPOINT
+  region: us-east-1
+  access_key_id: $S3_ACCESS_KEY
+  secret_access_key: $S3_SECRET_KEY
+EOF
+cd "$TMP"
+measure sync_git_dir "pulse sync git -> directory" /dev/null "$PULSE" sync "$REPO" "$TMP/dir1"
+same "$TMP/dir1/big/1.0.0/content.md" "the directory store's content"
+measure sync_dir_s3 "pulse sync directory -> S3" /dev/null "$PULSE" sync "$TMP/dir1" s3://large
+measure fetch_s3 "pulse --store s3:// fetch --output" /dev/null "$PULSE" --store s3://large fetch big --output "$TMP/from-s3.md"
+same "$TMP/from-s3.md" "pulse fetch from S3"
+measure sync_s3_dir "pulse sync S3 -> directory" /dev/null "$PULSE" sync s3://large "$TMP/dir2"
+same "$TMP/dir2/big/1.0.0/content.md" "the release synced back from S3"
+measure fetch_dir "pulse --store DIR fetch --output" /dev/null "$PULSE" --store "$TMP/dir2" fetch big --output "$TMP/from-dir.md"
+same "$TMP/from-dir.md" "pulse fetch from a directory store"
+REPO3="$TMP/back"
+"$PULSE" init "$REPO3" >/dev/null
+measure sync_dir_git "pulse sync directory -> git" /dev/null "$PULSE" sync "$TMP/dir2" "$REPO3"
+(cd "$REPO3" && "$PULSE" fetch big@1.0.0) >"$TMP/back.md"
+same "$TMP/back.md" "the release after git -> directory -> S3 -> directory -> git"
 
 GITREPO="$TMP/git"
 "$GIT" init -q "$GITREPO"

@@ -5,7 +5,9 @@
 # fetch NAME@x.y.z` against `aws s3 cp` of the same object.
 #
 # The server is s3s-fs on 127.0.0.1 (scripts/s3-servers.sh installs it and the aws CLI);
-# rclone is Debian's package. Each initial sync goes to a fresh prefix of one bucket;
+# rclone is Debian's package. Each initial sync goes to a fresh bucket of its own (a bucket
+# per tool and round: s3s-fs lists a bucket by walking all of it, and answers rclone's
+# HEAD of a prefix that exists with 500, which rclone retries for a minute and a half);
 # rounds alternate the order of the three tools. Times are wall-clock medians over the
 # rounds (initial syncs) or hyperfine runs (no-op syncs, fetches); ratios are pulse over
 # the faster peer. Peak memory (max RSS) of pulse's sync comes from /usr/bin/time -v.
@@ -44,8 +46,6 @@ hermetic_tmp pulse-bench-sync "${BENCH_KEEP:-0}"
 # ---------------------------------------------------------------------------------------
 s3_start s3s-fs "$TMP/s3"
 trap 'kill "$S3_PID" 2>/dev/null || true; cd /; if [ "$BENCH_KEEP_TMP" = 1 ]; then echo "$BENCH_NAME: kept $TMP" >&2; else rm -rf "$TMP"; fi' EXIT
-BUCKET=bench
-mkdir -p "$TMP/s3/data/$BUCKET"
 # Only what is set here reaches the clients (a machine-wide AWS_CA_BUNDLE, say, makes
 # rclone refuse to start).
 while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(AWS_[A-Za-z_]*\|RCLONE_[A-Za-z_]*\)=.*/\1/p')
@@ -83,11 +83,12 @@ say "source: $FILES files, $BYTES bytes; server: s3s-fs $S3S_FS_VERSION at $S3_E
 # ---------------------------------------------------------------------------------------
 run_initial() { # TOOL ROUND
     local dst="$1-$2" start end
+    mkdir -p "$TMP/s3/data/$dst"
     start=$(date +%s.%N)
     case $1 in
-        pulse) "$PULSE" sync "$SRC" "s3://$BUCKET/$dst" --quiet >/dev/null ;;
-        rclone) rclone sync "$SRC" "S3BENCH:$BUCKET/$dst" ;;
-        aws) $AWS s3 sync --only-show-errors "$SRC" "s3://$BUCKET/$dst" ;;
+        pulse) "$PULSE" sync "$SRC" "s3://$dst" --quiet >/dev/null ;;
+        rclone) rclone sync "$SRC" "S3BENCH:$dst" ;;
+        aws) $AWS s3 sync --only-show-errors "$SRC" "s3://$dst" ;;
     esac
     end=$(date +%s.%N)
     awk -v t="$1" -v a="$start" -v b="$end" 'BEGIN { printf "%s %.3f\n", t, b - a }' >> "$RES/initial.txt"
@@ -101,11 +102,12 @@ for r in $(seq 1 "$ROUNDS"); do
     done
 done
 say "peak memory of pulse sync (a fresh prefix)"
-/usr/bin/time -v "$PULSE" sync "$SRC" "s3://$BUCKET/pulse-rss" --quiet >/dev/null 2>"$RES/rss.txt" || true
+mkdir -p "$TMP/s3/data/pulse-rss"
+/usr/bin/time -v "$PULSE" sync "$SRC" "s3://pulse-rss" --quiet >/dev/null 2>"$RES/rss.txt" || true
 RSS_KB=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$RES/rss.txt")
 # Every tool copied every file.
 for tool in pulse rclone aws; do
-    n=$($AWS s3 ls --recursive "s3://$BUCKET/$tool-1/" | wc -l)
+    n=$($AWS s3 ls --recursive "s3://$tool-1/" | wc -l)
     [ "$n" = "$FILES" ] || die "$tool copied $n objects, not $FILES"
 done
 
@@ -114,17 +116,17 @@ done
 # ---------------------------------------------------------------------------------------
 say "no-op syncs (hyperfine, $RUNS runs each)"
 hyperfine -N --style basic --warmup 1 --runs "$RUNS" --export-json "$RES/noop.json" \
-    -n pulse "$PULSE sync $SRC s3://$BUCKET/pulse-1 --quiet" \
-    -n rclone "rclone sync $SRC S3BENCH:$BUCKET/rclone-1" \
-    -n aws "$AWS s3 sync --only-show-errors $SRC s3://$BUCKET/aws-1" >&2
+    -n pulse "$PULSE sync $SRC s3://pulse-1 --quiet" \
+    -n rclone "rclone sync $SRC S3BENCH:rclone-1" \
+    -n aws "$AWS s3 sync --only-show-errors $SRC s3://aws-1" >&2
 VERSION=1.10.1
 say "fetch $TARGET@$VERSION from S3 (hyperfine, $(( RUNS * 10 )) runs each)"
-"$PULSE" --store "s3://$BUCKET/pulse-1" fetch "$TARGET@$VERSION" > "$RES/pulse.out"
-$AWS s3 cp "s3://$BUCKET/pulse-1/$TARGET/$VERSION/content.md" - > "$RES/aws.out"
+"$PULSE" --store "s3://pulse-1" fetch "$TARGET@$VERSION" > "$RES/pulse.out"
+$AWS s3 cp "s3://pulse-1/$TARGET/$VERSION/content.md" - > "$RES/aws.out"
 cmp "$RES/pulse.out" "$RES/aws.out" || die "pulse and aws s3 cp read different bytes"
 hyperfine -N --style basic --warmup 3 --runs $(( RUNS * 10 )) --export-json "$RES/fetch.json" \
-    -n pulse "$PULSE --store s3://$BUCKET/pulse-1 fetch $TARGET@$VERSION" \
-    -n aws "$AWS s3 cp s3://$BUCKET/pulse-1/$TARGET/$VERSION/content.md -" >&2
+    -n pulse "$PULSE --store s3://pulse-1 fetch $TARGET@$VERSION" \
+    -n aws "$AWS s3 cp s3://pulse-1/$TARGET/$VERSION/content.md -" >&2
 
 # ---------------------------------------------------------------------------------------
 # The table

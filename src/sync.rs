@@ -29,10 +29,10 @@ use serde::Serialize;
 
 use crate::digest::Digest;
 use crate::error::{Error, Kind, Result};
-use crate::meta::{Expect, MetadataUpdate};
+use crate::meta::{Expect, MetadataUpdate, PromptMeta};
 use crate::name::{Label, Name, NamePrefix};
 use crate::report::ReleaseId;
-use crate::store::{LabelSet, Store};
+use crate::store::{LabelSet, PromptState, Store};
 use crate::version::Version;
 
 /// How to sync.
@@ -112,8 +112,6 @@ struct PromptPlan {
     expected: BTreeMap<Version, Digest>,
     unchanged: usize,
     conflicts: Vec<SyncConflict>,
-    /// The source's labels.
-    labels: BTreeMap<Label, Version>,
 }
 
 /// What moving one prompt's metadata and labels did.
@@ -144,9 +142,11 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
         }
     };
     // 1. What to copy: the checksums on both sides, prompt by prompt.
-    let ours = dst.checksums_of(&names, jobs)?;
-    let mut plans =
-        crate::parallel::try_map(names.len(), jobs, |i| plan_prompt(src, &ours[i], &names[i]))?;
+    let theirs = src.states(&names, jobs)?;
+    let ours = dst.states(&names, jobs)?;
+    let mut plans = crate::parallel::try_map(names.len(), jobs, |i| {
+        plan_prompt(src, &theirs[i], &ours[i], &names[i])
+    })?;
     let copies: Vec<ReleaseId> = plans.iter().flat_map(|p| p.copy.iter().cloned()).collect();
     tell(Progress::Releases(copies.len()));
     // 2. The releases, all at once so a store can batch them.
@@ -190,14 +190,20 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
             check_copies(dst, &names[i], plan)?;
         }
         let skip: Vec<&Version> = plan.conflicts.iter().map(|c| &c.version).collect();
+        // Copies carry the prompt's metadata as of each release: read it again then.
+        let dst_meta = if !options.dry_run && !plan.copy.is_empty() {
+            not_found_as_none(dst.prompt_metadata(&names[i]))?
+        } else {
+            ours[i].meta.clone()
+        };
         sync_pointers(
-            src,
             dst,
             &names[i],
-            &plan.labels,
+            &theirs[i],
+            dst_meta,
+            &ours[i].labels,
             &skip,
             options.dry_run,
-            plan.copy.is_empty() && plan.unchanged == 0,
         )
     })?;
     // Every label move at once, so a store can record them as one change.
@@ -234,16 +240,15 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
 
 fn plan_prompt(
     src: &dyn Store,
-    ours: &BTreeMap<Version, Digest>,
+    theirs: &PromptState,
+    ours: &PromptState,
     name: &Name,
 ) -> Result<PromptPlan> {
     let mut plan = PromptPlan::default();
-    let theirs = src.checksums(name)?;
-    plan.labels = src.labels(name)?;
     // A label that points outside the source's releases is the source's fault: found
     // before anything is written.
-    for (label, version) in &plan.labels {
-        if !theirs.contains_key(version) {
+    for (label, version) in &theirs.labels {
+        if !theirs.checksums.contains_key(version) {
             return Err(Error::not_found(format!(
                 "label '{label}' of '{name}' in {} points to {version}, which is not one of its releases",
                 src.describe()
@@ -251,7 +256,8 @@ fn plan_prompt(
             .with_hint("nothing was copied; fix the label in the source"));
         }
     }
-    for (version, sha) in theirs {
+    let ours = &ours.checksums;
+    for (version, sha) in theirs.checksums.clone() {
         match ours.get(&version) {
             Some(there) if *there == sha => plan.unchanged += 1,
             Some(there) => plan.conflicts.push(SyncConflict {
@@ -298,29 +304,22 @@ fn not_found_as_none<T>(r: Result<T>) -> Result<Option<T>> {
     }
 }
 
-/// Bring the prompt's metadata and labels in `dst` to the source's. `fresh`: the
-/// destination has none of its releases (in a dry run, nothing to read there).
+/// Bring the prompt's metadata and labels in `dst` (now `dst_meta` and `present`) to
+/// the source's.
 fn sync_pointers(
-    src: &dyn Store,
     dst: &dyn Store,
     name: &Name,
-    wanted: &BTreeMap<Label, Version>,
+    theirs: &PromptState,
+    dst_meta: Option<PromptMeta>,
+    present: &BTreeMap<Label, Version>,
     skip: &[&Version],
     dry_run: bool,
-    fresh: bool,
 ) -> Result<PointerOutcome> {
     let mut out = PointerOutcome::default();
-    let absent = dry_run && fresh;
     // The prompt's current metadata (the source may have changed it since its latest
     // release), then the labels.
-    let src_meta = not_found_as_none(src.prompt_metadata(name))?;
-    let dst_meta = if absent {
-        None
-    } else {
-        not_found_as_none(dst.prompt_metadata(name))?
-    };
-    if let Some(src_meta) = src_meta
-        && dst_meta.as_ref() != Some(&src_meta)
+    if let Some(src_meta) = &theirs.meta
+        && dst_meta.as_ref() != Some(src_meta)
     {
         if !dry_run {
             dst.update_metadata(
@@ -333,12 +332,7 @@ fn sync_pointers(
         }
         out.metadata_updated = dst_meta.is_some() || !dry_run;
     }
-    let present = if absent {
-        BTreeMap::new()
-    } else {
-        dst.labels(name)?
-    };
-    for (label, version) in wanted.clone() {
+    for (label, version) in theirs.labels.clone() {
         let current = present.get(&label).cloned();
         if current.as_ref() == Some(&version) || skip.contains(&&version) {
             continue;

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::{Backend, Created, Etag, Swapped};
 use super::{
-    Expect, NewRelease, PromptSummary, Recorded, Store, StoreExt, Stored, Unverified, no_release,
+    Expect, NewRelease, PromptState, PromptSummary, Recorded, Store, StoreExt, Stored, Unverified,
+    no_release,
 };
 use crate::bounded::{self, Limits};
 use crate::digest::{Digest, Hasher};
@@ -45,6 +46,9 @@ const INDEX_FILE: &str = "_index.json";
 const LABELS_FILE: &str = "labels.json";
 const CONTENT_FILE: &str = "content.md";
 const META_FILE: &str = "metadata.json";
+
+/// The most bytes set aside up front for a release's content as it is read.
+const MAX_RESERVE: u64 = 8 << 30;
 
 /// How often a compare-and-swap is retried when another writer got in first.
 const SWAP_ATTEMPTS: u32 = 64;
@@ -761,7 +765,12 @@ impl<B: Backend> Store for LayoutStore<B> {
 
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
         let meta = self.release_meta(name, version)?;
-        let mut content = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0).min(64 << 20));
+        // Room for the size the metadata records, so large content is read into one
+        // allocation, not grown by doubling (which holds the old buffer and one twice its
+        // size at once). Pages not written to are never resident, so a size that lies
+        // costs address space, not memory; it is capped all the same.
+        let room = usize::try_from(meta.size.min(MAX_RESERVE)).unwrap_or(0);
+        let mut content = Vec::with_capacity(room);
         if self
             .backend
             .get_into(&release_key(name, version, CONTENT_FILE), &mut content)?
@@ -980,21 +989,43 @@ impl<B: Backend> Store for LayoutStore<B> {
             .collect())
     }
 
-    fn checksums_of(&self, names: &[Name], jobs: usize) -> Result<Vec<BTreeMap<Version, Digest>>> {
-        // One listing says which prompts have an index; only those are read.
-        let indexed: std::collections::BTreeSet<String> = self
-            .backend
-            .list("")?
-            .into_iter()
-            .filter_map(|k| k.strip_suffix(&format!("/{INDEX_FILE}")).map(str::to_owned))
-            .collect();
+    fn states(&self, names: &[Name], jobs: usize) -> Result<Vec<PromptState>> {
+        // One listing says which prompts have an index, labels or release files at all;
+        // only those files are read.
+        let mut indexed = std::collections::BTreeSet::new();
+        let mut labelled = std::collections::BTreeSet::new();
+        let mut with_files = std::collections::BTreeSet::new();
+        for key in self.backend.list("")? {
+            if let Some(name) = key.strip_suffix(&format!("/{INDEX_FILE}")) {
+                indexed.insert(name.to_owned());
+            } else if let Some(name) = key.strip_suffix(&format!("/{LABELS_FILE}")) {
+                labelled.insert(name.to_owned());
+            } else if let Some((rest, _file)) = key.rsplit_once('/')
+                && let Some((name, version)) = rest.rsplit_once('/')
+                && exact_version(version).is_some()
+            {
+                with_files.insert(name.to_owned());
+            }
+        }
         let pulse_store = self.is_pulse_store()?;
         crate::parallel::try_map(names.len(), jobs, |i| {
-            if indexed.contains(names[i].as_str()) || !pulse_store {
-                self.checksums(&names[i])
-            } else {
-                Ok(BTreeMap::new())
+            let (name, key) = (&names[i], names[i].as_str());
+            let mut state = PromptState::default();
+            if indexed.contains(key) || (!pulse_store && with_files.contains(key)) {
+                let loaded = self.load_index(name)?;
+                let present = loaded.etag.is_some() || !loaded.index.versions.is_empty();
+                state.checksums = loaded
+                    .index
+                    .versions
+                    .iter()
+                    .filter_map(|(v, e)| exact_version(v).map(|v| (v, e.checksum)))
+                    .collect();
+                state.meta = present.then(|| loaded.index.meta());
             }
+            if labelled.contains(key) {
+                state.labels = self.labels(name)?;
+            }
+            Ok(state)
         })
     }
 

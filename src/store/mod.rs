@@ -111,6 +111,17 @@ pub struct LabelSet {
     pub target: Option<Version>,
 }
 
+/// What a store holds of one prompt, as sync compares it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromptState {
+    /// The checksum of each release, by version.
+    pub checksums: BTreeMap<Version, crate::digest::Digest>,
+    /// The prompt's metadata (`None`: the store has no such prompt).
+    pub meta: Option<PromptMeta>,
+    /// Its labels.
+    pub labels: BTreeMap<Label, Version>,
+}
+
 /// Whether `put` created the release or found it already there, identical.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -236,16 +247,23 @@ pub trait Store: Send + Sync {
         copied.into_iter().flatten().collect()
     }
 
-    /// The checksums of each of `names`' releases (as [`Store::checksums`]), in order,
-    /// with up to `jobs` requests at once. Stores that can find out in fewer requests (one
-    /// listing says which prompts have releases at all) override this.
-    fn checksums_of(
-        &self,
-        names: &[Name],
-        jobs: usize,
-    ) -> Result<Vec<BTreeMap<Version, crate::digest::Digest>>> {
-        let _ = jobs;
-        names.iter().map(|n| self.checksums(n)).collect()
+    /// What sync needs to know of each of `names`, in order: its releases' checksums, its
+    /// metadata (`None` if the store has no such prompt) and its labels, with up to `jobs`
+    /// requests at once. Stores that can find out in fewer requests (one listing says
+    /// which prompts have anything at all) override this.
+    fn states(&self, names: &[Name], jobs: usize) -> Result<Vec<PromptState>> {
+        crate::parallel::try_map(names.len(), jobs, |i| {
+            let name = &names[i];
+            Ok(PromptState {
+                checksums: self.checksums(name)?,
+                meta: match self.prompt_metadata(name) {
+                    Ok(meta) => Some(meta),
+                    Err(e) if e.kind() == Kind::NotFound => None,
+                    Err(e) => return Err(e),
+                },
+                labels: self.labels(name)?,
+            })
+        })
     }
 
     /// How many writes to this store may usefully run at once (a remote store gains from

@@ -150,7 +150,7 @@ const SLOWEST_UPLOAD: u64 = 256 << 10;
 const MAX_SINGLE_PUT: u64 = 5 << 30;
 
 /// How many requests the layout may have in flight at once.
-const PARALLEL_REQUESTS: usize = 8;
+const PARALLEL_REQUESTS: usize = 16;
 
 /// The settings an S3 store understands.
 const KEYS: &[&str] = &[

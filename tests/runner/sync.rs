@@ -515,3 +515,33 @@ fn fetch_from_a_directory_store_pins_what_it_read() {
     assert!(out.stderr_str().contains("changed"), "{}", out.stderr_str());
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_git_remote_is_a_source_read_through_its_mirror() {
+    let env = seeded();
+    let daemon = crate::common::servers::GitDaemon::start();
+    let url = daemon.url(&env.repo);
+    let dir = env.path("dist");
+    let out = env
+        .pulse(&["sync", &url, dir.to_str().unwrap(), "--format", "json"])
+        .assert_ok();
+    assert_eq!(json(&out)["copied"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        std::fs::read(dir.join("team/p/1.0.0/content.md")).unwrap(),
+        b"line one\r\nline two\r\n"
+    );
+    let labels: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("team/p/labels.json")).unwrap()).unwrap();
+    assert_eq!(labels["production"], "1.1.0");
+    // The release commands read the remote too, and it is never written.
+    let versions = env
+        .pulse(&["--store", &url, "versions", "team/p"])
+        .assert_ok();
+    assert!(
+        versions.stdout_str().contains("2.0.0"),
+        "{}",
+        versions.stdout_str()
+    );
+    env.pulse(&["sync", dir.to_str().unwrap(), &url])
+        .assert_code(2);
+}

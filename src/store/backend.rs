@@ -85,6 +85,13 @@ pub trait Backend: Send + Sync {
     /// Temporary files of writes in flight are not listed.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
 
+    /// Whether listing every key is cheap (a local directory walk), compared with reading
+    /// a few files of each prompt (remote listings come in pages of a thousand keys, and
+    /// some servers walk everything for each page).
+    fn listing_is_cheap(&self) -> bool {
+        true
+    }
+
     /// How many requests may usefully be in flight at once.
     fn parallel_requests(&self) -> usize {
         4

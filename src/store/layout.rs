@@ -980,16 +980,22 @@ impl<B: Backend> Store for LayoutStore<B> {
     }
 
     fn checksums(&self, name: &Name) -> Result<BTreeMap<Version, Digest>> {
-        Ok(self
-            .load_index(name)?
-            .index
-            .versions
-            .into_iter()
-            .filter_map(|(v, e)| exact_version(&v).map(|v| (v, e.checksum)))
-            .collect())
+        Ok(state_of(self.load_index(name)?).checksums)
     }
 
     fn states(&self, names: &[Name], jobs: usize) -> Result<Vec<PromptState>> {
+        if !self.backend.listing_is_cheap() {
+            // A remote store: nothing to read if it holds nothing (one request says so),
+            // else each prompt's index and labels, several at a time.
+            if !self.backend.exists()? {
+                return Ok(names.iter().map(|_| PromptState::default()).collect());
+            }
+            return crate::parallel::try_map(names.len(), jobs, |i| {
+                let mut state = state_of(self.load_index(&names[i])?);
+                state.labels = self.labels(&names[i])?;
+                Ok(state)
+            });
+        }
         // One listing says which prompts have an index, labels or release files at all;
         // only those files are read.
         let mut indexed = std::collections::BTreeSet::new();
@@ -1012,15 +1018,7 @@ impl<B: Backend> Store for LayoutStore<B> {
             let (name, key) = (&names[i], names[i].as_str());
             let mut state = PromptState::default();
             if indexed.contains(key) || (!pulse_store && with_files.contains(key)) {
-                let loaded = self.load_index(name)?;
-                let present = loaded.etag.is_some() || !loaded.index.versions.is_empty();
-                state.checksums = loaded
-                    .index
-                    .versions
-                    .iter()
-                    .filter_map(|(v, e)| exact_version(v).map(|v| (v, e.checksum)))
-                    .collect();
-                state.meta = present.then(|| loaded.index.meta());
+                state = state_of(self.load_index(name)?);
             }
             if labelled.contains(key) {
                 state.labels = self.labels(name)?;
@@ -1055,6 +1053,21 @@ impl<B: Backend> std::fmt::Debug for LayoutStore<B> {
         f.debug_struct("LayoutStore")
             .field("backend", &self.backend.describe())
             .finish()
+    }
+}
+
+/// What a prompt's index says of it, for sync (its labels are read apart).
+fn state_of(loaded: LoadedIndex) -> PromptState {
+    let present = loaded.etag.is_some() || !loaded.index.versions.is_empty();
+    PromptState {
+        checksums: loaded
+            .index
+            .versions
+            .iter()
+            .filter_map(|(v, e)| exact_version(v).map(|v| (v, e.checksum)))
+            .collect(),
+        meta: present.then(|| loaded.index.meta()),
+        labels: BTreeMap::new(),
     }
 }
 

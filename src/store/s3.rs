@@ -565,6 +565,10 @@ impl Backend for S3Backend {
         PARALLEL_REQUESTS
     }
 
+    fn listing_is_cheap(&self) -> bool {
+        false
+    }
+
     fn atomic_conditional_writes(&self) -> bool {
         self.atomic
     }

@@ -78,6 +78,8 @@ fn git_to_directory_to_git_keeps_every_byte_and_all_metadata() {
         "{}",
         out.stdout_str()
     );
+    // stderr is not a terminal here: no progress bar, nothing at all.
+    assert!(out.stderr.is_empty(), "{}", out.stderr_str());
     // The files are plain: a web server or `cat` reads them.
     for (version, content) in CONTENTS {
         let file = dir.join("team/p").join(version).join("content.md");

@@ -46,6 +46,11 @@ else
 fi
 [ -x "$PULSE" ] || die "no binary at $PULSE"
 
+# The S3 server for the sync leg, found (or installed) under the real HOME.
+# shellcheck source=scripts/s3-servers.sh
+. "$ROOT/scripts/s3-servers.sh"
+s3_install
+
 # ---------------------------------------------------------------------------------------
 # Temporary directory and hermetic environment (as scripts/bench.sh)
 # ---------------------------------------------------------------------------------------
@@ -138,10 +143,7 @@ same "$TMP/imported.md" "the imported release"
 measure fetch_packed "pulse fetch, packed (after git gc)" /dev/null "$PULSE" fetch big
 
 # Sync across stores: git -> directory -> S3 (s3s-fs on 127.0.0.1) -> directory -> git.
-say "starting s3s-fs for the S3 leg (scripts/s3-servers.sh)"
-# shellcheck source=scripts/s3-servers.sh
-. "$ROOT/scripts/s3-servers.sh"
-s3_install
+say "starting s3s-fs for the S3 leg"
 s3_start s3s-fs "$TMP/s3"
 trap 'kill "$S3_PID" 2>/dev/null || true; cd /; if [ "$BENCH_KEEP_TMP" = 1 ]; then echo "$BENCH_NAME: kept $TMP" >&2; else rm -rf "$TMP"; fi' EXIT
 mkdir -p "$TMP/s3/data/large" "$HOME/.config/progress-pulse"

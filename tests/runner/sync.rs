@@ -547,3 +547,78 @@ fn a_git_remote_is_a_source_read_through_its_mirror() {
     env.pulse(&["sync", dir.to_str().unwrap(), &url])
         .assert_code(2);
 }
+
+#[test]
+fn a_progress_bar_is_drawn_on_a_terminal_only() {
+    let env = Env::new();
+    many_releases(&env, 20, 10);
+    let dir = env.path("dist");
+    // `script` (util-linux) runs the command on a pseudo-terminal and records what it drew.
+    let sync = format!(
+        "{} sync {} {}",
+        env!("CARGO_BIN_EXE_pulse"),
+        env.repo.display(),
+        dir.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &sync, "/dev/null"]);
+    for (k, v) in [
+        ("HOME", env.path("home")),
+        ("XDG_CONFIG_HOME", env.path("config")),
+        ("XDG_CACHE_HOME", env.path("cache")),
+    ] {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script (util-linux) runs");
+    let drawn = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{drawn}");
+    assert!(
+        drawn.contains("sync [") && drawn.contains("/200 releases"),
+        "{drawn}"
+    );
+    // With --quiet, or when stderr is not a terminal (every other test), there is none.
+    let quiet = std::process::Command::new("script")
+        .args(["-qec", &format!("{sync}-again --quiet"), "/dev/null"])
+        .env("HOME", env.path("home"))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stdout).contains("sync ["));
+}
+
+#[test]
+fn label_moves_from_many_processes_at_once_are_all_kept() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let dst = dir.to_str().unwrap();
+    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
+        .assert_ok();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let label = format!("l{i}");
+            let version = CONTENTS[i % CONTENTS.len()].0;
+            env.cmd(&["--store", dst, "label", "set", "team/p", &label, version])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let labels = env
+        .pulse(&["--store", dst, "label", "list", "team/p"])
+        .assert_ok();
+    for i in 0..8 {
+        assert!(
+            labels.stdout_str().contains(&format!("l{i} ")),
+            "{}",
+            labels.stdout_str()
+        );
+    }
+}

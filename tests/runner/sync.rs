@@ -622,3 +622,43 @@ fn label_moves_from_many_processes_at_once_are_all_kept() {
         );
     }
 }
+
+#[test]
+fn a_directory_store_says_what_it_allows_and_which_format_it_is() {
+    let env = seeded();
+    let dir = env.path("dist");
+    let dst = dir.to_str().unwrap();
+    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
+        .assert_ok();
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("_pulse.json")).unwrap()).unwrap();
+    assert_eq!(
+        info,
+        serde_json::json!({"format": 1, "allow": {"delete": true}})
+    );
+    // A store that forbids deletion refuses it, and keeps the release.
+    std::fs::write(
+        dir.join("_pulse.json"),
+        br#"{"format": 1, "allow": {"delete": false}}"#,
+    )
+    .unwrap();
+    let out = env
+        .pulse(&["--store", dst, "delete", "team/p@1.2.0"])
+        .assert_code(4);
+    assert!(
+        out.stderr_str().contains("does not allow deleting"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(dir.join("team/p/1.2.0/content.md").exists());
+    // A layout newer than this pulse reads is refused, not guessed at.
+    std::fs::write(dir.join("_pulse.json"), br#"{"format": 99}"#).unwrap();
+    let out = env
+        .pulse(&["--store", dst, "label", "set", "q", "x", "0.1.0"])
+        .assert_code(2);
+    assert!(
+        out.stderr_str().contains("format 99"),
+        "{}",
+        out.stderr_str()
+    );
+}

@@ -9,13 +9,7 @@ use crate::common::{Env, OutputExt};
 #[test]
 fn sigkill_at_random_moments_then_rerun_completes() {
     let env = Env::new();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::common::xorshift(0x9e37_79b9_7f4a_7c15);
     for i in 0..16 {
         let version = format!("1.0.{i}");
         let content = format!("release {i}\n").repeat(2000);

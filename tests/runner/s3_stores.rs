@@ -238,24 +238,10 @@ fn a_sync_to_s3_killed_at_random_moments_completes_when_run_again() {
     let server = S3Server::s3s_fs();
     server.create_bucket("prompts");
     let env = Env::new();
-    let layout = env.path("layout");
-    for p in 0..100 {
-        for v in 0..10 {
-            let dir = layout.join(format!("set/prompt-{p:03}/1.{v}.0"));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("content.md"), format!("prompt {p} version {v}\n")).unwrap();
-        }
-    }
-    env.pulse(&["import", layout.to_str().unwrap()]).assert_ok();
+    env.import_many(100, 10);
     configure(&env, &server, "");
     let (src, dst) = (env.repo.to_str().unwrap(), "s3://prompts/killed");
-    let mut seed: u64 = 0x853c_49e6_748f_ea9b;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::common::xorshift(0x853c_49e6_748f_ea9b);
     for _ in 0..5 {
         let mut child = env
             .cmd(&["sync", src, dst])

@@ -43,6 +43,15 @@ fn seeded() -> Env {
     env
 }
 
+/// [`seeded`], synced to a directory store at `<root>/dist`.
+fn synced() -> (Env, std::path::PathBuf) {
+    let env = seeded();
+    let dir = env.path("dist");
+    env.pulse(&["sync", env.repo.to_str().unwrap(), dir.to_str().unwrap()])
+        .assert_ok();
+    (env, dir)
+}
+
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -259,11 +268,8 @@ fn dry_run_says_what_it_would_do_and_writes_nothing() {
 
 #[test]
 fn release_commands_work_on_a_directory_store() {
-    let env = seeded();
-    let dir = env.path("dist");
+    let (env, dir) = synced();
     let dst = dir.to_str().unwrap();
-    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
-        .assert_ok();
     // Run from outside any repository: the store is all there is.
     let outside = env.path("home");
     let run = |args: &[&str]| {
@@ -387,37 +393,13 @@ fn a_symlink_inside_a_directory_store_is_refused_not_followed() {
         .assert_code(2);
 }
 
-/// Write `prompts` × `versions` releases in the directory layout (content only, as
-/// another tool would) and import them into the environment's repository.
-fn many_releases(env: &Env, prompts: usize, versions: usize) {
-    let layout = env.path("layout");
-    for p in 0..prompts {
-        for v in 0..versions {
-            let dir = layout.join(format!("set/prompt-{p:03}/1.{v}.0"));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(
-                dir.join("content.md"),
-                format!("prompt {p} version {v}\n").repeat(20),
-            )
-            .unwrap();
-        }
-    }
-    env.pulse(&["import", layout.to_str().unwrap()]).assert_ok();
-}
-
 #[test]
 fn a_sync_killed_at_random_moments_completes_when_run_again() {
     let env = Env::new();
-    many_releases(&env, 100, 10);
+    env.import_many(100, 10);
     let dir = env.path("dist");
     let (src, dst) = (env.repo.to_str().unwrap(), dir.to_str().unwrap());
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::common::xorshift(0x2545_f491_4f6c_dd1d);
     // A reader checks the destination while it is written and killed: every release it
     // lists is whole and matches its checksum.
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -478,11 +460,8 @@ fn a_sync_killed_at_random_moments_completes_when_run_again() {
 
 #[test]
 fn fetch_from_a_directory_store_pins_what_it_read() {
-    let env = seeded();
-    let dir = env.path("dist");
+    let (env, dir) = synced();
     let dst = dir.to_str().unwrap();
-    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
-        .assert_ok();
     let outside = env.path("home");
     let fetch = |spec: &str| {
         env.cmd_in(&outside, &["fetch", spec, "--from", dst])
@@ -551,7 +530,7 @@ fn a_git_remote_is_a_source_read_through_its_mirror() {
 #[test]
 fn a_progress_bar_is_drawn_on_a_terminal_only() {
     let env = Env::new();
-    many_releases(&env, 20, 10);
+    env.import_many(20, 10);
     let dir = env.path("dist");
     // `script` (util-linux) runs the command on a pseudo-terminal and records what it drew.
     let sync = format!(
@@ -587,11 +566,8 @@ fn a_progress_bar_is_drawn_on_a_terminal_only() {
 
 #[test]
 fn label_moves_from_many_processes_at_once_are_all_kept() {
-    let env = seeded();
-    let dir = env.path("dist");
+    let (env, dir) = synced();
     let dst = dir.to_str().unwrap();
-    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
-        .assert_ok();
     let children: Vec<_> = (0..8)
         .map(|i| {
             let label = format!("l{i}");
@@ -625,11 +601,8 @@ fn label_moves_from_many_processes_at_once_are_all_kept() {
 
 #[test]
 fn a_directory_store_says_what_it_allows_and_which_format_it_is() {
-    let env = seeded();
-    let dir = env.path("dist");
+    let (env, dir) = synced();
     let dst = dir.to_str().unwrap();
-    env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
-        .assert_ok();
     let info: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("_pulse.json")).unwrap()).unwrap();
     assert_eq!(

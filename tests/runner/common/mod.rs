@@ -126,6 +126,22 @@ impl Env {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Write `prompts` × `versions` small releases in the directory layout (content only,
+    /// as another tool would) and import them into the repository.
+    pub fn import_many(&self, prompts: usize, versions: usize) {
+        let layout = self.path("layout");
+        for p in 0..prompts {
+            for v in 0..versions {
+                let dir = layout.join(format!("set/prompt-{p:03}/1.{v}.0"));
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join("content.md"), format!("prompt {p} version {v}\n"))
+                    .unwrap();
+            }
+        }
+        self.pulse(&["import", layout.to_str().unwrap()])
+            .assert_ok();
+    }
+
     /// Every ref and what it points to, for "nothing was written" checks.
     pub fn refs(&self) -> String {
         self.git(&["for-each-ref", "--format=%(refname) %(objectname)"])
@@ -168,5 +184,16 @@ impl OutputExt for Output {
 
     fn stderr_str(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// A small, seeded pseudo-random sequence (xorshift), so tests that kill at "random"
+/// moments are repeatable.
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
     }
 }

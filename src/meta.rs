@@ -72,6 +72,18 @@ pub enum Expect {
     Is(Version),
 }
 
+impl Expect {
+    /// Whether a label that points to `current` (`None`: the label does not exist) is
+    /// what this expects.
+    pub fn matches(&self, current: Option<&Version>) -> bool {
+        match self {
+            Expect::Any => true,
+            Expect::Absent => current.is_none(),
+            Expect::Is(v) => current == Some(v),
+        }
+    }
+}
+
 /// The error for a release that is not in a store.
 pub fn no_release(name: &Name, version: &Version) -> crate::Error {
     crate::Error::not_found(format!("prompt '{name}' has no release {version}")).with_hint(

@@ -185,12 +185,7 @@ impl PromptRepo {
                             .or_insert(self.sidecar_at(parent, &m.name)?),
                     };
                     let old = sidecar.label(&m.label);
-                    let matches = match &m.expect {
-                        Expect::Any => true,
-                        Expect::Absent => old.is_none(),
-                        Expect::Is(v) => old.as_ref() == Some(v),
-                    };
-                    if !matches {
+                    if !m.expect.matches(old.as_ref()) {
                         outcomes.push(Err(Error::conflict(format!(
                             "label '{}' of '{}' points to {}, not what the move expected",
                             m.label,

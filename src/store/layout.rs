@@ -944,12 +944,7 @@ impl<B: Backend> Store for LayoutStore<B> {
         for attempt in 0..SWAP_ATTEMPTS {
             let (mut labels, etag) = self.read_labels(name)?;
             let current = labels.get(label).cloned();
-            let matches = match expect {
-                Expect::Any => true,
-                Expect::Absent => current.is_none(),
-                Expect::Is(v) => current.as_ref() == Some(v),
-            };
-            if !matches {
+            if !expect.matches(current.as_ref()) {
                 return Err(label_mismatch(name, label, current.as_ref()));
             }
             match target {

@@ -182,12 +182,7 @@ impl Store for MemoryStore {
         let mut map = self.lock();
         let prompt = map.get_mut(name).ok_or_else(|| no_prompt(name))?;
         let current = prompt.labels.get(label);
-        let matches = match expect {
-            Expect::Any => true,
-            Expect::Absent => current.is_none(),
-            Expect::Is(v) => current == Some(v),
-        };
-        if !matches {
+        if !expect.matches(current) {
             return Err(Error::conflict(format!(
                 "label '{label}' of '{name}' points to {}, not what the move expected",
                 current.map_or_else(|| "nothing".to_owned(), Version::to_string)

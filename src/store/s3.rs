@@ -268,8 +268,9 @@ impl S3Backend {
             .with_source(e)
     }
 
-    /// Read the object at `key` whole, refusing more than `limit` bytes.
-    fn read_small(&self, key: &str, limit: u64) -> Result<Option<Object>> {
+    /// Start reading the object at `key` (its metadata and a body to take); `None` if
+    /// there is no such object.
+    fn start_get(&self, key: &str) -> Result<Option<object_store::GetResult>> {
         let path = self.path(key)?;
         log::trace!("GET {}", self.location.url(key));
         let got = self
@@ -278,9 +279,16 @@ impl S3Backend {
                 self.store.get_opts(&path, GetOptions::default()),
             )?
             .ok_or_else(|| self.timed_out("read", key, REQUEST_LIMIT))?;
-        let got = match got {
-            Ok(got) => got,
-            Err(e) => return self.missing_or(e, "read", key),
+        match got {
+            Ok(got) => Ok(Some(got)),
+            Err(e) => self.missing_or(e, "read", key),
+        }
+    }
+
+    /// Read the object at `key` whole, refusing more than `limit` bytes.
+    fn read_small(&self, key: &str, limit: u64) -> Result<Option<Object>> {
+        let Some(got) = self.start_get(key)? else {
+            return Ok(None);
         };
         let too_large = || {
             let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -412,17 +420,8 @@ impl Backend for S3Backend {
     }
 
     fn get_into(&self, key: &str, out: &mut dyn Write) -> Result<Option<u64>> {
-        let path = self.path(key)?;
-        log::trace!("GET {} (streamed)", self.location.url(key));
-        let got = self
-            .wait(
-                REQUEST_LIMIT,
-                self.store.get_opts(&path, GetOptions::default()),
-            )?
-            .ok_or_else(|| self.timed_out("read", key, REQUEST_LIMIT))?;
-        let got = match got {
-            Ok(got) => got,
-            Err(e) => return self.missing_or(e, "read", key),
+        let Some(got) = self.start_get(key)? else {
+            return Ok(None);
         };
         let expected = got.meta.size;
         let mut body = got.into_stream();

@@ -19,6 +19,10 @@ use crate::digest::Digest;
 use crate::error::{Error, IoResultExt, Result};
 use crate::fsutil::{Dir, FileType, WriteMode, Written};
 
+/// The most bytes a file changed by compare-and-swap may have (the largest, a prompt's
+/// `_index.json`, is bounded well below this when it is read).
+const SWAP_LIMIT: u64 = 64 << 20;
+
 /// A directory holding the layout. It need not exist until the first write creates it.
 #[derive(Debug)]
 pub struct DirBackend {
@@ -163,7 +167,17 @@ impl Backend for DirBackend {
             )));
         };
         let _lock = dir.lock()?;
-        let current = dir.read(&file, u64::MAX)?.map(|b| etag_of(&b));
+        // Only the layout's small files move; one larger than any of them may be is
+        // refused rather than read whole.
+        let current = match dir.read(&file, SWAP_LIMIT + 1)? {
+            Some(b) if b.len() as u64 > SWAP_LIMIT => {
+                return Err(Error::integrity(format!(
+                    "'{}' is larger than such a file can be",
+                    dir.path().join(&file).display()
+                )));
+            }
+            other => other.map(|b| etag_of(&b)),
+        };
         if current.as_ref() != expect {
             return Ok(Swapped::Lost);
         }

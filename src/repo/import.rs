@@ -17,15 +17,14 @@ use crate::meta::PromptMeta;
 use crate::name::{Label, Name};
 use crate::version::Version;
 
-/// One release to import in bulk, with its content and metadata.
+/// One release to import in bulk: its metadata (its content is asked for when it is
+/// written, so an import never holds more than one release's content).
 #[derive(Debug, Clone)]
 pub struct ImportRelease {
     /// The prompt.
     pub name: Name,
     /// The version.
     pub version: Version,
-    /// Its bytes.
-    pub content: Vec<u8>,
     /// The content's size in bytes, as recorded where it came from.
     pub size: u64,
     /// The content's SHA-256 (lowercase hex), as recorded where it came from; checked
@@ -46,7 +45,13 @@ pub struct ImportRelease {
 /// Write the content of `r` as a blob: a small one into `buffered` (written out later as
 /// part of a pack), a large one streamed straight into a loose object. Either way it is
 /// checked against the checksum and size recorded when the release was listed.
-fn write_content(repo: &PromptRepo, buffered: &PromptRepo, r: &ImportRelease) -> Result<ObjectId> {
+fn write_content(
+    repo: &PromptRepo,
+    buffered: &PromptRepo,
+    r: &ImportRelease,
+    load: &dyn Fn(&ImportRelease) -> Result<Vec<u8>>,
+) -> Result<ObjectId> {
+    let content = load(r)?;
     let what = format!("'{}@{}'", r.name, r.version);
     let sha256 = Digest::from_hex(&r.sha256)?;
     let changed = || {
@@ -57,7 +62,7 @@ fn write_content(repo: &PromptRepo, buffered: &PromptRepo, r: &ImportRelease) ->
     };
     if r.size >= STREAM_FROM {
         return repo
-            .write_blob_stream(&mut &r.content[..], r.size, &sha256, &what)
+            .write_blob_stream(&mut &content[..], r.size, &sha256, &what)
             .map_err(|e| {
                 if e.kind() == Kind::Integrity {
                     changed()
@@ -66,18 +71,19 @@ fn write_content(repo: &PromptRepo, buffered: &PromptRepo, r: &ImportRelease) ->
                 }
             });
     }
-    if Digest::of(&r.content) != sha256 || r.content.len() as u64 != r.size {
+    if Digest::of(&content) != sha256 || content.len() as u64 != r.size {
         return Err(changed());
     }
     Ok(buffered
         .repo
-        .write_blob(&r.content)
+        .write_blob(&content)
         .git_ctx(|| format!("cannot write {what}"))?
         .detach())
 }
 
 impl PromptRepo {
-    /// Import releases (and labels) in bulk. Releases that exist with identical content are
+    /// Import releases (and labels) in bulk, each one's content asked of `load` when it
+    /// is written. Releases that exist with identical content are
     /// skipped; any with different content fail the whole import before anything is written.
     /// Every object goes into pack files (not thousands of loose files), the branch gets one
     /// commit per round of versions, and every new tag is written straight into
@@ -87,6 +93,7 @@ impl PromptRepo {
         branch: Option<&str>,
         releases: Vec<ImportRelease>,
         labels: &BTreeMap<Name, BTreeMap<Label, Version>>,
+        load: &dyn Fn(&ImportRelease) -> Result<Vec<u8>>,
     ) -> Result<usize> {
         let lock = self.lock()?;
         let branch = self.branch(branch)?;
@@ -132,7 +139,7 @@ impl PromptRepo {
         let mut blobs = Vec::with_capacity(fresh.len());
         let mut pending_bytes = 0;
         for r in &fresh {
-            blobs.push(write_content(self, &buffered, r)?);
+            blobs.push(write_content(self, &buffered, r, load)?);
             if r.size < STREAM_FROM {
                 pending_bytes += usize::try_from(r.size).unwrap_or(usize::MAX);
             }

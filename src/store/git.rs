@@ -127,71 +127,36 @@ impl Store for GitStore {
         releases: &[ReleaseId],
         _jobs: usize,
     ) -> Vec<Result<Stored>> {
-        // In batches of about BATCH_BYTES of content: each batch is a few commits, pack
-        // files and one ref transaction (a large release is a batch of its own, streamed
-        // into git rather than copied again).
-        const BATCH_BYTES: u64 = 32 << 20;
-        let mut outcomes: Vec<Option<Result<Stored>>> = releases.iter().map(|_| None).collect();
-        let mut batch: Vec<(usize, ImportRelease)> = Vec::new();
-        let mut pending = 0u64;
-        let flush = |batch: &mut Vec<(usize, ImportRelease)>,
-                     outcomes: &mut Vec<Option<Result<Stored>>>| {
-            if batch.is_empty() {
-                return;
-            }
-            let (slots, items): (Vec<usize>, Vec<ImportRelease>) =
-                std::mem::take(batch).into_iter().unzip();
-            match self.repo().import(self.branch(), items, &BTreeMap::new()) {
-                Ok(_) => {
-                    for i in slots {
-                        outcomes[i] = Some(Ok(Stored::Created));
-                    }
-                }
-                Err(e) => {
-                    for i in slots {
-                        outcomes[i] = Some(Err(Error::new(e.kind(), e.message().to_owned())));
-                    }
-                }
-            }
-        };
-        for (i, id) in releases.iter().enumerate() {
-            let item = src.metadata(&id.name, &id.version).and_then(|meta| {
-                check_sidecar_room(&meta)?;
-                let content = src.fetch(&id.name, &id.version)?;
-                Ok(import_release(&meta, content))
-            });
+        // One import: a few commits, pack files and one ref transaction, whatever the
+        // number of releases; each release's content is read from `src` (and verified) only
+        // when it is written, so one is held at a time.
+        let mut items = Vec::with_capacity(releases.len());
+        for id in releases {
+            let item = src
+                .metadata(&id.name, &id.version)
+                .and_then(|meta| check_sidecar_room(&meta).map(|()| import_release(&meta)));
             match item {
-                Ok(item) => {
-                    pending += item.size;
-                    batch.push((i, item));
-                    if pending >= BATCH_BYTES {
-                        flush(&mut batch, &mut outcomes);
-                        pending = 0;
-                    }
-                }
+                Ok(item) => items.push(item),
+                // Nothing is written when a release cannot even be described.
                 Err(e) => {
-                    // A release that cannot be read stops the copy: nothing more is
-                    // written, so a bad source leaves the repository as it was since
-                    // the last whole batch.
-                    outcomes[i] = Some(Err(e));
-                    return outcomes
-                        .into_iter()
-                        .map(|o| {
-                            o.unwrap_or_else(|| {
-                                Err(Error::other(
-                                    "not copied: an earlier release could not be read",
-                                ))
-                            })
-                        })
+                    return releases
+                        .iter()
+                        .map(|_| Err(Error::new(e.kind(), e.message().to_owned())))
                         .collect();
                 }
             }
         }
-        flush(&mut batch, &mut outcomes);
-        outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|| Err(Error::other("a release was not copied"))))
-            .collect()
+        let load = |r: &ImportRelease| src.fetch(&r.name, &r.version);
+        match self
+            .repo()
+            .import(self.branch(), items, &BTreeMap::new(), &load)
+        {
+            Ok(_) => releases.iter().map(|_| Ok(Stored::Created)).collect(),
+            Err(e) => releases
+                .iter()
+                .map(|_| Err(Error::new(e.kind(), e.message().to_owned())))
+                .collect(),
+        }
     }
 
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
@@ -338,14 +303,13 @@ impl std::fmt::Debug for GitStore {
     }
 }
 
-/// A release read from another store, as the bulk import takes it.
-fn import_release(meta: &ReleaseMeta, content: Vec<u8>) -> ImportRelease {
+/// A release of another store, as the bulk import takes it.
+fn import_release(meta: &ReleaseMeta) -> ImportRelease {
     ImportRelease {
         name: meta.name.clone(),
         version: meta.version.clone(),
-        size: content.len() as u64,
+        size: meta.size,
         sha256: meta.sha256.hex(),
-        content,
         description: meta.description.clone(),
         tags: meta.tags.clone(),
         created: crate::config::parse_time(&meta.created),

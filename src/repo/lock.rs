@@ -87,7 +87,13 @@ impl WriteLock {
         if let Some(since) = parse_start(&journal) {
             recover(git_dir, since);
             let _ = std::fs::remove_dir_all(&tmp_dir);
-            recovered = journal.lines().skip(1).filter_map(parse_sync).collect();
+            // Only whole lines: a writer killed while appending leaves a partial last one.
+            recovered = journal
+                .split_inclusive('\n')
+                .skip(1)
+                .filter_map(|l| l.strip_suffix('\n'))
+                .filter_map(parse_sync)
+                .collect();
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -104,27 +110,41 @@ impl WriteLock {
         Ok(lock)
     }
 
+    /// Write the journal whole: the header, then `syncs`.
     fn write_journal(&self, syncs: &[PendingSync]) -> Result<()> {
-        let mut text = self.header.clone();
+        let mut f = &self.file;
+        f.set_len(0)
+            .and_then(|()| f.seek(SeekFrom::Start(0)))
+            .and_then(|_| f.write_all(self.header.as_bytes()))
+            .io_ctx(|| "cannot write the lock journal (pulse.lock)")?;
+        self.write_syncs(syncs)
+    }
+
+    /// Replace the journal's sync lines, never touching its header: a writer killed at
+    /// any instant leaves the header (and with it the start time that tells the next
+    /// writer which git lock files are its leftovers) and only whole sync lines.
+    fn write_syncs(&self, syncs: &[PendingSync]) -> Result<()> {
         let id = |o: &Option<ObjectId>| o.map_or_else(|| "-".to_owned(), |o| o.to_string());
+        let mut text = String::new();
         for s in syncs {
             text.push_str(&format!("sync {} {} {}\n", id(&s.old), id(&s.new), s.path));
         }
         let mut f = &self.file;
-        f.set_len(0)
-            .and_then(|()| f.seek(SeekFrom::Start(0)))
+        let end = self.header.len() as u64;
+        f.set_len(end)
+            .and_then(|()| f.seek(SeekFrom::Start(end)))
             .and_then(|_| f.write_all(text.as_bytes()))
             .io_ctx(|| "cannot write the lock journal (pulse.lock)")
     }
 
     /// Record the worktree paths about to be updated, before the branch moves.
     pub fn record_sync(&self, syncs: &[PendingSync]) -> Result<()> {
-        self.write_journal(syncs)
+        self.write_syncs(syncs)
     }
 
     /// Forget the recorded paths once the worktree is in line.
     pub fn clear_sync(&self) -> Result<()> {
-        self.write_journal(&[])
+        self.write_syncs(&[])
     }
 
     /// Worktree updates a killed writer left unfinished (empty after a clean exit).

@@ -72,7 +72,11 @@ s3_install_venv() {
 
 s3_install() {
     mkdir -p "$S3_TOOLS"
-    s3_install_s3s_fs && s3_install_venv
+    s3_install_s3s_fs && s3_install_venv || return 1
+    # All three must run, not merely exist.
+    "$S3S_FS" --version >/dev/null 2>&1 || { s3_say "$S3S_FS does not run"; return 1; }
+    "$S3_MOTO" --help >/dev/null 2>&1 || { s3_say "$S3_MOTO (moto_server) does not run"; return 1; }
+    "$S3_AWS" --version >/dev/null 2>&1 || { s3_say "$S3_AWS does not run"; return 1; }
 }
 
 # s3_start KIND DIR: start s3s-fs (serving DIR/data) or moto on a free port of 127.0.0.1,

@@ -10,7 +10,7 @@
 //! unopened. Temporary files (`.pulse-tmp-…`) and other dot files are not keys.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::Bytes;
 
@@ -33,11 +33,6 @@ impl DirBackend {
     /// The directory store at `root` (created on the first write).
     pub fn new(root: impl Into<PathBuf>) -> DirBackend {
         DirBackend { root: root.into() }
-    }
-
-    /// The root directory.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// The open root, created if `create`; `None` if it does not exist.

@@ -207,11 +207,6 @@ impl<B: Backend> LayoutStore<B> {
         }
     }
 
-    /// The backend.
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
-
     fn json<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
@@ -460,6 +455,7 @@ impl<B: Backend> LayoutStore<B> {
             return Ok(LoadedIndex { index, etag: None });
         }
         let versions = self.scan_versions(name)?;
+        let newest = latest(&versions).cloned();
         for version in &versions {
             let meta = self.release_meta_checked(name, version, true)?;
             index.versions.insert(
@@ -469,11 +465,11 @@ impl<B: Backend> LayoutStore<B> {
                     size: meta.size,
                 },
             );
-        }
-        if let Some(v) = latest(&versions) {
-            let meta = self.release_meta(name, v)?;
-            index.description = meta.description;
-            index.tags = meta.tags;
+            // The prompt's metadata is its latest release's.
+            if newest.as_ref() == Some(version) {
+                index.description = meta.description;
+                index.tags = meta.tags;
+            }
         }
         Ok(LoadedIndex { index, etag: None })
     }
@@ -607,13 +603,14 @@ impl<B: Backend> LayoutStore<B> {
         let mut written: Vec<(&Version, IndexEntry)> = Vec::new();
         let mut update = MetadataUpdate::default();
         for id in ids {
-            let copied = src.metadata(&id.name, &id.version).and_then(|meta| {
-                let content = src.fetch(&id.name, &id.version)?;
-                let release = NewRelease::copy_of(&meta, content);
-                let (outcome, entry) = self.write_files(&release)?;
-                update = metadata_update(&release);
-                Ok((outcome, entry))
-            });
+            let copied = src
+                .fetch_release(&id.name, &id.version)
+                .and_then(|(meta, content)| {
+                    let release = NewRelease::copy_of(&meta, content);
+                    let (outcome, entry) = self.write_files(&release)?;
+                    update = metadata_update(&release);
+                    Ok((outcome, entry))
+                });
             match copied {
                 Ok((outcome, entry)) => {
                     written.push((&id.version, entry));
@@ -624,6 +621,9 @@ impl<B: Backend> LayoutStore<B> {
                 }
                 Err(e) => outcomes.push(Err(e)),
             }
+        }
+        if written.is_empty() {
+            return outcomes;
         }
         if let Err(e) = self.list_in_index(&ids[0].name, &written, &update) {
             // Nothing of this prompt became listed: every copy that wrote files failed.
@@ -764,6 +764,10 @@ impl<B: Backend> Store for LayoutStore<B> {
     }
 
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
+        self.read_release(name, version).map(|(_, raw)| raw)
+    }
+
+    fn read_release(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Unverified)> {
         let meta = self.release_meta(name, version)?;
         // Room for the size the metadata records, so large content is read into one
         // allocation, not grown by doubling (which holds the old buffer and one twice its
@@ -781,11 +785,12 @@ impl<B: Backend> Store for LayoutStore<B> {
                 self.backend.describe()
             )));
         }
-        Ok(Unverified {
+        let raw = Unverified {
             content,
             sha256: meta.sha256,
             size: meta.size,
-        })
+        };
+        Ok((meta, raw))
     }
 
     fn read_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<Recorded> {
@@ -1024,6 +1029,10 @@ impl<B: Backend> Store for LayoutStore<B> {
 
     fn parallel_writes(&self) -> usize {
         self.backend.parallel_requests()
+    }
+
+    fn conditional_writes_are_atomic(&self) -> bool {
+        self.backend.atomic_conditional_writes()
     }
 
     fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {

@@ -161,6 +161,13 @@ pub trait Store: Send + Sync {
     /// releases through [`StoreExt::fetch`], which verifies them.
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified>;
 
+    /// A release's metadata and its bytes, not verified: read releases to copy them
+    /// through [`StoreExt::fetch_release`], which verifies them. Stores that read both from
+    /// one record override this to read it once.
+    fn read_release(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Unverified)> {
+        Ok((self.metadata(name, version)?, self.read(name, version)?))
+    }
+
     /// Copy the bytes of a release into `out` as they are read, not verified, and return
     /// the checksum and size the store recorded: read releases through
     /// [`StoreExt::fetch_into`], which verifies them. A store that can stream content
@@ -238,8 +245,7 @@ pub trait Store: Send + Sync {
             releases[groups[g].clone()]
                 .iter()
                 .map(|id| {
-                    let meta = src.metadata(&id.name, &id.version)?;
-                    let content = src.fetch(&id.name, &id.version)?;
+                    let (meta, content) = src.fetch_release(&id.name, &id.version)?;
                     self.put(&NewRelease::copy_of(&meta, content))
                 })
                 .collect::<Vec<_>>()
@@ -264,6 +270,13 @@ pub trait Store: Send + Sync {
                 labels: self.labels(name)?,
             })
         })
+    }
+
+    /// Whether this store's create-only writes and compare-and-swaps hold against other
+    /// writers (processes, machines). A store whose server checks a condition and then
+    /// writes in a second step says no: then only one writer at a time is safe.
+    fn conditional_writes_are_atomic(&self) -> bool {
+        true
     }
 
     /// How many writes to this store may usefully run at once (a remote store gains from
@@ -357,10 +370,16 @@ pub trait StoreExt: Store {
     /// (an integrity failure, exit 5, if they do not match).
     fn fetch(&self, name: &Name, version: &Version) -> Result<Vec<u8>> {
         let raw = self.read(name, version).map_err(|e| missing(self, e))?;
-        let mut seen = Hasher::new();
-        seen.update(&raw.content);
-        check_content(name, version, &raw.recorded(), seen)?;
-        Ok(raw.content)
+        verified(name, version, raw)
+    }
+
+    /// A release's metadata and its exact bytes, checked against the recorded checksum:
+    /// what a copy to another store needs.
+    fn fetch_release(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Vec<u8>)> {
+        let (meta, raw) = self
+            .read_release(name, version)
+            .map_err(|e| missing(self, e))?;
+        Ok((meta, verified(name, version, raw)?))
     }
 
     /// Copy the exact bytes of a release into `out`, checking them on the way against
@@ -450,6 +469,14 @@ pub(crate) fn by_prompt(releases: &[ReleaseId]) -> Vec<std::ops::Range<usize>> {
         }
     }
     groups
+}
+
+/// The bytes of `raw`, once they match the checksum and size it records.
+fn verified(name: &Name, version: &Version, raw: Unverified) -> Result<Vec<u8>> {
+    let mut seen = Hasher::new();
+    seen.update(&raw.content);
+    check_content(name, version, &raw.recorded(), seen)?;
+    Ok(raw.content)
 }
 
 /// A writer that passes everything on to `out` and hashes it on the way.

@@ -96,6 +96,12 @@ pub(super) fn run(args: SyncArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
     let options = ctx.access.open_options()?;
     let src = crate::store::open(&args.src, &options)?;
     let dst = crate::store::open_for_writing(&args.dst, &options)?;
+    if !args.dry_run && !dst.conditional_writes_are_atomic() {
+        ctx.out.warn(&format!(
+            "{} may check a write's condition and then write in a second step: run one writer at a time against it (if the server does both in one step, say so with atomic_conditional_writes: true in storage_config)",
+            dst.describe()
+        ));
+    }
     // A progress bar on a terminal only, and never with --quiet.
     let bar =
         (std::io::stderr().is_terminal() && ::log::log_enabled!(::log::Level::Warn)).then(|| {

@@ -1,9 +1,6 @@
 //! The S3 store through the command line, on real S3-compatible servers on 127.0.0.1:
 //! sync in and out, the release commands, and what a user sees when S3 is misconfigured.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use crate::common::s3::{Kind, S3Server};
 use crate::common::{Env, OutputExt};
 
@@ -241,41 +238,22 @@ fn a_sync_to_s3_killed_at_random_moments_completes_when_run_again() {
     env.import_many(100, 10);
     configure(&env, &server, "");
     let (src, dst) = (env.repo.to_str().unwrap(), "s3://prompts/killed");
-    let mut next = crate::common::xorshift(0x853c_49e6_748f_ea9b);
-    for _ in 0..5 {
-        let mut child = env
-            .cmd(&["sync", src, dst])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(100 + next() % 900));
-        let _ = child.kill();
-        let _ = child.wait();
-        // Whatever the killed run left, every listed release is whole.
-        let out = env.pulse(&["--store", dst, "verify", "--quiet"]);
-        assert!(
-            matches!(out.status.code(), Some(0) | Some(3)),
-            "{}",
-            out.stderr_str()
-        );
-    }
-    let report = json(
-        &env.pulse(&["sync", src, dst, "--format", "json"])
-            .assert_ok(),
+    env.kill_midway(
+        &["sync", src, dst],
+        5,
+        100..1000,
+        0x853c_49e6_748f_ea9b,
+        || {
+            // Whatever the killed run left, every listed release is whole.
+            let out = env.pulse(&["--store", dst, "verify", "--quiet"]);
+            assert!(
+                matches!(out.status.code(), Some(0) | Some(3)),
+                "{}",
+                out.stderr_str()
+            );
+        },
     );
-    let copied = report["copied"].as_array().unwrap().len() as u64;
-    assert_eq!(
-        copied + report["unchanged"].as_u64().unwrap(),
-        1000,
-        "{report}"
-    );
-    let again = json(
-        &env.pulse(&["sync", src, dst, "--format", "json"])
-            .assert_ok(),
-    );
-    assert_eq!(again["copied"], serde_json::json!([]));
-    env.pulse(&["--store", dst, "verify"]).assert_ok();
+    crate::sync::sync_completes(&env, src, dst, 1000);
 }
 
 #[test]

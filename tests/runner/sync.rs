@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use crate::common::{Env, OutputExt};
 
@@ -50,6 +49,28 @@ fn synced() -> (Env, std::path::PathBuf) {
     env.pulse(&["sync", env.repo.to_str().unwrap(), dir.to_str().unwrap()])
         .assert_ok();
     (env, dir)
+}
+
+/// Run `pulse sync SRC DST` to the end after runs were killed: all `total` releases are
+/// then copied or already there, a second run copies nothing, and DST verifies.
+pub fn sync_completes(env: &Env, src: &str, dst: &str, total: u64) {
+    let report = json(
+        &env.pulse(&["sync", src, dst, "--format", "json"])
+            .assert_ok(),
+    );
+    let copied = report["copied"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        copied + report["unchanged"].as_u64().unwrap(),
+        total,
+        "{report}"
+    );
+    let again = json(
+        &env.pulse(&["sync", src, dst, "--format", "json"])
+            .assert_ok(),
+    );
+    assert_eq!(again["copied"], serde_json::json!([]));
+    assert_eq!(again["unchanged"], total);
+    env.pulse(&["--store", dst, "verify"]).assert_ok();
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -399,7 +420,6 @@ fn a_sync_killed_at_random_moments_completes_when_run_again() {
     env.import_many(100, 10);
     let dir = env.path("dist");
     let (src, dst) = (env.repo.to_str().unwrap(), dir.to_str().unwrap());
-    let mut next = crate::common::xorshift(0x2545_f491_4f6c_dd1d);
     // A reader checks the destination while it is written and killed: every release it
     // lists is whole and matches its checksum.
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -418,34 +438,17 @@ fn a_sync_killed_at_random_moments_completes_when_run_again() {
             }
             rounds
         });
-        for _ in 0..6 {
-            let mut child = env
-                .cmd(&["sync", src, dst])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            std::thread::sleep(Duration::from_millis(20 + next() % 400));
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        env.kill_midway(
+            &["sync", src, dst],
+            6,
+            20..420,
+            0x2545_f491_4f6c_dd1d,
+            || {},
+        );
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(reader.join().unwrap() > 0);
     });
-    let out = env
-        .pulse(&["sync", src, dst, "--format", "json"])
-        .assert_ok();
-    let report = json(&out);
-    let copied = report["copied"].as_array().unwrap().len();
-    let unchanged = report["unchanged"].as_u64().unwrap() as usize;
-    assert_eq!(copied + unchanged, 1000, "{report}");
-    let again = json(
-        &env.pulse(&["sync", src, dst, "--format", "json"])
-            .assert_ok(),
-    );
-    assert_eq!(again["copied"], serde_json::json!([]));
-    assert_eq!(again["unchanged"], 1000);
-    env.pulse(&["--store", dst, "verify"]).assert_ok();
+    sync_completes(&env, src, dst, 1000);
     // No temporary file is visible as a release, and none is left by the last run.
     let versions = env
         .pulse(&["--store", dst, "versions", "set/prompt-042"])

@@ -142,6 +142,32 @@ impl Env {
             .assert_ok();
     }
 
+    /// Start `pulse args` `rounds` times and kill each run (SIGKILL) after a repeatable
+    /// pseudo-random delay in `delay` (milliseconds); `after_each` runs after each kill.
+    pub fn kill_midway(
+        &self,
+        args: &[&str],
+        rounds: usize,
+        delay: std::ops::Range<u64>,
+        seed: u64,
+        mut after_each: impl FnMut(),
+    ) {
+        let mut next = xorshift(seed);
+        for _ in 0..rounds {
+            let mut child = self
+                .cmd(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let ms = delay.start + next() % (delay.end - delay.start);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            let _ = child.kill();
+            let _ = child.wait();
+            after_each();
+        }
+    }
+
     /// Every ref and what it points to, for "nothing was written" checks.
     pub fn refs(&self) -> String {
         self.git(&["for-each-ref", "--format=%(refname) %(objectname)"])

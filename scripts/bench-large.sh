@@ -146,14 +146,8 @@ measure fetch_packed "pulse fetch, packed (after git gc)" /dev/null "$PULSE" fet
 say "starting s3s-fs for the S3 leg"
 s3_start s3s-fs "$TMP/s3"
 trap 'kill "$S3_PID" 2>/dev/null || true; cd /; if [ "$BENCH_KEEP_TMP" = 1 ]; then echo "$BENCH_NAME: kept $TMP" >&2; else rm -rf "$TMP"; fi' EXIT
-mkdir -p "$TMP/s3/data/large" "$HOME/.config/progress-pulse"
-cat >"$HOME/.config/progress-pulse/config.yaml" <<EOF
-storage_config:
-  endpoint: $S3_ENDPOINT
-  region: us-east-1
-  access_key_id: $S3_ACCESS_KEY
-  secret_access_key: $S3_SECRET_KEY
-EOF
+mkdir -p "$TMP/s3/data/large"
+s3_pulse_config
 cd "$TMP"
 measure sync_git_dir "pulse sync git -> directory" /dev/null "$PULSE" sync "$REPO" "$TMP/dir1"
 same "$TMP/dir1/big/1.0.0/content.md" "the directory store's content"

@@ -52,14 +52,7 @@ while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(AWS_[A-Za-z
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE="$TMP/home/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$TMP/home/.aws/credentials"
-mkdir -p "$HOME/.config/progress-pulse"
-cat > "$HOME/.config/progress-pulse/config.yaml" <<EOF
-storage_config:
-  endpoint: $S3_ENDPOINT
-  region: us-east-1
-  access_key_id: $S3_ACCESS_KEY
-  secret_access_key: $S3_SECRET_KEY
-EOF
+s3_pulse_config
 export RCLONE_CONFIG_S3BENCH_TYPE=s3 RCLONE_CONFIG_S3BENCH_PROVIDER=Other
 export RCLONE_CONFIG_S3BENCH_ENDPOINT=$S3_ENDPOINT RCLONE_CONFIG_S3BENCH_REGION=us-east-1
 export RCLONE_CONFIG_S3BENCH_ACCESS_KEY_ID=$S3_ACCESS_KEY RCLONE_CONFIG_S3BENCH_SECRET_ACCESS_KEY=$S3_SECRET_KEY
@@ -101,7 +94,7 @@ for r in $(seq 1 "$ROUNDS"); do
         run_initial "$tool" "$r"
     done
 done
-say "peak memory of pulse sync (a fresh prefix)"
+say "peak memory of pulse sync (a fresh bucket)"
 mkdir -p "$TMP/s3/data/pulse-rss"
 /usr/bin/time -v "$PULSE" sync "$SRC" "s3://pulse-rss" --quiet >/dev/null 2>"$RES/rss.txt" || true
 RSS_KB=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$RES/rss.txt")
@@ -155,10 +148,10 @@ def row(what, p, peers, unit=1.0, fmt="{:.2f} s"):
 print(f"Sync of {prompts} prompts × 10 releases ({files} files) from a directory store to s3s-fs on 127.0.0.1.\n")
 print("| operation | pulse (median) | peers (median) | pulse / faster peer | budget ≤ 1 |")
 print("|---|---|---|---|---|")
-row("initial sync to a fresh prefix", med(initial["pulse"]), {"rclone sync": med(initial["rclone"]), "aws s3 sync": med(initial["aws"])})
+row("initial sync to a fresh bucket", med(initial["pulse"]), {"rclone sync": med(initial["rclone"]), "aws s3 sync": med(initial["aws"])})
 row("second sync, nothing to copy", noop["pulse"], {"rclone sync": noop["rclone"], "aws s3 sync": noop["aws"]})
 row("fetch one release (`aws s3 cp`)", fetch["pulse"], {"aws s3 cp": fetch["aws"]}, 1000.0, "{:.1f} ms")
-print(f"\nPeak memory of `pulse sync` (fresh prefix): {rss_kb / 1024:.1f} MiB.")
+print(f"\nPeak memory of `pulse sync` (fresh bucket): {rss_kb / 1024:.1f} MiB.")
 print("Initial syncs, every round (s): " + "; ".join(f"{k} " + ", ".join(f"{t:.2f}" for t in v) for k, v in initial.items()))
 sys.exit(3 if fails else 0)
 EOF

@@ -10,8 +10,8 @@
 #   bash scripts/s3-servers.sh paths     print the three executables' paths
 #
 # Sourced (`. scripts/s3-servers.sh`), it only defines the variables and functions below,
-# for the benchmark scripts: s3_install, and s3_start KIND DIR, which starts s3s-fs or moto
-# in the background and sets S3_ENDPOINT and S3_PID.
+# for the benchmark scripts: s3_install; s3_start KIND DIR, which starts s3s-fs or moto
+# in the background and sets S3_ENDPOINT and S3_PID; and s3_pulse_config.
 
 S3_TOOLS="$HOME/.cache/progress-pulse-tools"
 S3S_FS_VERSION=0.14.1
@@ -101,6 +101,19 @@ s3_start() {
     s3_say "$kind did not start; its output:"
     cat "$dir/$kind.log" >&2
     return 1
+}
+
+# s3_pulse_config: point pulse's user configuration ($HOME/.config/progress-pulse) at the
+# server s3_start started, with the test credentials.
+s3_pulse_config() {
+    mkdir -p "$HOME/.config/progress-pulse"
+    cat >"$HOME/.config/progress-pulse/config.yaml" <<EOF
+storage_config:
+  endpoint: $S3_ENDPOINT
+  region: us-east-1
+  access_key_id: $S3_ACCESS_KEY
+  secret_access_key: $S3_SECRET_KEY
+EOF
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

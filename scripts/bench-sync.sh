@@ -16,7 +16,7 @@
 #
 # Knobs (environment):
 #   BENCH_PROMPTS=1000   prompts in the data set (10 releases each)
-#   BENCH_ROUNDS=3       initial syncs per tool (each to a fresh prefix)
+#   BENCH_ROUNDS=3       initial syncs per tool (each into a fresh bucket)
 #   BENCH_RUNS=5         hyperfine runs of each no-op sync; fetches run 10 × as many
 #   BENCH_OUT=DIR        keep the table and the raw timings in DIR
 #   BENCH_KEEP=0         1: keep the temporary directory
@@ -72,7 +72,7 @@ BYTES=$(du -sb "$SRC" | cut -f1)
 say "source: $FILES files, $BYTES bytes; server: s3s-fs $S3S_FS_VERSION at $S3_ENDPOINT"
 
 # ---------------------------------------------------------------------------------------
-# Initial syncs: each tool to a fresh prefix, ROUNDS times, in rotating order
+# Initial syncs: each tool into a fresh bucket, ROUNDS times, in rotating order
 # ---------------------------------------------------------------------------------------
 run_initial() { # TOOL ROUND
     local dst="$1-$2" start end

@@ -164,9 +164,8 @@ pub fn sync(src: &dyn Store, dst: &dyn Store, options: &SyncOptions<'_>) -> Resu
     if options.dry_run {
         report.copied = copies;
     } else {
-        let outcomes = dst.copy_from(src, &copies, jobs);
+        let outcomes = dst.copy_from(src, &copies, jobs, &|| tell(Progress::Copied));
         for (id, outcome) in copies.into_iter().zip(outcomes) {
-            tell(Progress::Copied);
             match outcome {
                 Ok(_) => report.copied.push(id),
                 Err(e) if e.kind() == Kind::Conflict => report.conflicts.push(SyncConflict {

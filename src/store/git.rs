@@ -126,6 +126,7 @@ impl Store for GitStore {
         src: &dyn Store,
         releases: &[ReleaseId],
         _jobs: usize,
+        copied: &(dyn Fn() + Sync),
     ) -> Vec<Result<Stored>> {
         // One import: a few commits, pack files and one ref transaction, whatever the
         // number of releases; each release's content is read from `src` (and verified) only
@@ -146,7 +147,11 @@ impl Store for GitStore {
                 }
             }
         }
-        let load = |r: &ImportRelease| src.fetch(&r.name, &r.version);
+        let load = |r: &ImportRelease| {
+            let content = src.fetch(&r.name, &r.version);
+            copied();
+            content
+        };
         match self
             .repo()
             .import(self.branch(), items, &BTreeMap::new(), &load)

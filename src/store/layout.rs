@@ -598,7 +598,12 @@ impl<B: Backend> LayoutStore<B> {
     }
 
     /// Copy one prompt's releases from `src`: each one's files, then one index update.
-    fn copy_group(&self, src: &dyn Store, ids: &[ReleaseId]) -> Vec<Result<Stored>> {
+    fn copy_group(
+        &self,
+        src: &dyn Store,
+        ids: &[ReleaseId],
+        copied: &(dyn Fn() + Sync),
+    ) -> Vec<Result<Stored>> {
         let mut outcomes: Vec<Result<Stored>> = Vec::with_capacity(ids.len());
         let mut written: Vec<(&Version, IndexEntry)> = Vec::new();
         let mut update = MetadataUpdate::default();
@@ -609,6 +614,7 @@ impl<B: Backend> LayoutStore<B> {
                     let release = NewRelease::copy_of(&meta, content);
                     let (outcome, entry) = self.write_files(&release)?;
                     update = metadata_update(&release);
+                    copied();
                     Ok((outcome, entry))
                 });
             match copied {
@@ -745,6 +751,7 @@ impl<B: Backend> Store for LayoutStore<B> {
         src: &dyn Store,
         releases: &[ReleaseId],
         jobs: usize,
+        copied: &(dyn Fn() + Sync),
     ) -> Vec<Result<Stored>> {
         if let Err(e) = self.info(true) {
             return releases
@@ -756,7 +763,7 @@ impl<B: Backend> Store for LayoutStore<B> {
         // compare-and-swap of the prompt's index lists them all.
         let groups = super::by_prompt(releases);
         crate::parallel::map(groups.len(), jobs, |g| {
-            self.copy_group(src, &releases[groups[g].clone()])
+            self.copy_group(src, &releases[groups[g].clone()], copied)
         })
         .into_iter()
         .flatten()

@@ -226,8 +226,9 @@ pub trait Store: Send + Sync {
     }
 
     /// Copy `releases` from `src` into this store: each read from `src` and checked
-    /// against its checksum, then written create-only with its metadata whole. Returns
-    /// each release's outcome, in order. The default copies them one by one, `jobs` at
+    /// against its checksum, then written create-only with its metadata whole; `copied`
+    /// is called as each one is written (for a progress display). Returns each release's
+    /// outcome, in order. The default copies them one by one, `jobs` at
     /// once; a store that writes many releases faster together (a git repository: one
     /// commit and one ref transaction per batch) overrides this.
     fn copy_from(
@@ -235,6 +236,7 @@ pub trait Store: Send + Sync {
         src: &dyn Store,
         releases: &[ReleaseId],
         jobs: usize,
+        copied: &(dyn Fn() + Sync),
     ) -> Vec<Result<Stored>> {
         // One prompt's releases go to one worker, in order: the prompt's index then has
         // one writer in this process (fewer lost compare-and-swaps to retry, and no
@@ -246,7 +248,9 @@ pub trait Store: Send + Sync {
                 .iter()
                 .map(|id| {
                     let (meta, content) = src.fetch_release(&id.name, &id.version)?;
-                    self.put(&NewRelease::copy_of(&meta, content))
+                    let stored = self.put(&NewRelease::copy_of(&meta, content));
+                    copied();
+                    stored
                 })
                 .collect::<Vec<_>>()
         });

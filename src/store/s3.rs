@@ -887,6 +887,10 @@ fn env_flag(env: &[(String, String)], name: &str) -> Option<bool> {
 
 /// Decide everything about the client from the settings and the `AWS_*` environment.
 fn plan(location: &Location, settings: &Settings, env: &[(String, String)]) -> Result<Plan> {
+    // TLS runs on ring (see Cargo.toml), installed here, before any client is built, so a
+    // run that never opens an S3 store never sets it up. A provider already installed (by
+    // an embedding program, or an earlier store) is kept.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let store = location.url("");
     let usage = |what: String| Error::usage(format!("S3 store '{store}': {what}"));
     const CREDENTIAL_VARS: &[&str] = &[

@@ -41,11 +41,18 @@ use crate::version::{Version, latest};
 /// The layout's format version, recorded in `_pulse.json`.
 pub const LAYOUT_FORMAT: u32 = 1;
 
-const STORE_FILE: &str = "_pulse.json";
-const INDEX_FILE: &str = "_index.json";
-const LABELS_FILE: &str = "labels.json";
-const CONTENT_FILE: &str = "content.md";
-const META_FILE: &str = "metadata.json";
+/// The store's own file: its format version and what it allows.
+pub const STORE_FILE: &str = "_pulse.json";
+/// The names of the prompts that have releases (derived: rebuilt from a listing).
+pub const CATALOG_FILE: &str = "_catalog.json";
+/// A prompt's index of releases.
+pub const INDEX_FILE: &str = "_index.json";
+/// A prompt's labels.
+pub const LABELS_FILE: &str = "labels.json";
+/// A release's content.
+pub const CONTENT_FILE: &str = "content.md";
+/// A release's metadata.
+pub const META_FILE: &str = "metadata.json";
 
 /// The most bytes set aside up front for a release's content as it is read.
 const MAX_RESERVE: u64 = 8 << 30;
@@ -159,7 +166,8 @@ pub struct PromptIndex {
 }
 
 impl PromptIndex {
-    fn meta(&self) -> PromptMeta {
+    /// The prompt's metadata the index records.
+    pub fn meta(&self) -> PromptMeta {
         PromptMeta {
             description: self.description.clone(),
             tags: self.tags.clone(),
@@ -171,7 +179,8 @@ impl PromptIndex {
         self.tags = meta.tags;
     }
 
-    fn sorted_versions(&self) -> Vec<Version> {
+    /// The versions listed, in SemVer order (a key that is not a version is passed over).
+    pub fn sorted_versions(&self) -> Vec<Version> {
         let mut out: Vec<Version> = self
             .versions
             .keys()
@@ -180,6 +189,16 @@ impl PromptIndex {
         out.sort();
         out
     }
+}
+
+/// `_catalog.json`: the names of the prompts that have releases, sorted. Derived from the
+/// store's prompts (rebuilt from a listing when missing), for readers that cannot list
+/// (a static web server).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// The prompts, sorted.
+    #[serde(default)]
+    pub prompts: Vec<String>,
 }
 
 /// A prompt's index as read, with the version token to swap it by (`None`: there is no
@@ -691,7 +710,9 @@ fn prompt_key(name: &Name, file: &str) -> String {
     format!("{name}/{file}")
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Bytes> {
+/// A file of the layout as pulse writes it: pretty JSON and a newline. The registry
+/// renders its answers with it, so they are byte for byte what a directory store holds.
+pub fn to_json<T: Serialize>(value: &T) -> Result<Bytes> {
     let mut json = serde_json::to_vec_pretty(value).map_err(|e| Error::other(e.to_string()))?;
     json.push(b'\n');
     Ok(Bytes::from(json))
@@ -988,6 +1009,10 @@ impl<B: Backend> Store for LayoutStore<B> {
 
     fn checksums(&self, name: &Name) -> Result<BTreeMap<Version, Digest>> {
         Ok(state_of(self.load_index(name)?).checksums)
+    }
+
+    fn index(&self, name: &Name) -> Result<PromptIndex> {
+        Ok(self.load_index(name)?.index)
     }
 
     fn states(&self, names: &[Name], jobs: usize) -> Result<Vec<PromptState>> {

@@ -225,6 +225,29 @@ pub trait Store: Send + Sync {
         Ok(out)
     }
 
+    /// A prompt's index: every release with its checksum and size, and the prompt's
+    /// metadata, as the layout's `_index.json` holds it (empty if it has no releases).
+    /// Stores that keep one override this to answer in one read.
+    fn index(&self, name: &Name) -> Result<layout::PromptIndex> {
+        let mut index = layout::PromptIndex::default();
+        for version in self.versions(name)? {
+            let meta = self.metadata(name, &version)?;
+            index.versions.insert(
+                version.to_string(),
+                layout::IndexEntry {
+                    checksum: meta.sha256,
+                    size: meta.size,
+                },
+            );
+        }
+        if !index.versions.is_empty() {
+            let meta = self.prompt_metadata(name)?;
+            index.description = meta.description;
+            index.tags = meta.tags;
+        }
+        Ok(index)
+    }
+
     /// Copy `releases` from `src` into this store: each read from `src` and checked
     /// against its checksum, then written create-only with its metadata whole; `copied`
     /// is called as each one is written (for a progress display). Returns each release's

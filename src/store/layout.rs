@@ -659,6 +659,67 @@ impl<B: Backend> LayoutStore<B> {
         outcomes
     }
 
+    /// Make `_catalog.json` list `names` (one compare-and-swap; nothing written when it
+    /// already does). A store without a catalog gets one built from a listing.
+    fn catalog_add(&self, names: &[&Name]) -> Result<()> {
+        self.swap_catalog(|prompts| {
+            let before = prompts.len();
+            for name in names {
+                if let Err(at) = prompts.binary_search_by(|p| p.as_str().cmp(name.as_str())) {
+                    prompts.insert(at, name.to_string());
+                }
+            }
+            prompts.len() != before
+        })
+    }
+
+    /// Take `name` off `_catalog.json` (its last release is gone).
+    fn catalog_remove(&self, name: &Name) -> Result<()> {
+        self.swap_catalog(|prompts| {
+            let before = prompts.len();
+            prompts.retain(|p| p != name.as_str());
+            prompts.len() != before
+        })
+    }
+
+    /// Change the catalog's sorted names by compare-and-swap (`change` says whether it
+    /// changed them); a missing catalog is built from a listing first.
+    fn swap_catalog(&self, mut change: impl FnMut(&mut Vec<String>) -> bool) -> Result<()> {
+        for attempt in 0..SWAP_ATTEMPTS {
+            let (mut catalog, etag) =
+                match self.json::<Catalog>(CATALOG_FILE, bounded::INDEX_JSON)? {
+                    Some((mut catalog, etag)) => {
+                        catalog.prompts.sort();
+                        catalog.prompts.dedup();
+                        (catalog, Some(etag))
+                    }
+                    None => {
+                        let prompts = self
+                            .list(&NamePrefix::all())
+                            .or_else(|e| match e.kind() {
+                                crate::error::Kind::NotFound => Ok(Vec::new()),
+                                _ => Err(e),
+                            })?
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect();
+                        (Catalog { prompts }, None)
+                    }
+                };
+            if !change(&mut catalog.prompts) && etag.is_some() {
+                return Ok(());
+            }
+            match self
+                .backend
+                .put_swap(CATALOG_FILE, to_json(&catalog)?, etag.as_ref())?
+            {
+                Swapped::Done => return Ok(()),
+                Swapped::Lost => backoff(attempt),
+            }
+        }
+        Err(lost_race(CATALOG_FILE, &self.backend.describe()))
+    }
+
     fn read_labels(&self, name: &Name) -> Result<(BTreeMap<Label, Version>, Option<Etag>)> {
         let key = prompt_key(name, LABELS_FILE);
         let Some((raw, etag)) =
@@ -760,6 +821,7 @@ impl<B: Backend> Store for LayoutStore<B> {
         self.info(true)?;
         let (outcome, entry) = self.write_files(r)?;
         self.list_in_index(&r.name, &[(&r.version, entry)], &metadata_update(r))?;
+        self.catalog_add(&[&r.name])?;
         // Whoever wrote the metadata made the release; everyone else found it there.
         Ok(match outcome {
             Created::Created => Stored::Created,
@@ -783,12 +845,27 @@ impl<B: Backend> Store for LayoutStore<B> {
         // One prompt's releases go to one worker: their files one by one, then one
         // compare-and-swap of the prompt's index lists them all.
         let groups = super::by_prompt(releases);
-        crate::parallel::map(groups.len(), jobs, |g| {
+        let mut outcomes: Vec<Result<Stored>> = crate::parallel::map(groups.len(), jobs, |g| {
             self.copy_group(src, &releases[groups[g].clone()], copied)
         })
         .into_iter()
         .flatten()
-        .collect()
+        .collect();
+        // The catalog takes every prompt copied in one write, after the copies: one
+        // compare-and-swap for the batch, not one per prompt racing each other.
+        let mut names: Vec<&Name> = releases
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(id, _)| &id.name)
+            .collect();
+        names.dedup();
+        if let Err(e) = self.catalog_add(&names) {
+            for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
+                *outcome = Err(Error::new(e.kind(), e.message().to_owned()));
+            }
+        }
+        outcomes
     }
 
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
@@ -905,13 +982,20 @@ impl<B: Backend> Store for LayoutStore<B> {
             }));
         }
         // Unlisted first, so no reader finds a release whose files are going.
-        self.swap_index(name, |index, _| {
-            Ok(index.versions.remove(&version.to_string()).map(|_| ()))
+        let emptied = self.swap_index(name, |index, _| {
+            Ok(index
+                .versions
+                .remove(&version.to_string())
+                .map(|_| index.versions.is_empty()))
         })?;
         self.backend
             .delete(&release_key(name, version, META_FILE))?;
         self.backend
-            .delete(&release_key(name, version, CONTENT_FILE))
+            .delete(&release_key(name, version, CONTENT_FILE))?;
+        if emptied == Some(true) {
+            self.catalog_remove(name)?;
+        }
+        Ok(())
     }
 
     fn versions(&self, name: &Name) -> Result<Vec<Version>> {

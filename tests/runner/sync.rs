@@ -638,3 +638,36 @@ fn a_directory_store_says_what_it_allows_and_which_format_it_is() {
         out.stderr_str()
     );
 }
+
+#[test]
+fn the_catalog_names_the_prompts_with_releases() {
+    let (env, dir) = synced();
+    let dst = dir.to_str().unwrap();
+    let catalog = || std::fs::read_to_string(dir.join("_catalog.json")).unwrap();
+    assert_eq!(
+        catalog(),
+        "{\n  \"prompts\": [\n    \"q\",\n    \"team/p\"\n  ]\n}\n"
+    );
+    // A new prompt joins it, a new release of a known one changes nothing.
+    let sync = || {
+        env.pulse(&["sync", env.repo.to_str().unwrap(), dst])
+            .assert_ok()
+    };
+    env.add("a/b", "1.0.0", b"x");
+    env.add("q", "0.2.0", b"y");
+    sync();
+    let names: serde_json::Value = serde_json::from_str(&catalog()).unwrap();
+    assert_eq!(names["prompts"], serde_json::json!(["a/b", "q", "team/p"]));
+    // A prompt that loses its last release leaves it.
+    env.pulse(&["--store", dst, "delete", "a/b@1.0.0"])
+        .assert_ok();
+    let names: serde_json::Value = serde_json::from_str(&catalog()).unwrap();
+    assert_eq!(names["prompts"], serde_json::json!(["q", "team/p"]));
+    // It is derived: removed, the next write builds it again from the files (this sync
+    // also copies a/b@1.0.0 again, which the repository still has).
+    std::fs::remove_file(dir.join("_catalog.json")).unwrap();
+    env.add("q", "0.3.0", b"z");
+    sync();
+    let names: serde_json::Value = serde_json::from_str(&catalog()).unwrap();
+    assert_eq!(names["prompts"], serde_json::json!(["a/b", "q", "team/p"]));
+}

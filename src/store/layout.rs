@@ -226,6 +226,11 @@ impl<B: Backend> LayoutStore<B> {
         }
     }
 
+    /// The backend the files are kept in.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
     fn json<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,

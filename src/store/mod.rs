@@ -15,8 +15,10 @@
 pub mod backend;
 mod dir;
 mod git;
+pub mod http;
 pub mod layout;
 mod memory;
+mod runtime;
 pub mod s3;
 
 use std::collections::BTreeMap;
@@ -739,11 +741,11 @@ pub fn open(address: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
             s3::S3Backend::open(&url, &options.config)?,
             author(),
         ))),
-        Address::Http(_) => Err(Error::usage(format!(
-            "'{}': this pulse does not read this kind of store",
-            crate::name::printable(address)
-        ))
-        .with_hint("use a git repository, a directory, s3://BUCKET[/PREFIX] or a git remote")),
+        Address::Http(url) => Ok(Arc::new(http::HttpStore::open(
+            &url,
+            &options.config,
+            &author(),
+        )?)),
     }
 }
 

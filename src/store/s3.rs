@@ -108,7 +108,6 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -237,15 +236,9 @@ impl S3Backend {
     /// Run `fut` to completion on the shared runtime, for at most `limit`; `None` if the
     /// limit passed first (the request is then abandoned).
     fn wait<F: Future>(&self, limit: Duration, fut: F) -> Result<Option<F::Output>> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::other(format!(
-                "{} cannot be used from inside an async runtime",
-                self.describe()
-            )));
-        }
         // The timer is made inside the runtime, which it needs.
         let limited = async move { tokio::time::timeout(limit, fut).await };
-        Ok(runtime()?.block_on(limited).ok())
+        Ok(super::runtime::block_on(&self.describe(), limited)?.ok())
     }
 
     /// The error for an operation that did not finish within `limit`.
@@ -581,22 +574,6 @@ fn describe(location: &Location, endpoint: Option<&Endpoint>) -> String {
     }
 }
 
-/// The runtime every S3 store's requests run on, started on first use.
-fn runtime() -> Result<&'static tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
-        OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .thread_name("pulse-s3")
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| Error::other(format!("cannot start the S3 client: {e}")))
-}
-
 /// The `AWS_*` environment variables (those that are valid UTF-8).
 fn aws_environment() -> Vec<(String, String)> {
     std::env::vars_os()
@@ -887,10 +864,8 @@ fn env_flag(env: &[(String, String)], name: &str) -> Option<bool> {
 
 /// Decide everything about the client from the settings and the `AWS_*` environment.
 fn plan(location: &Location, settings: &Settings, env: &[(String, String)]) -> Result<Plan> {
-    // TLS runs on ring (see Cargo.toml), installed here, before any client is built, so a
-    // run that never opens an S3 store never sets it up. A provider already installed (by
-    // an embedding program, or an earlier store) is kept.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Before any client is built; a run that never opens an S3 store never sets it up.
+    super::runtime::install_tls();
     let store = location.url("");
     let usage = |what: String| Error::usage(format!("S3 store '{store}': {what}"));
     const CREDENTIAL_VARS: &[&str] = &[

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use pulse::name::{Label, Name};
 use pulse::store::backend::{Backend, Swapped};
 use pulse::store::s3::S3Backend;
 use pulse::store::{DirBackend, DirStore, GitStore, LayoutStore, MemoryStore, Store};
+use pulse::version::Version;
 
 use crate::common::s3::{Kind, S3Server};
 
@@ -29,6 +31,8 @@ pub struct Fixture {
     pub atomic: bool,
     /// The S3 server the store lives on.
     _server: Option<Arc<Mutex<Option<S3Server>>>>,
+    /// The static web server the store is published by.
+    _static: Option<Arc<Mutex<Option<StaticServer>>>>,
 }
 
 /// Changes a release's stored content (`name`, `version`) behind the store's back.
@@ -67,6 +71,7 @@ impl Fixture {
             make_unavailable: None,
             atomic: true,
             _server: None,
+            _static: None,
         }
     }
 
@@ -81,6 +86,7 @@ impl Fixture {
             make_unavailable: None,
             atomic: true,
             _server: None,
+            _static: None,
         }
     }
 
@@ -95,6 +101,7 @@ impl Fixture {
             make_unavailable: None,
             atomic: true,
             _server: None,
+            _static: None,
         }
     }
 
@@ -117,6 +124,7 @@ impl Fixture {
             make_unavailable: None,
             atomic: true,
             _server: None,
+            _static: None,
         }
     }
 
@@ -153,6 +161,44 @@ impl Fixture {
             // s3s-fs checks a condition and writes in a second step (docs/stores.md).
             atomic: kind == Kind::Moto,
             _server: Some(server),
+            _static: None,
+        }
+    }
+
+    /// A directory store published by a static web server (python's `http.server`), read
+    /// through the HTTP store: every read goes over HTTP, as a program reading an export
+    /// on a web server reads it; writes go to the directory being served (a static server
+    /// takes none).
+    pub fn static_export() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        std::fs::create_dir_all(&root).unwrap();
+        let server = StaticServer::start(&root);
+        let reader = pulse::store::http::HttpStore::open(
+            &server.url(),
+            &BTreeMap::new(),
+            "Ada Tester <ada@example.com>",
+        )
+        .unwrap();
+        let writer = DirStore::new(
+            DirBackend::new(root.clone()),
+            "Ada Tester <ada@example.com>",
+        );
+        let server = Arc::new(Mutex::new(Some(server)));
+        Fixture {
+            store: Arc::new(Published { reader, writer }),
+            _dir: Some(dir),
+            fsck: None,
+            corrupt: Some(Box::new(move |name: &str, version: &str| {
+                let file = root.join(name).join(version).join("content.md");
+                std::fs::write(file, b"tampered behind the store's back").unwrap();
+            })),
+            // Its writes go to the directory, which cannot become unreachable: the
+            // registry fixture covers an HTTP store that does.
+            make_unavailable: None,
+            atomic: true,
+            _static: Some(server),
+            _server: None,
         }
     }
 
@@ -257,4 +303,126 @@ pub fn s3_config(server: &S3Server, atomic: bool) -> BTreeMap<String, String> {
         config.insert("atomic_conditional_writes".to_owned(), "true".to_owned());
     }
     config
+}
+
+/// python's `http.server` serving a directory on 127.0.0.1 (stopped when dropped).
+pub struct StaticServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl StaticServer {
+    pub fn start(root: &Path) -> StaticServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "-d"])
+            .arg(root)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("http.server said: {line}"));
+        StaticServer { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A store published as files: written as a directory store, read back over HTTP from a
+/// static web server serving that directory.
+struct Published {
+    reader: pulse::store::http::HttpStore,
+    writer: DirStore,
+}
+
+impl Store for Published {
+    fn describe(&self) -> String {
+        self.reader.describe()
+    }
+    fn put(&self, release: &pulse::store::NewRelease) -> pulse::Result<pulse::store::Stored> {
+        self.writer.put(release)
+    }
+    fn read(&self, name: &Name, version: &Version) -> pulse::Result<pulse::store::Unverified> {
+        self.reader.read(name, version)
+    }
+    fn read_release(
+        &self,
+        name: &Name,
+        version: &Version,
+    ) -> pulse::Result<(pulse::meta::ReleaseMeta, pulse::store::Unverified)> {
+        self.reader.read_release(name, version)
+    }
+    fn read_into(
+        &self,
+        name: &Name,
+        version: &Version,
+        out: &mut dyn std::io::Write,
+    ) -> pulse::Result<pulse::store::Recorded> {
+        self.reader.read_into(name, version, out)
+    }
+    fn list(&self, prefix: &pulse::name::NamePrefix) -> pulse::Result<Vec<Name>> {
+        self.reader.list(prefix)
+    }
+    fn delete(&self, name: &Name, version: &Version) -> pulse::Result<()> {
+        self.writer.delete(name, version)
+    }
+    fn versions(&self, name: &Name) -> pulse::Result<Vec<Version>> {
+        self.reader.versions(name)
+    }
+    fn metadata(&self, name: &Name, version: &Version) -> pulse::Result<pulse::meta::ReleaseMeta> {
+        self.reader.metadata(name, version)
+    }
+    fn prompt_metadata(&self, name: &Name) -> pulse::Result<pulse::meta::PromptMeta> {
+        self.reader.prompt_metadata(name)
+    }
+    fn update_metadata(
+        &self,
+        name: &Name,
+        update: &pulse::meta::MetadataUpdate,
+    ) -> pulse::Result<pulse::meta::PromptMeta> {
+        self.writer.update_metadata(name, update)
+    }
+    fn labels(&self, name: &Name) -> pulse::Result<BTreeMap<Label, Version>> {
+        self.reader.labels(name)
+    }
+    fn set_label(
+        &self,
+        name: &Name,
+        label: &Label,
+        expect: &pulse::store::Expect,
+        target: Option<&Version>,
+    ) -> pulse::Result<Option<Version>> {
+        self.writer.set_label(name, label, expect, target)
+    }
+    fn checksums(&self, name: &Name) -> pulse::Result<BTreeMap<Version, pulse::digest::Digest>> {
+        self.reader.checksums(name)
+    }
+    fn states(&self, names: &[Name], jobs: usize) -> pulse::Result<Vec<pulse::store::PromptState>> {
+        self.reader.states(names, jobs)
+    }
+    fn summaries(
+        &self,
+        prefix: &pulse::name::NamePrefix,
+    ) -> pulse::Result<Vec<pulse::store::PromptSummary>> {
+        self.reader.summaries(prefix)
+    }
 }

@@ -123,3 +123,5 @@ conformance_suite!(s3_moto, Fixture::s3(crate::common::s3::Kind::Moto), can: [Co
 // s3s-fs checks a write's condition, then writes in a second step: its concurrent
 // writers can both win, so the concurrency cases are declared out for it.
 conformance_suite!(s3_s3s_fs, Fixture::s3(crate::common::s3::Kind::S3sFs), can: [Corrupt, Unavailable]);
+// A directory store behind a static web server, read over HTTP (written as a directory).
+conformance_suite!(static_export, Fixture::static_export(), can: [Corrupt, Atomic]);

@@ -37,7 +37,7 @@ use crate::name::{Label, Name, NamePrefix, printable};
 use crate::version::Version;
 
 /// The settings an HTTP store takes in `storage_config`.
-const KEYS: &[&str] = &["token"];
+const KEYS: &[&str] = &["token", "timeout", "connect_timeout"];
 
 /// Attempts per request when the failure is one that retrying can help.
 const ATTEMPTS: u32 = 4;
@@ -45,7 +45,8 @@ const ATTEMPTS: u32 = 4;
 /// The longest wait before a retry, whatever `Retry-After` asks.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// How long to wait for a connection, and for each read of an answer.
+/// How long to wait for a connection, and for each read of an answer (the settings
+/// `connect_timeout` and `timeout`, in seconds).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -118,6 +119,7 @@ impl HttpBackend {
             base.push('/');
         }
         let mut token = None;
+        let (mut connect_timeout, mut read_timeout) = (CONNECT_TIMEOUT, READ_TIMEOUT);
         for (key, value) in config {
             if key.starts_with("age_") {
                 continue;
@@ -129,8 +131,21 @@ impl HttpBackend {
                 ))
                 .with_hint(format!("its settings are {}", KEYS.join(", "))));
             }
-            if !value.is_empty() {
-                token = Some(value.clone());
+            if value.is_empty() {
+                continue;
+            }
+            let seconds = || match value.parse::<f64>() {
+                Ok(s) if s > 0.0 && s <= 3600.0 => Ok(Duration::from_secs_f64(s)),
+                _ => Err(Error::usage(format!(
+                    "setting '{key}' of HTTP store '{base}' must be a number of seconds \
+                     (more than 0, at most 3600), not '{}'",
+                    printable(value)
+                ))),
+            };
+            match key.as_str() {
+                "timeout" => read_timeout = seconds()?,
+                "connect_timeout" => connect_timeout = seconds()?,
+                _ => token = Some(value.clone()),
             }
         }
         // The environment beats the configuration.
@@ -147,8 +162,8 @@ impl HttpBackend {
         }
         super::runtime::install_tls();
         let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
+            .connect_timeout(connect_timeout)
+            .read_timeout(read_timeout)
             .redirect(reqwest::redirect::Policy::limited(5))
             .user_agent(concat!("pulse/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -330,15 +345,27 @@ impl Backend for HttpBackend {
 
     fn get(&self, key: &str, limit: u64) -> Result<Option<Object>> {
         super::runtime::block_on(&self.describe(), async {
-            let Some(response) = self.get_response(key).await? else {
-                return Ok(None);
+            // A small file is read whole before it is used, so an answer that broke off
+            // half-way is asked for again, as one that never came would be.
+            let mut attempt = 1;
+            let (etag, bytes) = loop {
+                let Some(response) = self.get_response(key).await? else {
+                    return Ok(None);
+                };
+                let etag = response
+                    .headers()
+                    .get(header::ETAG)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                match self.body(key, response, limit).await {
+                    Ok(bytes) => break (etag, bytes),
+                    Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
             };
-            let etag = response
-                .headers()
-                .get(header::ETAG)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let bytes = self.body(key, response, limit).await?;
             // A static server may send no ETag: the bytes' checksum is then the version,
             // quoted as the registry quotes its own.
             let etag = etag.unwrap_or_else(|| format!("\"{}\"", Digest::of(&bytes).hex()));

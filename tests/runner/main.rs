@@ -15,6 +15,7 @@ mod crash;
 mod errors;
 mod hardening;
 mod hostile_remotes;
+mod http_faults;
 mod import_export;
 mod labels;
 mod large;

@@ -250,10 +250,15 @@ impl HttpBackend {
         let status = response.status();
         let said = error_message(response).await;
         let what = format!("{method} {} answered {status}", self.url(key));
-        let what = match said {
-            Some(said) => format!("{what}: {said}"),
-            None => what,
+        let (what, kind) = match said {
+            Some((said, kind)) => (format!("{what}: {said}"), kind),
+            None => (what, None),
         };
+        // A registry whose store holds something broken says so: that is the store's
+        // integrity failure (exit 5), not an outage.
+        if kind.as_deref() == Some("integrity") {
+            return Error::integrity(what);
+        }
         match status {
             StatusCode::UNAUTHORIZED => Error::unavailable(what).with_hint(
                 "set PULSE_TOKEN (or the store's 'token' setting) to a token the registry accepts",
@@ -508,7 +513,7 @@ impl Store for HttpStore {
                 StatusCode::CREATED => Ok(Stored::Created),
                 StatusCode::OK => Ok(Stored::Unchanged),
                 StatusCode::CONFLICT => {
-                    let said = error_message(response).await;
+                    let said = error_message(response).await.map(|(said, _)| said);
                     Err(Error::conflict(format!(
                         "release '{}@{}' already exists in {} with different content{}",
                         r.name,
@@ -760,9 +765,9 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     Some(cause.to_string())
 }
 
-/// The message of a registry's error answer (`{"error": {"message": …}}`), or the start
-/// of whatever else it sent.
-async fn error_message(mut response: reqwest::Response) -> Option<String> {
+/// The message of a registry's error answer (`{"error": {"kind": …, "message": …}}`)
+/// with its kind, or the start of whatever else it sent.
+async fn error_message(mut response: reqwest::Response) -> Option<(String, Option<String>)> {
     let plain = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -782,11 +787,12 @@ async fn error_message(mut response: reqwest::Response) -> Option<String> {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body)
         && let Some(message) = value["error"]["message"].as_str()
     {
-        return Some(printable(message));
+        let kind = value["error"]["kind"].as_str().map(str::to_owned);
+        return Some((printable(message), kind));
     }
     let text = String::from_utf8_lossy(&body);
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(printable(&line.chars().take(200).collect::<String>()))
+    Some((printable(&line.chars().take(200).collect::<String>()), None))
 }
 
 /// Percent-encode every byte outside `A-Z a-z 0-9 - . _ ~` (RFC 3986 unreserved).

@@ -235,7 +235,8 @@ pub fn set_key(settings: &mut Settings, key: &str, value: &str, source: &str) ->
     Ok(())
 }
 
-fn parse_size(s: &str) -> Option<u64> {
+/// A size in bytes: `1048576`, `64KiB`, `100MB` (B, KB, KiB, MB, MiB, GB, GiB).
+pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);

@@ -22,19 +22,13 @@ use crate::fsutil::{Dir, WriteMode, Written};
 use crate::name::Name;
 use crate::repo::{PromptRepo, Release};
 use crate::selector::Selector;
+use crate::store::cache::{CacheMode, CacheOptions};
 use crate::store::{GitStore, StoreExt};
 use crate::version::Version;
 
 /// pulse's part of the user's cache: `$XDG_CACHE_HOME/progress-pulse`, or `~/.cache/...`.
 fn cache_base() -> Result<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .ok_or_else(|| {
-            Error::usage("neither XDG_CACHE_HOME nor HOME is set, so there is no cache directory")
-        })?;
-    Ok(base.join("progress-pulse"))
+    crate::store::cache::cache_root()
 }
 
 /// Where mirrors live: `$XDG_CACHE_HOME/progress-pulse/mirrors`, or `~/.cache/...`.
@@ -110,6 +104,43 @@ fn refresh(root: &Path, url: &str, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// When the mirror at `path` was last refreshed (its stamp, written after each refresh).
+fn refreshed_at(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path.with_extension("checked"))
+        .and_then(|m| m.modified())
+        .ok()
+}
+
+/// Whether the mirror at `path` is to be refreshed before it answers a question that a
+/// newer release could change (`latest`, a label, a range), as `cache` says: always with
+/// `--refresh` (and for sync), never with `--offline`, else once it is older than the TTL.
+fn due(path: &Path, cache: &CacheOptions) -> bool {
+    match cache.mode {
+        CacheMode::Offline => false,
+        CacheMode::Refresh | CacheMode::Off => true,
+        CacheMode::Normal => refreshed_at(path).is_none_or(|at| {
+            std::time::SystemTime::now()
+                .duration_since(at)
+                .is_ok_and(|age| age >= cache.ttl)
+        }),
+    }
+}
+
+/// Refresh the mirror of `url` at `path` and stamp it.
+fn refresh_stamped(root: &Path, url: &str, path: &Path) -> Result<()> {
+    refresh(root, url, path)?;
+    let stamp = path.with_extension("checked");
+    std::fs::write(&stamp, b"").io_ctx(|| format!("cannot write '{}'", stamp.display()))
+}
+
+/// The error for a mirror `--offline` cannot answer from.
+fn offline_miss(url: &str) -> Error {
+    Error::unavailable(format!(
+        "'{url}' has no cached mirror, and --offline keeps pulse from asking it"
+    ))
+    .with_hint("run it once without --offline to fill the cache")
+}
+
 /// A relative path is made absolute (and canonical, when it exists), so that git, which
 /// runs in the cache, finds it, and its mirror and pins do not depend on where pulse ran.
 /// Every other URL is kept as given.
@@ -129,14 +160,24 @@ fn absolute_url(url: &str) -> Result<String> {
 
 /// The git remote at `url` as a store: its cached mirror, refreshed first (a remote that
 /// cannot be reached is answered from the cache, with a warning in the log).
-pub fn open_store(url: &str, branch: Option<&str>) -> Result<GitStore> {
+pub fn open_store(url: &str, branch: Option<&str>, cache: &CacheOptions) -> Result<GitStore> {
     crate::remote::check_url(url)?;
     let url = &absolute_url(url)?;
     let root = cache_root()?;
     let path = mirror_path(&root, url);
     let cached = path.join("HEAD").exists();
-    if let Err(e) = refresh(&root, url, &path) {
-        if !cached || matches!(e.kind(), Kind::Usage | Kind::NotFound) {
+    if !cached && cache.mode == CacheMode::Offline {
+        return Err(offline_miss(url));
+    }
+    let refreshed = match due(&path, cache) {
+        true => refresh_stamped(&root, url, &path),
+        false => Ok(()),
+    };
+    if let Err(e) = refreshed {
+        if !cached
+            || cache.mode == CacheMode::Refresh
+            || matches!(e.kind(), Kind::Usage | Kind::NotFound)
+        {
             return Err(e);
         }
         ::log::warn!(
@@ -157,13 +198,25 @@ pub fn open_store(url: &str, branch: Option<&str>) -> Result<GitStore> {
 
 /// Read `name@selector` from the remote at `url` through its cached mirror, checked
 /// against the release's pin.
-pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) -> Result<Fetched> {
+pub fn fetch(
+    url: &str,
+    name: &Name,
+    selector: &Selector,
+    branch: Option<&str>,
+    cache: &CacheOptions,
+) -> Result<Fetched> {
     crate::remote::check_url(url)?;
     let url = &absolute_url(url)?;
     let root = cache_root()?;
     let path = mirror_path(&root, url);
     let cached = path.join("HEAD").exists();
-    if cached && let Selector::Exact(v) = selector {
+    if !cached && cache.mode == CacheMode::Offline {
+        return Err(offline_miss(url));
+    }
+    if cached
+        && cache.mode != CacheMode::Refresh
+        && let Selector::Exact(v) = selector
+    {
         let repo = PromptRepo::open(&path)?;
         if let Some(release) = repo.release(name, v)? {
             let content = repo.release_content(&release)?;
@@ -176,9 +229,17 @@ pub fn fetch(url: &str, name: &Name, selector: &Selector, branch: Option<&str>) 
         }
     }
     let mut warning = None;
-    if let Err(e) = refresh(&root, url, &path) {
-        // A remote that says it has no such repository is believed, never served stale.
-        if !cached || matches!(e.kind(), Kind::Usage | Kind::NotFound) {
+    let refreshed = match due(&path, cache) {
+        true => refresh_stamped(&root, url, &path),
+        false => Ok(()),
+    };
+    if let Err(e) = refreshed {
+        // A remote that says it has no such repository is believed, never served stale;
+        // --refresh asks for the remote's answer, not the cache's.
+        if !cached
+            || cache.mode == CacheMode::Refresh
+            || matches!(e.kind(), Kind::Usage | Kind::NotFound)
+        {
             let hint = match e.kind() {
                 Kind::NotFound => "check the URL: the remote says there is no such repository",
                 Kind::Unavailable => {

@@ -19,6 +19,7 @@ use crate::error::{Error, Hint, Result};
 use crate::name::Name;
 use crate::repo::{PromptRepo, SETTINGS_PATH};
 use crate::selector::Selector;
+use crate::store::cache::{CacheMode, CacheOptions};
 use crate::store::{GitStore, OpenOptions, Store, StoreKind};
 
 /// pulse: a Git-native manager for LLM instruction prompts.
@@ -63,6 +64,13 @@ pub struct Globals {
     /// How much to say on stderr: error, warn, info (the default), debug, trace.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Never ask a remote store (S3, a registry): answer from the cache, however old, or
+    /// fail (exit 6).
+    #[arg(long, global = true, conflicts_with = "refresh")]
+    pub offline: bool,
+    /// Ask remote stores for everything, whatever the cache holds (and keep what they send).
+    #[arg(long, global = true)]
+    pub refresh: bool,
 }
 
 /// The global options that take a value (as `--opt VALUE` or `--opt=VALUE`).
@@ -88,6 +96,8 @@ fn subcommand_name(args: &[std::ffi::OsString]) -> Option<&str> {
             rest.next()?;
         } else if !(arg == "-q"
             || arg == "--quiet"
+            || arg == "--offline"
+            || arg == "--refresh"
             || GLOBALS_WITH_VALUES
                 .iter()
                 .any(|g| arg.strip_prefix(g).is_some_and(|v| v.starts_with('='))))
@@ -182,6 +192,8 @@ pub struct Access {
     branch: Option<String>,
     config_path: Option<PathBuf>,
     log_level: Option<String>,
+    /// `--offline`, `--refresh`, or neither.
+    cache_mode: CacheMode,
     home: OnceCell<Arc<GitStore>>,
     store: OnceCell<Arc<dyn Store>>,
     settings: OnceCell<(Settings, Vec<String>)>,
@@ -256,12 +268,29 @@ impl Access {
 
     /// How stores are opened: the branch, and the configuration's `storage_config`.
     pub fn open_options(&self) -> Result<OpenOptions> {
+        let settings = self.settings()?;
         Ok(OpenOptions {
             branch: self.branch.clone(),
             kind: None,
-            config: self.settings()?.storage_config.clone(),
+            config: settings.storage_config.clone(),
             author: None,
+            cache: CacheOptions {
+                mode: self.cache_mode,
+                ttl: settings.cache_ttl.map_or(
+                    crate::store::cache::DEFAULT_TTL,
+                    std::time::Duration::from_secs,
+                ),
+                max_bytes: settings
+                    .cache_size
+                    .unwrap_or(crate::store::cache::DEFAULT_MAX_BYTES),
+                root: None,
+            },
         })
+    }
+
+    /// `--offline`, `--refresh`, or neither.
+    pub fn cache_mode(&self) -> CacheMode {
+        self.cache_mode
     }
 
     /// The store releases are read from: `--store`/`PULSE_STORE`, else the store the
@@ -424,6 +453,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             branch: g.branch,
             config_path: g.config,
             log_level: g.log_level.clone(),
+            cache_mode: if g.offline {
+                CacheMode::Offline
+            } else if g.refresh {
+                CacheMode::Refresh
+            } else {
+                CacheMode::Normal
+            },
             home: OnceCell::new(),
             store: OnceCell::new(),
             settings: OnceCell::new(),
@@ -504,7 +540,10 @@ mod tests {
         for sub in full.get_subcommands() {
             let name = sub.get_name();
             let Some(lean) = commands::single(name) else {
-                assert_eq!(name, "label", "only label is left to the full parser");
+                assert!(
+                    ["label", "cache"].contains(&name),
+                    "only commands with subcommands are left to the full parser: {name}"
+                );
                 continue;
             };
             let mut sub = sub.clone();

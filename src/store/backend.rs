@@ -45,6 +45,17 @@ pub enum Swapped {
     Lost,
 }
 
+/// What a conditional read found.
+#[derive(Debug, Clone)]
+pub enum Revalidated {
+    /// The file is still the version the reader has.
+    Unchanged,
+    /// The file changed: this is it now.
+    Changed(Object),
+    /// There is no such file (any more).
+    Gone,
+}
+
 /// Bytes under keys, with create-only and compare-and-swap writes. A key is a relative
 /// `/`-separated path whose segments come from validated names, versions and the
 /// layout's own file names: never `.`, `..` or empty.
@@ -68,6 +79,17 @@ pub trait Backend: Send + Sync {
     /// not holds no files: `get` and `list` find none, and the first write creates it.
     fn exists(&self) -> Result<bool> {
         Ok(true)
+    }
+
+    /// The file at `key` unless it is still version `etag`: a conditional read (HTTP
+    /// `If-None-Match`) where the backend has one, so a cache revalidates what it holds
+    /// without the bytes coming again. The default reads the file and compares versions.
+    fn get_if_changed(&self, key: &str, limit: u64, etag: &Etag) -> Result<Revalidated> {
+        Ok(match self.get(key, limit)? {
+            None => Revalidated::Gone,
+            Some(object) if &object.etag == etag => Revalidated::Unchanged,
+            Some(object) => Revalidated::Changed(object),
+        })
     }
 
     /// Write `bytes` at `key` only if no file is there: atomically (a reader sees no

@@ -23,7 +23,8 @@ use bytes::Bytes;
 use reqwest::{Method, StatusCode, header};
 use serde::Serialize;
 
-use super::backend::{Backend, Created, Etag, Object, Swapped};
+use super::backend::{Backend, Created, Etag, Object, Revalidated, Swapped};
+use super::cache::{CacheMode, CacheOptions, CachedBackend};
 use super::layout::{CATALOG_FILE, CONTENT_FILE, Catalog, PromptIndex, STORE_FILE};
 use super::{
     Expect, LayoutStore, NewRelease, PromptState, PromptSummary, Recorded, Store, Stored,
@@ -57,27 +58,49 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 pub struct HttpBackend {
     /// The base URL, ending with `/`.
     base: String,
-    client: reqwest::Client,
+    /// The client, made by the first request (a read the cache answers never makes one,
+    /// nor sets up TLS).
+    client: std::sync::OnceLock<std::result::Result<reqwest::Client, String>>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
     token: Option<String>,
 }
 
 /// A registry, or a static web server serving a directory store.
 pub struct HttpStore {
-    layout: LayoutStore<HttpBackend>,
+    layout: LayoutStore<CachedBackend<HttpBackend>>,
+    /// `--offline`: the registry's JSON API is not asked either.
+    offline: bool,
 }
 
 impl HttpStore {
     /// Open the store at `url` (`http://` or `https://`) with its settings (`token`;
     /// values already expanded). Nothing is sent: a wrong address or token shows at the
     /// first request. A malformed URL or an unknown setting is a usage error (exit 2).
-    pub fn open(url: &str, config: &BTreeMap<String, String>, author: &str) -> Result<HttpStore> {
+    /// Its files are read through the on-disk cache as `cache` says.
+    pub fn open(
+        url: &str,
+        config: &BTreeMap<String, String>,
+        author: &str,
+        cache: CacheOptions,
+    ) -> Result<HttpStore> {
         let backend = HttpBackend::open(url, config)?;
+        let root = super::cache::root_for(&cache)?;
+        let offline = cache.mode == CacheMode::Offline;
+        let cached = CachedBackend::new(backend, url, root, cache);
         Ok(HttpStore {
-            layout: LayoutStore::new(backend, author),
+            layout: LayoutStore::new(cached, author),
+            offline,
         })
     }
 
+    /// The registry itself, for its own requests.
     fn http(&self) -> &HttpBackend {
+        self.layout.backend().inner()
+    }
+
+    /// The layout's files, through the cache.
+    fn files(&self) -> &CachedBackend<HttpBackend> {
         self.layout.backend()
     }
 }
@@ -160,22 +183,34 @@ impl HttpBackend {
             ))
             .with_hint("check PULSE_TOKEN or the store's 'token' setting"));
         }
-        super::runtime::install_tls();
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .read_timeout(read_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .user_agent(concat!("pulse/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::other(format!("cannot set up the HTTP client for '{base}': {e}"))
-                    .with_source(e)
-            })?;
         Ok(HttpBackend {
             base,
-            client,
+            client: std::sync::OnceLock::new(),
+            connect_timeout,
+            read_timeout,
             token,
         })
+    }
+
+    fn client(&self) -> Result<&reqwest::Client> {
+        self.client
+            .get_or_init(|| {
+                super::runtime::install_tls();
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .read_timeout(self.read_timeout)
+                    .redirect(reqwest::redirect::Policy::limited(5))
+                    .user_agent(concat!("pulse/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| {
+                Error::other(format!(
+                    "cannot set up the HTTP client for '{}': {e}",
+                    self.base
+                ))
+            })
     }
 
     fn url(&self, key: &str) -> String {
@@ -192,10 +227,11 @@ impl HttpBackend {
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response> {
         let url = self.url(key);
+        let client = self.client()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.client.request(method.clone(), &url);
+            let mut request = client.request(method.clone(), &url);
             if let Some(token) = &self.token {
                 request = request.bearer_auth(token);
             }
@@ -381,6 +417,38 @@ impl Backend for HttpBackend {
         })?
     }
 
+    fn get_if_changed(&self, key: &str, limit: u64, etag: &Etag) -> Result<Revalidated> {
+        super::runtime::block_on(&self.describe(), async {
+            let response = self
+                .send(Method::GET, key, |r| {
+                    r.header(header::IF_NONE_MATCH, etag.0.as_str())
+                })
+                .await?;
+            match response.status() {
+                StatusCode::NOT_MODIFIED => Ok(Revalidated::Unchanged),
+                StatusCode::NOT_FOUND | StatusCode::GONE => Ok(Revalidated::Gone),
+                s if s.is_success() => {
+                    let sent = response
+                        .headers()
+                        .get(header::ETAG)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let bytes = self.body(key, response, limit).await?;
+                    // A static server may ignore the condition and send no ETag: the
+                    // bytes' checksum is then the version, as `get` makes it.
+                    let now =
+                        Etag(sent.unwrap_or_else(|| format!("\"{}\"", Digest::of(&bytes).hex())));
+                    Ok(if &now == etag {
+                        Revalidated::Unchanged
+                    } else {
+                        Revalidated::Changed(Object { bytes, etag: now })
+                    })
+                }
+                _ => Err(self.refused(&Method::GET, key, response).await),
+            }
+        })?
+    }
+
     fn get_into(&self, key: &str, out: &mut dyn Write) -> Result<Option<u64>> {
         super::runtime::block_on(&self.describe(), async {
             let Some(mut response) = self.get_response(key).await? else {
@@ -541,7 +609,7 @@ impl Store for HttpStore {
     }
 
     fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>> {
-        let http = self.http();
+        let http = self.files();
         let catalog = match http.get(CATALOG_FILE, bounded::INDEX_JSON.max_bytes as u64)? {
             Some(object) => {
                 bounded::check_json(&object.bytes, bounded::INDEX_JSON).map_err(|why| {
@@ -651,6 +719,12 @@ impl Store for HttpStore {
     }
 
     fn label_history(&self, name: &Name) -> Result<Option<Vec<LabelMove>>> {
+        if self.offline {
+            return Err(Error::unavailable(format!(
+                "the label history of '{name}' needs {}, and --offline keeps pulse from asking it",
+                self.describe()
+            )));
+        }
         self.http()
             .api(&format!("_api/v1/prompts/{name}/history"))
             .or_else(|e| match e.kind() {
@@ -667,10 +741,13 @@ impl Store for HttpStore {
         } else {
             format!("?prefix={}", percent_encode(prefix.as_str().as_bytes()))
         };
-        if let Some(rows) = self
-            .http()
-            .api::<Vec<SummaryRow>>(&format!("_api/v1/prompts{query}"))?
-        {
+        let rows = match self.offline {
+            true => None,
+            false => self
+                .http()
+                .api::<Vec<SummaryRow>>(&format!("_api/v1/prompts{query}"))?,
+        };
+        if let Some(rows) = rows {
             return rows.into_iter().map(SummaryRow::check).collect();
         }
         // A static server: the catalog, then each prompt's index and labels.

@@ -13,6 +13,7 @@
 //! `tests/runner/conformance/` runs every store through the same named cases.
 
 pub mod backend;
+pub mod cache;
 mod dir;
 mod git;
 pub mod http;
@@ -547,6 +548,8 @@ pub struct OpenOptions {
     pub config: BTreeMap<String, String>,
     /// Who releases put without an author are by, `Name <email>`.
     pub author: Option<String>,
+    /// How reads from a remote store (S3, a registry) use the on-disk cache.
+    pub cache: cache::CacheOptions,
 }
 
 /// The kinds of store, as the configuration's `storage` key names them.
@@ -736,15 +739,22 @@ pub fn open(address: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
         Address::GitRemote(url) => Ok(Arc::new(crate::mirror::open_store(
             &url,
             options.branch.as_deref(),
+            &options.cache,
         )?)),
         Address::S3(url) => Ok(Arc::new(LayoutStore::new(
-            s3::S3Backend::open(&url, &options.config)?,
+            cache::CachedBackend::new(
+                s3::S3Backend::open(&url, &options.config)?,
+                &url,
+                cache::root_for(&options.cache)?,
+                options.cache.clone(),
+            ),
             author(),
         ))),
         Address::Http(url) => Ok(Arc::new(http::HttpStore::open(
             &url,
             &options.config,
             &author(),
+            options.cache.clone(),
         )?)),
     }
 }

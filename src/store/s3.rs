@@ -120,7 +120,7 @@ use object_store::{
     PutPayload, RetryConfig, UpdateVersion,
 };
 
-use super::backend::{Backend, Created, Etag, Object, Swapped};
+use super::backend::{Backend, Created, Etag, Object, Revalidated, Swapped};
 use crate::bounded::Refusal;
 use crate::error::{Error, Result};
 use crate::name::printable;
@@ -181,6 +181,16 @@ impl std::fmt::Debug for S3Backend {
             .field("atomic", &self.atomic)
             .finish_non_exhaustive()
     }
+}
+
+/// How a read started.
+enum Read {
+    /// The object, its body still to take.
+    Found(object_store::GetResult),
+    /// There is no such object.
+    Missing,
+    /// The object is still the version the read named (`If-None-Match`).
+    NotModified,
 }
 
 impl S3Backend {
@@ -264,17 +274,28 @@ impl S3Backend {
     /// Start reading the object at `key` (its metadata and a body to take); `None` if
     /// there is no such object.
     fn start_get(&self, key: &str) -> Result<Option<object_store::GetResult>> {
+        match self.start_get_with(key, GetOptions::default())? {
+            Read::Found(got) => Ok(Some(got)),
+            Read::Missing => Ok(None),
+            Read::NotModified => Err(Error::other(format!(
+                "'{}'{}: not modified, to a read that asked for it whatever its version",
+                self.location.url(key),
+                self.at()
+            ))),
+        }
+    }
+
+    /// Start reading the object at `key` with `options` (a condition on its version).
+    fn start_get_with(&self, key: &str, options: GetOptions) -> Result<Read> {
         let path = self.path(key)?;
         log::trace!("GET {}", self.location.url(key));
         let got = self
-            .wait(
-                REQUEST_LIMIT,
-                self.store.get_opts(&path, GetOptions::default()),
-            )?
+            .wait(REQUEST_LIMIT, self.store.get_opts(&path, options))?
             .ok_or_else(|| self.timed_out("read", key, REQUEST_LIMIT))?;
         match got {
-            Ok(got) => Ok(Some(got)),
-            Err(e) => self.missing_or(e, "read", key),
+            Ok(got) => Ok(Read::Found(got)),
+            Err(object_store::Error::NotModified { .. }) => Ok(Read::NotModified),
+            Err(e) => self.missing_or::<()>(e, "read", key).map(|_| Read::Missing),
         }
     }
 
@@ -283,6 +304,11 @@ impl S3Backend {
         let Some(got) = self.start_get(key)? else {
             return Ok(None);
         };
+        self.take_small(key, got, limit).map(Some)
+    }
+
+    /// The body of a read that started, whole, refusing more than `limit` bytes.
+    fn take_small(&self, key: &str, got: object_store::GetResult, limit: u64) -> Result<Object> {
         let too_large = || {
             let limit = usize::try_from(limit).unwrap_or(usize::MAX);
             Error::integrity(format!(
@@ -313,10 +339,10 @@ impl S3Backend {
                 }
             }
         }
-        Ok(Some(Object {
+        Ok(Object {
             bytes: bytes.freeze(),
             etag,
-        }))
+        })
     }
 
     /// `None` for a missing object (in a bucket that exists), the error otherwise.
@@ -410,6 +436,18 @@ impl Backend for S3Backend {
 
     fn get(&self, key: &str, limit: u64) -> Result<Option<Object>> {
         self.read_small(key, limit)
+    }
+
+    fn get_if_changed(&self, key: &str, limit: u64, etag: &Etag) -> Result<Revalidated> {
+        let options = GetOptions {
+            if_none_match: Some(etag.0.clone()),
+            ..GetOptions::default()
+        };
+        Ok(match self.start_get_with(key, options)? {
+            Read::Found(got) => Revalidated::Changed(self.take_small(key, got, limit)?),
+            Read::Missing => Revalidated::Gone,
+            Read::NotModified => Revalidated::Unchanged,
+        })
     }
 
     fn get_into(&self, key: &str, out: &mut dyn Write) -> Result<Option<u64>> {

@@ -27,6 +27,9 @@ fn with_origin() -> (Env, PathBuf) {
     env.add("p", "1.0.0", b"first\n");
     env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     env.pulse(&["push"]).assert_ok();
+    // Every read that a newer release could change asks the remote (no TTL), so what
+    // the remote does shows at once.
+    env.user_config("cache_ttl: 0\n");
     (env, bare)
 }
 
@@ -308,7 +311,11 @@ fn fetch_from_a_relative_path_reads_that_path() {
         .unwrap();
     assert_eq!(out.assert_ok().stdout_str(), "first\n");
     // One mirror: the same repository, however it was named.
-    assert_eq!(mirrors(&env), 2, "a mirror and its lock file");
+    assert_eq!(
+        mirrors(&env),
+        3,
+        "a mirror, its lock file and its refresh stamp"
+    );
 }
 
 #[test]

@@ -56,15 +56,15 @@ fn served() -> (Env, Liar) {
     let export = env.path("export");
     env.pulse(&["export", export.to_str().unwrap()]).assert_ok();
     // A short read timeout, so that a server that stalls is given up on quickly.
-    let config = env.path("config/progress-pulse/config.yaml");
-    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
-    std::fs::write(&config, "storage_config:\n  timeout: \"1\"\n").unwrap();
+    env.user_config("storage_config:\n  timeout: \"1\"\n");
     let liar = Liar::start(&export);
     (env, liar)
 }
 
+/// Fetch the release from the server, asking it for everything (`--refresh`): a cache
+/// that already holds the content by its checksum would answer without it.
 fn fetch(env: &Env, url: &str) -> std::process::Output {
-    env.pulse(&["--store", url, "fetch", "team/p@1.0.0"])
+    env.pulse(&["--refresh", "--store", url, "fetch", "team/p@1.0.0"])
 }
 
 /// How many requests the server saw for `path` (`/mode/<file>`).
@@ -93,6 +93,7 @@ fn wrong_or_short_bytes_are_an_integrity_failure_and_never_printed() {
         // Written to a file, it is not left there either.
         let file = env.path(&format!("{mode}.md"));
         env.pulse(&[
+            "--refresh",
             "--store",
             &liar.url(mode),
             "fetch",
@@ -103,7 +104,7 @@ fn wrong_or_short_bytes_are_an_integrity_failure_and_never_printed() {
         .assert_code(5);
         assert!(!file.exists(), "{mode}: {}", file.display());
         // verify reports it too.
-        env.pulse(&["--store", &liar.url(mode), "verify"])
+        env.pulse(&["--refresh", "--store", &liar.url(mode), "verify"])
             .assert_code(5);
     }
 }

@@ -6,6 +6,7 @@
 mod common;
 
 mod bounds;
+mod cache;
 mod check;
 mod cli;
 mod concurrency;

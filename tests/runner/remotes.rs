@@ -321,9 +321,19 @@ fn fetch_from_a_remote_without_a_clone_online_and_offline() {
             .count(),
         1
     );
-    // A new release on the remote is seen by latest (the mirror refreshes).
+    // A new release on the remote: within cache_ttl (60 s) latest is answered from the
+    // mirror as it was; --refresh asks the remote; with no TTL every such read does.
     team.add(team.alice(), "reviewer", "1.1.0", "Newer.\n");
     team.run(team.alice(), &["push"]).assert_ok();
+    assert_eq!(
+        from(&["reviewer"]).assert_ok().stdout_str(),
+        "Be careful.\n"
+    );
+    assert_eq!(
+        from(&["reviewer", "--refresh"]).assert_ok().stdout_str(),
+        "Newer.\n"
+    );
+    team.env.user_config("cache_ttl: 0\n");
     assert_eq!(from(&["reviewer"]).assert_ok().stdout_str(), "Newer.\n");
     assert_eq!(
         from(&["reviewer@1.0.0"]).assert_ok().stdout_str(),

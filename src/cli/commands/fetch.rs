@@ -59,7 +59,13 @@ pub(super) fn run(args: FetchArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()>
         };
     }
     if let Some(url) = &args.from {
-        let fetched = crate::mirror::fetch(url, &name, &selector, ctx.access.branch())?;
+        let fetched = crate::mirror::fetch(
+            url,
+            &name,
+            &selector,
+            ctx.access.branch(),
+            &ctx.access.open_options()?.cache,
+        )?;
         if let Some(w) = &fetched.warning {
             ctx.out.warn(w);
         }

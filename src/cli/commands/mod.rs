@@ -1,6 +1,7 @@
 //! One module per command: its arguments (the `///` comment is its help) and its body.
 
 mod add;
+mod cache;
 mod check;
 mod clone;
 mod completions;
@@ -55,6 +56,9 @@ pub enum Command {
     Pull(pull::PullArgs),
     Push(push::PushArgs),
     Check(check::CheckArgs),
+    /// The on-disk cache in front of remote stores: info, clear, prune.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
     Completions(completions::CompletionsArgs),
     Config(config::ConfigArgs),
 }
@@ -102,6 +106,7 @@ pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         Command::Log(a) => log::run(a, ctx, out),
         Command::Diff(a) => diff::run(a, ctx, out),
         Command::Label(c) => label::run(c, ctx, out),
+        Command::Cache(c) => cache::run(c, ctx, out),
         Command::Delete(a) => delete::run(a, ctx, out),
         Command::Verify(a) => verify::run(a, ctx, out),
         Command::Import(a) => import::run(a, ctx, out),

@@ -93,7 +93,10 @@ pub(super) fn run(args: SyncArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
     if args.jobs == Some(0) {
         return Err(Error::usage("--jobs must be at least 1"));
     }
-    let options = ctx.access.open_options()?;
+    let mut options = ctx.access.open_options()?;
+    // Sync compares and copies what the stores hold now, and checks every checksum it
+    // reads itself: it reads the stores, not the cache (nor fills it with every release).
+    options.cache.mode = crate::store::cache::CacheMode::Off;
     let src = crate::store::open(&args.src, &options)?;
     let dst = crate::store::open_for_writing(&args.dst, &options)?;
     if !args.dry_run && !dst.conditional_writes_are_atomic() {

@@ -37,6 +37,13 @@ impl Env {
         Env { root, repo }
     }
 
+    /// Write the user's configuration file (`$XDG_CONFIG_HOME/progress-pulse/config.yaml`).
+    pub fn user_config(&self, yaml: &str) {
+        let file = self.path("config/progress-pulse/config.yaml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, yaml).unwrap();
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root.path().join(rel)
     }

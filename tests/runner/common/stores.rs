@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use pulse::name::{Label, Name};
 use pulse::store::backend::{Backend, Swapped};
+use pulse::store::cache::{CacheMode, CacheOptions};
 use pulse::store::s3::S3Backend;
 use pulse::store::{DirBackend, DirStore, GitStore, LayoutStore, MemoryStore, Store};
 use pulse::version::Version;
@@ -170,7 +171,27 @@ impl Fixture {
     /// on a web server reads it; writes go to the directory being served (a static server
     /// takes none).
     pub fn static_export() -> Fixture {
+        Self::static_export_with(|_| CacheOptions {
+            mode: CacheMode::Off,
+            ..CacheOptions::default()
+        })
+    }
+
+    /// [`Fixture::static_export`] read through the on-disk cache (in the fixture's temp
+    /// dir), revalidating every moving file (TTL 0): the cache is a store too, and keeps
+    /// every promise the store does.
+    pub fn static_export_cached() -> Fixture {
+        Self::static_export_with(|dir| CacheOptions {
+            mode: CacheMode::Normal,
+            ttl: std::time::Duration::ZERO,
+            root: Some(dir.join("cache")),
+            ..CacheOptions::default()
+        })
+    }
+
+    fn static_export_with(cache: impl Fn(&Path) -> CacheOptions) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path());
         let root = dir.path().join("store");
         std::fs::create_dir_all(&root).unwrap();
         let server = StaticServer::start(&root);
@@ -178,6 +199,7 @@ impl Fixture {
             &server.url(),
             &BTreeMap::new(),
             "Ada Tester <ada@example.com>",
+            cache,
         )
         .unwrap();
         let writer = DirStore::new(

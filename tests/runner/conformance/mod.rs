@@ -125,3 +125,5 @@ conformance_suite!(s3_moto, Fixture::s3(crate::common::s3::Kind::Moto), can: [Co
 conformance_suite!(s3_s3s_fs, Fixture::s3(crate::common::s3::Kind::S3sFs), can: [Corrupt, Unavailable]);
 // A directory store behind a static web server, read over HTTP (written as a directory).
 conformance_suite!(static_export, Fixture::static_export(), can: [Corrupt, Atomic]);
+// The same, read through the on-disk cache.
+conformance_suite!(static_export_cached, Fixture::static_export_cached(), can: [Corrupt, Atomic]);

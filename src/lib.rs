@@ -55,6 +55,7 @@ pub mod fsutil;
 pub mod parallel;
 
 // The git engine, the stores built on it and beside it, and remotes.
+pub mod client;
 pub mod mirror;
 pub mod remote;
 pub mod repo;

@@ -368,7 +368,12 @@ impl App {
             (Want::Metadata, Target::Index(name)) => {
                 return self.change_index(name, headers, body).await;
             }
-            (Want::Delete, Target::Content(name, version)) => self.delete(name, version).await,
+            (Want::Delete, Target::Content(name, version)) => {
+                return match self.delete(name, version).await {
+                    Ok(reply) => (reply, Some("deleted")),
+                    Err(e) => (reply::error(&e), None),
+                };
+            }
             // `want` allows no other pairs.
             (_, target) => Err(Error::other(format!(
                 "'{}' has no such write",

@@ -61,7 +61,8 @@ pub(crate) struct Record<'a> {
     pub(crate) status: u16,
     /// The outcome in one word: `created`, `unchanged`, `moved`, `updated`, `deleted`,
     /// `unauthorized`, `forbidden`, `conflict`, `stale`, `precondition_required`,
-    /// `too_large`, `invalid`, `not_found`, `timeout` or `failed`.
+    /// `too_large`, `invalid`, `not_found`, `timeout` (the body did not arrive in time),
+    /// `unavailable` (the store did not answer) or `failed`.
     pub(crate) result: &'static str,
 }
 

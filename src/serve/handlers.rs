@@ -186,24 +186,36 @@ impl App {
                 result,
             });
         };
+        let parsed = paths::parse(uri.path());
+        let route = parsed.as_ref().map_or(OTHER_ROUTE, Target::route);
+        let audit_target = parsed.as_ref().ok().and_then(Target::audit_target);
+        let action = match &parsed {
+            Ok(target) => want(target, method).ok().map(Want::action),
+            Err(_) => attempted(method, uri.path()),
+        };
         // Who is asking: a token that is there must be a good one, whatever the path.
         let who = match self.authenticate(headers) {
             Ok(who) => who,
             Err(refused) => {
-                let action = attempted(method, uri.path()).unwrap_or(Action::Read);
-                log(None, action, None, StatusCode::UNAUTHORIZED, "unauthorized");
-                return (OTHER_ROUTE, unauthorized(refused));
+                log(
+                    None,
+                    action.unwrap_or(Action::Read),
+                    audit_target.as_deref(),
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                );
+                return (route, unauthorized(refused));
             }
         };
         let token_id = match &who {
             Who::Token(g) => g.id.clone(),
             Who::Nobody => None,
         };
-        let target = match paths::parse(uri.path()) {
+        let target = match parsed {
             Ok(target) => target,
-            Err(Unrouted::Unknown) => return (OTHER_ROUTE, no_such_path(uri.path())),
+            Err(Unrouted::Unknown) => return (route, no_such_path(uri.path())),
             Err(Unrouted::Invalid(e)) => {
-                if let Some(action) = attempted(method, uri.path()) {
+                if let Some(action) = action {
                     log(
                         token_id.as_deref(),
                         action,
@@ -212,15 +224,13 @@ impl App {
                         "invalid",
                     );
                 }
-                return (OTHER_ROUTE, reply::error(&e));
+                return (route, reply::error(&e));
             }
         };
-        let route = target.route();
         let want = match want(&target, method) {
             Ok(want) => want,
             Err(allowed) => return (route, not_allowed(method, uri.path(), allowed)),
         };
-        let audit_target = target.audit_target();
         let grant = match self.authorize(who, want, &target) {
             Ok(grant) => grant,
             Err(reply) => {
@@ -240,27 +250,9 @@ impl App {
                 return (route, *reply);
             }
         };
-        let work = self.dispatch(want, target, &grant, uri.query(), headers, body);
-        let (reply, result) = match tokio::time::timeout(self.request_timeout, work).await {
-            Ok(done) => done,
-            Err(_) => (
-                reply::error_with(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Kind::Unavailable,
-                    &format!(
-                        "{} {} took longer than {} s",
-                        method,
-                        uri.path(),
-                        self.request_timeout.as_secs()
-                    ),
-                    vec![
-                        "the store is slow or unreachable; a write may still complete, so read it back before retrying"
-                            .to_owned(),
-                    ],
-                ),
-                Some("timeout"),
-            ),
-        };
+        let (reply, result) = self
+            .dispatch(want, target, &grant, uri.query(), headers, body)
+            .await;
         if !matches!(want, Want::Read { .. }) {
             let result = result.unwrap_or_else(|| result_word(reply.status()));
             log(
@@ -386,13 +378,25 @@ impl App {
         }
     }
 
-    /// Run `call` with the store on a worker.
+    /// Run `call` with the store on a worker, within the request timeout. A call that
+    /// takes longer is answered `503`; it still runs to its end (a write is never cut off).
     async fn with_store<T: Send + 'static>(
         &self,
         call: impl FnOnce(&dyn Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = Arc::clone(&self.store);
-        self.pool.run(move || call(store.as_ref())).await
+        let running = self.pool.run(move || call(store.as_ref()));
+        match tokio::time::timeout(self.request_timeout, running).await {
+            Ok(answer) => answer,
+            Err(_) => Err(Error::unavailable(format!(
+                "{} did not answer within {} s",
+                self.store.describe(),
+                self.request_timeout.as_secs()
+            ))
+            .with_hint(
+                "the store is slow or unreachable; a write may still complete, so read it back before retrying",
+            )),
+        }
     }
 
     async fn read(
@@ -1177,6 +1181,7 @@ fn result_word(status: StatusCode) -> &'static str {
         412 => "stale",
         413 => "too_large",
         428 => "precondition_required",
+        503 => "unavailable",
         _ => "failed",
     }
 }

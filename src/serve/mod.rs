@@ -50,8 +50,8 @@ pub struct Options {
     /// How long a client may take to send a request's headers (and an idle connection
     /// waits for its next request).
     pub header_timeout: Duration,
-    /// How long a request may take once its headers are in: reading its body, the store's
-    /// answer, and a client reading the answer.
+    /// How long each step of a request may take once its headers are in: its body
+    /// arriving, the store answering, the client reading the answer.
     pub request_timeout: Duration,
     /// How many bytes of release files are kept in memory.
     pub cache_size: u64,

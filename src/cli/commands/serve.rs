@@ -48,8 +48,8 @@ pub struct ServeArgs {
     /// kept for its next request).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = duration)]
     pub header_timeout: u64,
-    /// Seconds a request may take once its headers are in (its body, the store, the
-    /// client reading the answer).
+    /// Seconds each step of a request may take once its headers are in: its body
+    /// arriving (else 408), the store answering (else 503), the client reading the answer.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = duration)]
     pub request_timeout: u64,
     /// Bytes of release files kept in memory, e.g. 64MiB (0: none).

@@ -1504,3 +1504,66 @@ fn serve_refuses_an_address_in_use_and_says_what_to_do() {
         .unwrap()
         .assert_code(2);
 }
+
+#[test]
+fn an_s3_store_is_served_from_plain_threads() {
+    // The S3 store drives a runtime of its own and refuses to run inside another: the
+    // registry's store calls run on threads of their own.
+    let server = crate::common::s3::S3Server::s3s_fs();
+    server.create_bucket("registry");
+    let env = Env::empty();
+    let token = Registry::token(&env, "ci", "write", None);
+    let auth = bearer(&token);
+    let address = "s3://registry/prompts";
+    let reg = Registry::start_with(&env, address, &[], &server.env());
+    assert_eq!(
+        reg.get("/_catalog.json", Some(&token)).json(),
+        serde_json::json!({"prompts": []})
+    );
+    let content = b"# From S3\n\nContent \xe2\x9c\x93\n";
+    let r = reg.request(
+        "PUT",
+        "/team/s3/1.0.0/content.md",
+        &[("Authorization", &auth)],
+        content,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = reg.request(
+        "PUT",
+        "/team/s3/1.0.0/content.md",
+        &[("Authorization", &auth)],
+        content,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = reg.request(
+        "PUT",
+        "/team/s3/labels.json",
+        &[("Authorization", &auth), ("If-None-Match", "*")],
+        br#"{"production": "1.0.0"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    for _ in 0..2 {
+        let r = reg.get("/team/s3/1.0.0/content.md", Some(&token));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.body, content);
+        assert_eq!(r.header("etag"), Some(etag(content).as_str()));
+    }
+    let r = reg.get(
+        "/_api/v1/prompts/team/s3/content?selector=production",
+        Some(&token),
+    );
+    assert_eq!(r.body, content);
+    // What the registry wrote is what the S3 store reads, without the registry.
+    let fetched = env
+        .cmd_in(
+            env.root.path(),
+            &["--store", address, "fetch", "team/s3@production"],
+        )
+        .envs(server.env())
+        .output()
+        .unwrap()
+        .assert_ok();
+    assert_eq!(fetched.stdout, content);
+    let metrics = reg.get("/metrics", None).text();
+    assert!(metrics.contains("pulse_cache_hits_total 2"), "{metrics}");
+}

@@ -27,6 +27,17 @@ impl Registry {
     /// environment, read its `listening on` line, and wait until `/healthz` answers.
     #[must_use]
     pub fn start(env: &Env, store_address: &str, extra_args: &[&str]) -> Registry {
+        Registry::start_with(env, store_address, extra_args, &[])
+    }
+
+    /// [`Registry::start`] with more environment variables (an S3 store's settings).
+    #[must_use]
+    pub fn start_with(
+        env: &Env,
+        store_address: &str,
+        extra_args: &[&str],
+        vars: &[(String, String)],
+    ) -> Registry {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let stderr = env.path(&format!(
             "serve-{}.stderr",
@@ -36,6 +47,7 @@ impl Registry {
         args.extend_from_slice(extra_args);
         let mut child = env
             .cmd_in(env.root.path(), &args)
+            .envs(vars.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())

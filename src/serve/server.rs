@@ -100,15 +100,22 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    ::log::info!("shutting down: no new connections; finishing the requests in flight");
+    ::log::info!(
+        "shutting down: no new connections; finishing the requests in flight (a second signal stops at once)"
+    );
+    let cut_off = |why: &str| {
+        ::log::warn!(
+            "{why}: the requests still in flight are cut off (writes already handed to the store finish)"
+        );
+    };
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.shutdown_timeout) => {
-            ::log::warn!(
-                "requests still in flight after {} s are cut off (writes already handed to the store finish)",
-                limits.shutdown_timeout.as_secs()
-            );
+            cut_off(&format!("{} s passed", limits.shutdown_timeout.as_secs()));
         }
+        // A second signal: stop now.
+        _ = terminate.recv() => cut_off("SIGTERM again"),
+        _ = interrupt.recv() => cut_off("SIGINT again"),
     }
     Ok(())
 }

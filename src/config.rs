@@ -254,7 +254,8 @@ pub fn parse_size(s: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
-fn parse_duration(s: &str) -> Option<u64> {
+/// A duration in seconds: `90`, `90s`, `5m`, `1h`, `1d`.
+pub fn parse_duration(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);

@@ -245,31 +245,53 @@ impl Dir {
         tmp: Option<&Dir>,
         fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
     ) -> Result<Written> {
+        self.write_with_permissions(name, mode, tmp, 0o644, fill)
+    }
+
+    /// Replace the file `name` with `bytes` as [`Dir::write`] does, readable and writable
+    /// by its owner only (mode 0600) from the moment its temporary file is created: for
+    /// files that hold credentials.
+    pub fn write_private(&self, name: &str, bytes: &[u8]) -> Result<Written> {
+        let shown = self.path.join(name);
+        self.write_with_permissions(name, WriteMode::Replace, None, 0o600, &mut |file| {
+            file.write_all(bytes)
+                .io_ctx(|| format!("cannot write '{}'", shown.display()))
+        })
+    }
+
+    fn write_with_permissions(
+        &self,
+        name: &str,
+        mode: WriteMode,
+        tmp: Option<&Dir>,
+        permissions: u32,
+        fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+    ) -> Result<Written> {
         let shown = self.path.join(name);
         check_segment(name, &shown)?;
         let tmp_dir = tmp.unwrap_or(self);
-        let (tmp_name, file) = tmp_dir.temp_file()?;
-        let result = self.place(name, fill, mode, tmp_dir, &tmp_name, file);
+        let (tmp_name, file) = tmp_dir.temp_file(permissions)?;
+        let result = self.place(name, fill, mode, permissions, tmp_dir, &tmp_name, file);
         if result.is_err() || matches!(result, Ok(Written::Existed)) {
             let _ = rustix::fs::unlinkat(&tmp_dir.fd, tmp_name.as_str(), AtFlags::empty());
         }
         match result {
             // The temporary directory is on another filesystem: write beside the target.
             Err(e) if tmp.is_some() && is_cross_device(&e) => {
-                self.write_with(name, mode, None, fill)
+                self.write_with_permissions(name, mode, None, permissions, fill)
             }
             other => other,
         }
     }
 
-    fn temp_file(&self) -> Result<(String, File)> {
+    fn temp_file(&self, permissions: u32) -> Result<(String, File)> {
         for _ in 0..16 {
             let name = temp_name();
             match rustix::fs::openat(
                 &self.fd,
                 name.as_str(),
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o644),
+                Mode::from_raw_mode(permissions),
             ) {
                 Ok(fd) => return Ok((name, File::from(fd))),
                 Err(rustix::io::Errno::EXIST) => continue,
@@ -290,11 +312,13 @@ impl Dir {
         )))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn place(
         &self,
         name: &str,
         fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
         mode: WriteMode,
+        permissions: u32,
         tmp_dir: &Dir,
         tmp_name: &str,
         mut file: File,
@@ -304,7 +328,7 @@ impl Dir {
         file.sync_all()
             .io_ctx(|| format!("cannot write '{}'", shown.display()))?;
         // The umask may have narrowed the mode the file was created with.
-        rustix::fs::fchmod(&file, Mode::from_raw_mode(0o644))
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(permissions))
             .map_err(|e| from_rustix(format!("cannot write '{}'", shown.display()), e))?;
         drop(file);
         match mode {

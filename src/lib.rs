@@ -63,6 +63,9 @@ pub mod report;
 pub mod store;
 pub mod sync;
 
+// The registry: a store served over HTTP.
+pub mod serve;
+
 // The command line.
 pub mod cli;
 

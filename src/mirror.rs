@@ -298,8 +298,19 @@ fn pin(url: &str, release: &Release) -> Result<()> {
 /// Pin the checksum `sha256` of `name@version` as served by the store at `address` (whose
 /// content was verified against it), or check it against the pin made the first time.
 pub fn pin_checksum(address: &str, name: &Name, version: &Version, sha256: &Digest) -> Result<()> {
+    pin_checksum_in(&pins_root()?, address, name, version, sha256)
+}
+
+/// [`pin_checksum`] with the pins kept under `pins` (a cache of its own).
+pub fn pin_checksum_in(
+    pins: &Path,
+    address: &str,
+    name: &Name,
+    version: &Version,
+    sha256: &Digest,
+) -> Result<()> {
     let spec = format!("{name}@{version}");
-    let root = Dir::create(&pins_root()?.join(url_key(address)))?;
+    let root = Dir::create(&pins.join(url_key(address)))?;
     let dir = root
         .subdirs(name.as_str().split('/'), true)?
         .ok_or_else(|| Error::other(format!("cannot create the pin of '{spec}'")))?;

@@ -293,6 +293,21 @@ impl Access {
         self.cache_mode
     }
 
+    /// The store as [`Access::store`] opens it, but with no on-disk cache in front: for
+    /// a server, which answers what the store holds now (several servers share one
+    /// store, and a label moved through one is seen at once through the others).
+    pub fn live_store(&self) -> Result<Arc<dyn Store>> {
+        Ok(match self.store_address()? {
+            Some((address, kind)) => {
+                let mut options = self.open_options()?;
+                options.kind = kind;
+                options.cache.mode = CacheMode::Off;
+                crate::store::open(&address, &options)?
+            }
+            None => Arc::clone(self.home()?) as Arc<dyn Store>,
+        })
+    }
+
     /// The store releases are read from: `--store`/`PULSE_STORE`, else the store the
     /// configuration names, else the repository.
     pub fn store(&self) -> Result<Arc<dyn Store>> {

@@ -221,7 +221,13 @@ impl<B: Backend> CachedBackend<B> {
         let Some(sha256) = checksum_in(body) else {
             return Ok(());
         };
-        crate::mirror::pin_checksum(&self.pin_key, &name, &version, &sha256)
+        crate::mirror::pin_checksum_in(
+            &self.root.join("pins"),
+            &self.pin_key,
+            &name,
+            &version,
+            &sha256,
+        )
     }
 
     fn offline_miss(&self, key: &str) -> Error {

@@ -1152,6 +1152,10 @@ impl<B: Backend> Store for LayoutStore<B> {
         self.backend.parallel_requests()
     }
 
+    fn layout_info(&self) -> Result<StoreInfo> {
+        self.info(false)
+    }
+
     fn conditional_writes_are_atomic(&self) -> bool {
         self.backend.atomic_conditional_writes()
     }

@@ -331,6 +331,16 @@ pub trait Store: Send + Sync {
         error
     }
 
+    /// What the store's `_pulse.json` says, or would say: its layout format and whether
+    /// it allows deleting releases (what the registry serves as `/_pulse.json`). Only a
+    /// store that records a policy (the directory layout) overrides this.
+    fn layout_info(&self) -> Result<layout::StoreInfo> {
+        Ok(layout::StoreInfo {
+            format: layout::LAYOUT_FORMAT,
+            allow: layout::Allow::default(),
+        })
+    }
+
     /// Every move of a prompt's labels, newest first, if the store keeps a history.
     fn label_history(&self, name: &Name) -> Result<Option<Vec<LabelMove>>> {
         let _ = name;

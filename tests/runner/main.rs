@@ -27,6 +27,7 @@ mod resolution;
 mod roundtrip;
 mod s3_servers;
 mod s3_stores;
+mod serve;
 mod sync;
 mod verify;
 mod worktree;

@@ -18,8 +18,10 @@ mod log;
 mod pull;
 mod push;
 mod release;
+mod serve;
 mod show;
 mod sync;
+mod token;
 mod verify;
 mod versions;
 
@@ -55,6 +57,8 @@ pub enum Command {
     Clone(clone::CloneArgs),
     Pull(pull::PullArgs),
     Push(push::PushArgs),
+    Serve(serve::ServeArgs),
+    Token(token::TokenArgs),
     Check(check::CheckArgs),
     /// The on-disk cache in front of remote stores: info, clear, prune.
     #[command(subcommand)]
@@ -85,6 +89,8 @@ pub(crate) fn single(name: &str) -> Option<clap::Command> {
         "clone" => clone::CloneArgs::augment_args(C::new("clone")),
         "pull" => pull::PullArgs::augment_args(C::new("pull")),
         "push" => push::PushArgs::augment_args(C::new("push")),
+        "serve" => serve::ServeArgs::augment_args(C::new("serve")),
+        "token" => token::TokenArgs::augment_args(C::new("token")),
         "check" => check::CheckArgs::augment_args(C::new("check")),
         "completions" => completions::CompletionsArgs::augment_args(C::new("completions")),
         "config" => config::ConfigArgs::augment_args(C::new("config")),
@@ -115,6 +121,8 @@ pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         Command::Clone(a) => clone::run(a, ctx, out),
         Command::Pull(a) => pull::run(a, ctx, out),
         Command::Push(a) => push::run(a, ctx, out),
+        Command::Serve(a) => serve::run(a, ctx, out),
+        Command::Token(a) => token::run(a, ctx, out),
         Command::Check(a) => check::run(a, ctx, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Config(a) => config::run(a, ctx, out),

@@ -14,6 +14,8 @@ use pulse::store::s3::S3Backend;
 use pulse::store::{DirBackend, DirStore, GitStore, LayoutStore, MemoryStore, Store};
 use pulse::version::Version;
 
+use crate::common::Env;
+use crate::common::registry::Registry;
 use crate::common::s3::{Kind, S3Server};
 
 /// A fresh store for one case, with whatever keeps it alive (a temp dir) and what to
@@ -34,6 +36,8 @@ pub struct Fixture {
     _server: Option<Arc<Mutex<Option<S3Server>>>>,
     /// The static web server the store is published by.
     _static: Option<Arc<Mutex<Option<StaticServer>>>>,
+    /// The registry the store is served by, and the environment it runs in.
+    _registry: Option<(Arc<Mutex<Option<Registry>>>, Env)>,
 }
 
 /// Changes a release's stored content (`name`, `version`) behind the store's back.
@@ -73,6 +77,7 @@ impl Fixture {
             atomic: true,
             _server: None,
             _static: None,
+            _registry: None,
         }
     }
 
@@ -88,6 +93,7 @@ impl Fixture {
             atomic: true,
             _server: None,
             _static: None,
+            _registry: None,
         }
     }
 
@@ -103,6 +109,7 @@ impl Fixture {
             atomic: true,
             _server: None,
             _static: None,
+            _registry: None,
         }
     }
 
@@ -126,17 +133,44 @@ impl Fixture {
             atomic: true,
             _server: None,
             _static: None,
+            _registry: None,
         }
     }
 
     /// An S3 store on a fresh S3-compatible server of `kind` (its own bucket, under a
     /// prefix), reached with explicit settings, as `storage_config` gives them.
     pub fn s3(kind: Kind) -> Fixture {
+        Self::s3_with(kind, None)
+    }
+
+    /// [`Fixture::s3`] through the on-disk cache (in a temp dir, default TTL): its
+    /// compare-and-swaps hold although it answers labels and indexes from the cache.
+    pub fn s3_cached(kind: Kind) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fixture = Self::s3_with(kind, Some(dir.path().join("cache")));
+        fixture._dir = Some(dir);
+        fixture.make_unavailable = None;
+        fixture
+    }
+
+    fn s3_with(kind: Kind, cache: Option<PathBuf>) -> Fixture {
         let server = S3Server::start(kind);
         server.create_bucket("conformance");
         let config = s3_config(&server, kind == Kind::Moto);
         let address = "s3://conformance/suite".to_owned();
-        let backend = S3Backend::open(&address, &config).unwrap();
+        let backend = pulse::store::cache::CachedBackend::new(
+            S3Backend::open(&address, &config).unwrap(),
+            &address,
+            cache.clone().unwrap_or_default(),
+            CacheOptions {
+                mode: match cache {
+                    Some(_) => CacheMode::Normal,
+                    None => CacheMode::Off,
+                },
+                root: cache,
+                ..CacheOptions::default()
+            },
+        );
         let tamper_backend = S3Backend::open(&address, &config).unwrap();
         let server = Arc::new(Mutex::new(Some(server)));
         let keep = Arc::clone(&server);
@@ -163,6 +197,7 @@ impl Fixture {
             atomic: kind == Kind::Moto,
             _server: Some(server),
             _static: None,
+            _registry: None,
         }
     }
 
@@ -221,6 +256,85 @@ impl Fixture {
             atomic: true,
             _static: Some(server),
             _server: None,
+            _registry: None,
+        }
+    }
+
+    /// A registry (`pulse serve`, a real process on 127.0.0.1) over a directory store,
+    /// written and read through the HTTP store with an admin token.
+    pub fn registry_dir() -> Fixture {
+        let env = Env::empty();
+        let token = Registry::token(&env, "conformance", "admin", None);
+        let root = env.path("store");
+        // The suite's largest release is 64 MiB: above the default body limit.
+        let registry = Registry::start(&env, root.to_str().unwrap(), &["--max-body", "128MiB"]);
+        let corrupt: Tamper = Box::new(move |name: &str, version: &str| {
+            let file = root.join(name).join(version).join("content.md");
+            std::fs::write(file, b"tampered behind the store's back").unwrap();
+        });
+        Self::registry(env, registry, token, None, corrupt, true)
+    }
+
+    /// A registry over an S3 store on moto (whose conditional writes are atomic).
+    pub fn registry_s3() -> Fixture {
+        let server = S3Server::start(Kind::Moto);
+        server.create_bucket("conformance");
+        let env = Env::empty();
+        let token = Registry::token(&env, "conformance", "admin", None);
+        env.user_config("storage_config:\n  atomic_conditional_writes: \"true\"\n");
+        let address = "s3://conformance/suite";
+        let registry =
+            Registry::start_with(&env, address, &["--max-body", "128MiB"], &server.env());
+        let tamper_backend = S3Backend::open(address, &s3_config(&server, true)).unwrap();
+        let corrupt: Tamper = Box::new(move |name: &str, version: &str| {
+            let key = format!("{name}/{version}/content.md");
+            let now = tamper_backend.get(&key, 1 << 30).unwrap().unwrap();
+            let swapped = tamper_backend
+                .put_swap(
+                    &key,
+                    "tampered behind the store's back".into(),
+                    Some(&now.etag),
+                )
+                .unwrap();
+            assert_eq!(swapped, Swapped::Done);
+        });
+        Self::registry(env, registry, token, Some(server), corrupt, true)
+    }
+
+    fn registry(
+        env: Env,
+        registry: Registry,
+        token: String,
+        s3: Option<S3Server>,
+        corrupt: Tamper,
+        atomic: bool,
+    ) -> Fixture {
+        let mut config = BTreeMap::new();
+        config.insert("token".to_owned(), token);
+        let store = pulse::store::http::HttpStore::open(
+            registry.url(),
+            &config,
+            "Ada Tester <ada@example.com>",
+            CacheOptions {
+                mode: CacheMode::Off,
+                ..CacheOptions::default()
+            },
+        )
+        .unwrap();
+        let registry = Arc::new(Mutex::new(Some(registry)));
+        let keep = Arc::clone(&registry);
+        Fixture {
+            store: Arc::new(store),
+            _dir: None,
+            fsck: None,
+            corrupt: Some(corrupt),
+            make_unavailable: Some(Box::new(move || {
+                drop(keep.lock().unwrap().take());
+            })),
+            atomic,
+            _server: s3.map(|s| Arc::new(Mutex::new(Some(s)))),
+            _static: None,
+            _registry: Some((registry, env)),
         }
     }
 

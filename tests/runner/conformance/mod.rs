@@ -120,6 +120,9 @@ conformance_suite!(git, Fixture::git(), can: [Corrupt, Atomic]);
 conformance_suite!(git_bare, Fixture::git_bare(), can: [Corrupt, Atomic]);
 conformance_suite!(dir, Fixture::dir(), can: [Corrupt, Atomic]);
 conformance_suite!(s3_moto, Fixture::s3(crate::common::s3::Kind::Moto), can: [Corrupt, Unavailable, Atomic]);
+// Through the on-disk cache: an unreachable server is answered from it, so that case is
+// not this store's (the cache tests cover it).
+conformance_suite!(s3_moto_cached, Fixture::s3_cached(crate::common::s3::Kind::Moto), can: [Corrupt, Atomic]);
 // s3s-fs checks a write's condition, then writes in a second step: its concurrent
 // writers can both win, so the concurrency cases are declared out for it.
 conformance_suite!(s3_s3s_fs, Fixture::s3(crate::common::s3::Kind::S3sFs), can: [Corrupt, Unavailable]);
@@ -127,3 +130,6 @@ conformance_suite!(s3_s3s_fs, Fixture::s3(crate::common::s3::Kind::S3sFs), can: 
 conformance_suite!(static_export, Fixture::static_export(), can: [Corrupt, Atomic]);
 // The same, read through the on-disk cache.
 conformance_suite!(static_export_cached, Fixture::static_export_cached(), can: [Corrupt, Atomic]);
+// The registry: pulse serve over a directory store and over S3, through the HTTP store.
+conformance_suite!(registry_dir, Fixture::registry_dir(), can: [Corrupt, Unavailable, Atomic]);
+conformance_suite!(registry_s3, Fixture::registry_s3(), can: [Corrupt, Unavailable, Atomic]);

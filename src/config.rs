@@ -360,12 +360,95 @@ pub fn parse_time(value: &str) -> Option<gix::date::Time> {
         }
         _ => normalized,
     };
-    gix::date::parse(&normalized, None).ok()
+    // The common form is read here; gix's parser (which takes more forms) loads the
+    // system's time zone database first, a cost every read of a release's metadata felt.
+    rfc3339(&normalized).or_else(|| gix::date::parse(&normalized, None).ok())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS+HH:MM` (or `-HH:MM`) as a time with its offset.
+fn rfc3339(value: &str) -> Option<gix::date::Time> {
+    let b = value.as_bytes();
+    if b.len() != 25
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+        || !matches!(b[19], b'+' | b'-')
+        || b[22] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = value.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let (off_h, off_m) = (num(20..22)?, num(23..25)?);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    if off_h > 23 || off_m > 59 {
+        return None;
+    }
+    // Days from 1970-01-01 to the date (the proleptic Gregorian calendar).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let sign = if b[19] == b'-' { -1 } else { 1 };
+    let offset = sign * (off_h * 3600 + off_m * 60);
+    let local = days * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(gix::date::Time::new(
+        local - offset,
+        i32::try_from(offset).ok()?,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_is_read_as_gix_reads_it() {
+        for t in [
+            "2024-01-02T03:04:05+00:00",
+            "1999-12-31T23:59:59-08:00",
+            "2000-02-29T12:00:00+05:30",
+            "1970-01-01T00:00:00+00:00",
+            "2038-01-19T03:14:08+01:00",
+            "1969-07-20T20:17:40-04:00",
+        ] {
+            assert_eq!(rfc3339(t), gix::date::parse(t, None).ok(), "{t}");
+        }
+        for bad in [
+            "2024-02-30T00:00:00+00:00",
+            "2024-13-01T00:00:00+00:00",
+            "2024-01-01T24:00:00+00:00",
+            "2024-01-01 00:00:00",
+            "2024-01-01T00:00:00+0000",
+            "+024-01-01T00:00:00+00:00",
+        ] {
+            assert_eq!(rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn times() {

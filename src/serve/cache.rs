@@ -5,8 +5,8 @@
 //! A release deleted through this server is forgotten at once; one deleted through
 //! another server on the same store is answered from here until it is evicted.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::reply::File;
@@ -22,26 +22,47 @@ pub(crate) enum Part {
     Metadata,
 }
 
-type Key = (Name, Version, Part);
-
+/// A file and when it was last used (the cache's clock; a hit moves it under a read lock).
 struct Entry {
     file: File,
-    tick: u64,
+    used: AtomicU64,
 }
 
+/// Both files of one release.
+#[derive(Default)]
+struct Slot {
+    content: Option<Entry>,
+    metadata: Option<Entry>,
+}
+
+impl Slot {
+    fn part(&self, part: Part) -> Option<&Entry> {
+        match part {
+            Part::Content => self.content.as_ref(),
+            Part::Metadata => self.metadata.as_ref(),
+        }
+    }
+
+    fn part_mut(&mut self, part: Part) -> &mut Option<Entry> {
+        match part {
+            Part::Content => &mut self.content,
+            Part::Metadata => &mut self.metadata,
+        }
+    }
+}
+
+/// Releases by prompt and version: looked up by reference, so a hit allocates nothing.
 #[derive(Default)]
 struct Inner {
-    entries: HashMap<Key, Entry>,
-    /// Keys by the time they were last used: the first is evicted first.
-    order: BTreeMap<u64, Key>,
+    releases: HashMap<Name, HashMap<Version, Slot>>,
     bytes: u64,
-    tick: u64,
 }
 
 /// Release files in memory, bounded in bytes.
 pub(crate) struct Cache {
     capacity: u64,
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
+    clock: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -51,24 +72,23 @@ impl Cache {
     pub(crate) fn new(capacity: u64) -> Cache {
         Cache {
             capacity,
-            inner: Mutex::new(Inner::default()),
+            inner: RwLock::new(Inner::default()),
+            clock: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// The file, if it is here (counted as a hit or a miss).
     pub(crate) fn get(&self, name: &Name, version: &Version, part: Part) -> Option<File> {
-        let key = (name.clone(), version.clone(), part);
-        let found = self.inner.lock().ok().and_then(|mut inner| {
-            inner.tick += 1;
-            let tick = inner.tick;
-            let entry = inner.entries.get_mut(&key)?;
-            let old = std::mem::replace(&mut entry.tick, tick);
-            let file = entry.file.clone();
-            inner.order.remove(&old);
-            inner.order.insert(tick, key);
-            Some(file)
+        let found = self.inner.read().ok().and_then(|inner| {
+            let entry = inner.releases.get(name)?.get(version)?.part(part)?;
+            entry.used.store(self.tick(), Ordering::Relaxed);
+            Some(entry.file.clone())
         });
         let counter = if found.is_some() {
             &self.hits
@@ -86,31 +106,30 @@ impl Cache {
         if size > self.capacity {
             return;
         }
-        let Ok(mut inner) = self.inner.lock() else {
+        let Ok(mut inner) = self.inner.write() else {
             return;
         };
-        let key = (name.clone(), version.clone(), part);
-        inner.remove(&key);
-        while inner.bytes + size > self.capacity {
-            let Some((_, oldest)) = inner.order.pop_first() else {
-                break;
-            };
-            if let Some(gone) = inner.entries.remove(&oldest) {
-                inner.bytes -= gone.file.body.len() as u64;
-            }
-        }
-        inner.tick += 1;
-        let tick = inner.tick;
-        inner.order.insert(tick, key.clone());
-        inner.entries.insert(key, Entry { file, tick });
+        inner.remove(name, version, part);
+        while inner.bytes + size > self.capacity && inner.evict_oldest() {}
+        let entry = Entry {
+            file,
+            used: AtomicU64::new(self.tick()),
+        };
+        *inner
+            .releases
+            .entry(name.clone())
+            .or_default()
+            .entry(version.clone())
+            .or_default()
+            .part_mut(part) = Some(entry);
         inner.bytes += size;
     }
 
     /// Forget both files of a release (it was deleted).
     pub(crate) fn forget(&self, name: &Name, version: &Version) {
-        if let Ok(mut inner) = self.inner.lock() {
+        if let Ok(mut inner) = self.inner.write() {
             for part in [Part::Content, Part::Metadata] {
-                inner.remove(&(name.clone(), version.clone(), part));
+                inner.remove(name, version, part);
             }
         }
     }
@@ -127,10 +146,46 @@ impl Cache {
 }
 
 impl Inner {
-    fn remove(&mut self, key: &Key) {
-        if let Some(gone) = self.entries.remove(key) {
-            self.order.remove(&gone.tick);
+    fn remove(&mut self, name: &Name, version: &Version, part: Part) {
+        let Some(versions) = self.releases.get_mut(name) else {
+            return;
+        };
+        let Some(slot) = versions.get_mut(version) else {
+            return;
+        };
+        if let Some(gone) = slot.part_mut(part).take() {
             self.bytes -= gone.file.body.len() as u64;
+        }
+        if slot.content.is_none() && slot.metadata.is_none() {
+            versions.remove(version);
+            if versions.is_empty() {
+                self.releases.remove(name);
+            }
+        }
+    }
+
+    /// Evict the least recently used file (a scan: evictions are rare next to hits);
+    /// `false` if there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let mut oldest: Option<(u64, Name, Version, Part)> = None;
+        for (name, versions) in &self.releases {
+            for (version, slot) in versions {
+                for part in [Part::Content, Part::Metadata] {
+                    if let Some(entry) = slot.part(part) {
+                        let used = entry.used.load(Ordering::Relaxed);
+                        if oldest.as_ref().is_none_or(|(t, ..)| used < *t) {
+                            oldest = Some((used, name.clone(), version.clone(), part));
+                        }
+                    }
+                }
+            }
+        }
+        match oldest {
+            Some((_, name, version, part)) => {
+                self.remove(&name, &version, part);
+                true
+            }
+            None => false,
         }
     }
 }
@@ -160,8 +215,8 @@ mod tests {
         cache.forget(&n, &v("1.0.0"));
         assert!(cache.get(&n, &v("1.0.0"), Part::Content).is_none());
         assert_eq!((cache.hits(), cache.misses()), (3, 3));
-        let inner = cache.inner.lock().unwrap();
+        let inner = cache.inner.read().unwrap();
         assert_eq!(inner.bytes, 40);
-        assert_eq!(inner.entries.len(), inner.order.len());
+        assert_eq!(inner.releases[&n].len(), 1);
     }
 }

@@ -62,6 +62,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(super::web::router())
         .fallback(handle)
         .with_state(app)
 }
@@ -161,7 +162,7 @@ async fn handle(
 }
 
 /// A request's identity once its token was looked at.
-enum Who {
+pub(crate) enum Who {
     Token(Grant),
     Nobody,
 }
@@ -267,7 +268,7 @@ impl App {
     }
 
     /// The token a request carries, if any: one that is there must be known.
-    fn authenticate(&self, headers: &HeaderMap) -> std::result::Result<Who, Refused> {
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> std::result::Result<Who, Refused> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Ok(Who::Nobody);
         };
@@ -380,7 +381,7 @@ impl App {
 
     /// Run `call` with the store on a worker, within the request timeout. A call that
     /// takes longer is answered `503`; it still runs to its end (a write is never cut off).
-    async fn with_store<T: Send + 'static>(
+    pub(crate) async fn with_store<T: Send + 'static>(
         &self,
         call: impl FnOnce(&dyn Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {

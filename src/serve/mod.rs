@@ -5,7 +5,8 @@
 //! shapes the command line prints; writes are create-only release uploads, label moves
 //! and metadata changes by compare-and-swap, and deletes. Every request that names a
 //! prompt is checked against the tokens ([`tokens`]); every write and every refusal is
-//! written to the audit log.
+//! written to the audit log. Read-only HTML pages for people, the web view, live under
+//! `/_ui/` and follow the same access rules.
 //!
 //! Stores are synchronous, and the S3 store drives a runtime of its own that refuses to
 //! run inside another: store calls run on a bounded pool of plain threads, and the
@@ -21,6 +22,7 @@ mod pool;
 mod reply;
 mod server;
 pub mod tokens;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

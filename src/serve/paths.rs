@@ -136,7 +136,7 @@ pub(crate) fn parse(path: &str) -> std::result::Result<Target, Unrouted> {
     }
 }
 
-fn name_of(segments: &str) -> std::result::Result<Name, Unrouted> {
+pub(crate) fn name_of(segments: &str) -> std::result::Result<Name, Unrouted> {
     // A segment of pulse's own (`_api`, `_index.json`) is never part of a name.
     if segments.split('/').any(|s| s.starts_with('_')) {
         return Err(Unrouted::Unknown);
@@ -144,7 +144,7 @@ fn name_of(segments: &str) -> std::result::Result<Name, Unrouted> {
     Name::parse(segments).map_err(|e| Unrouted::Invalid(e.into()))
 }
 
-fn version_of(segment: &str) -> std::result::Result<Version, Unrouted> {
+pub(crate) fn version_of(segment: &str) -> std::result::Result<Version, Unrouted> {
     let version = Version::parse(segment).map_err(|e| Unrouted::Invalid(e.into()))?;
     if version.to_string() != segment {
         return Err(Unrouted::Invalid(version_form(segment, &version)));

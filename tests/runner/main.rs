@@ -30,4 +30,5 @@ mod s3_stores;
 mod serve;
 mod sync;
 mod verify;
+mod web;
 mod worktree;

@@ -57,7 +57,7 @@ impl Report for CheckReport {
                     _ => String::new(),
                 };
                 md.push_str(&format!("\n#### `{}` ({})\n\n{status}\n", c.name, c.change));
-                let diff = super::diff::unified(
+                let diff = crate::diff::unified(
                     &format!("{} ({base})", c.name),
                     c.before.as_deref().unwrap_or_default(),
                     &format!("{} ({})", c.name, self.checked),

@@ -40,72 +40,6 @@ impl Report for Diffed {
     }
 }
 
-/// Collects hunks as git prints them, marking a last line that has no newline.
-struct GitStyle(Vec<u8>);
-
-impl gix::diff::blob::unified_diff::ConsumeHunk for GitStyle {
-    type Out = Vec<u8>;
-
-    fn consume_hunk(
-        &mut self,
-        header: gix::diff::blob::unified_diff::HunkHeader,
-        lines: &[(gix::diff::blob::unified_diff::DiffLineKind, &[u8])],
-    ) -> std::io::Result<()> {
-        // As git prints it: an empty side starts at the line before it, a count of 1 is left out.
-        let range = |start: u32, len: u32| match len {
-            0 => format!("{},0", start.saturating_sub(1)),
-            1 => start.to_string(),
-            n => format!("{start},{n}"),
-        };
-        let line = format!(
-            "@@ -{} +{} @@\n",
-            range(header.before_hunk_start, header.before_hunk_len),
-            range(header.after_hunk_start, header.after_hunk_len)
-        );
-        self.0.extend_from_slice(line.as_bytes());
-        for (kind, line) in lines {
-            self.0.push(kind.to_prefix() as u8);
-            self.0.extend_from_slice(line);
-            if !line.ends_with(b"\n") {
-                self.0
-                    .extend_from_slice(b"\n\\ No newline at end of file\n");
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-/// A unified diff of two byte strings, with `---`/`+++` headers, as git prints it;
-/// binary content (with a NUL byte) is summarised in one line.
-pub fn unified(old_label: &str, old: &[u8], new_label: &str, new: &[u8]) -> Vec<u8> {
-    use gix::diff::blob::{
-        Algorithm, InternedInput, UnifiedDiff, diff_with_slider_heuristics, unified_diff,
-    };
-    if old == new {
-        return Vec::new();
-    }
-    if old.contains(&0) || new.contains(&0) {
-        return format!("Binary contents of {old_label} and {new_label} differ\n").into_bytes();
-    }
-    let input = InternedInput::new(old, new);
-    let diff = diff_with_slider_heuristics(Algorithm::Histogram, &input);
-    let mut out = format!("--- {old_label}\n+++ {new_label}\n").into_bytes();
-    let body = UnifiedDiff::new(
-        &diff,
-        &input,
-        GitStyle(Vec::new()),
-        unified_diff::ContextSize::symmetrical(3),
-    )
-    .consume()
-    .unwrap_or_default();
-    out.extend_from_slice(&body);
-    out
-}
-
 pub(super) fn run(args: DiffArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let (name, from_sel) = parse_spec(&args.from, None)?;
     if !args.from.contains('@') {
@@ -144,7 +78,7 @@ pub(super) fn run(args: DiffArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
             (format!("{name} (working, {})", branch.short_name()), bytes)
         }
     };
-    let patch = unified(&old_label, &old, &new_label, &new);
+    let patch = crate::diff::unified(&old_label, &old, &new_label, &new);
     ctx.out.emit(
         out,
         &Diffed {

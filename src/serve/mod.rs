@@ -16,6 +16,7 @@ mod audit;
 mod cache;
 mod handlers;
 mod metrics;
+mod openapi;
 mod paths;
 mod pool;
 mod reply;

@@ -1,10 +1,30 @@
 //! The registry's OpenAPI document (`/openapi.json`): served without a token, naming
-//! exactly the routes a live `pulse serve` answers with the methods it takes.
+//! exactly the routes a live `pulse serve` answers with the methods it takes, and proven
+//! against one by schemathesis, a property-based tester that generates requests from the
+//! document and checks every answer against it.
+//!
+//! schemathesis is found as the variable `PULSE_TEST_SCHEMATHESIS` says (the executable's
+//! path, or a name to look up on the `PATH`), else where `bash
+//! scripts/install-schemathesis.sh` puts it (`~/.cache/progress-pulse-tools/venv/bin`), else
+//! on the `PATH`. A missing one fails the test with a message that says how to install it.
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::common::registry::{Registry, Response};
 use crate::common::{Env, OutputExt};
+
+/// How to install schemathesis, in every "missing" message.
+const INSTALL_HINT: &str = "run `bash scripts/install-schemathesis.sh` (after `bash \
+     scripts/s3-servers.sh install`, which makes the virtualenv it installs into)";
+
+/// The schemathesis configuration the test runs with.
+const CONFIG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/runner/schemathesis.toml"
+);
 
 /// A repository holding what the document's examples name: `reviewer` (three releases, a
 /// description, keywords, two labels), `team/reviewer`, and `team/versions`, whose name
@@ -171,6 +191,7 @@ fn the_document_names_exactly_the_routes_and_methods_the_server_answers() {
 
 /// A prompt's name as code generated from the document sends it, its `/` percent-encoded,
 /// names the same prompt as the plain path: reads, uploads, label moves and the JSON API.
+/// (schemathesis found that the registry refused such a name with `400`.)
 #[test]
 fn a_name_with_its_slash_percent_encoded_is_the_same_name() {
     let env = seeded();
@@ -244,8 +265,9 @@ fn a_name_with_its_slash_percent_encoded_is_the_same_name() {
 }
 
 /// A version longer than a file name can hold after the longest name is refused as one
-/// (`400`), never answered `500` (`GET /_api/v1/prompts/<128 bytes>/resolve?selector=<130
-/// bytes>` answered `500`: the release tag's ref was too long a file name to read).
+/// (`400`), never answered `500` (schemathesis found `GET
+/// /_api/v1/prompts/<128 bytes>/resolve?selector=<130-byte version>` answering `500`: the
+/// release tag's ref was too long a file name to read).
 #[test]
 fn a_version_too_long_to_be_one_is_refused_not_a_server_error() {
     let env = seeded();
@@ -290,4 +312,158 @@ fn a_version_too_long_to_be_one_is_refused_not_a_server_error() {
     // The command line says the same.
     env.pulse(&["fetch", &format!("{name}@{long}")])
         .assert_code(2);
+}
+
+/// Where schemathesis is, as the module's top comment says.
+fn schemathesis() -> PathBuf {
+    let home_default = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/progress-pulse-tools/venv/bin/schemathesis"));
+    locate(
+        std::env::var_os("PULSE_TEST_SCHEMATHESIS"),
+        home_default.as_deref(),
+        std::env::var_os("PATH"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn locate(
+    var: Option<OsString>,
+    default: Option<&Path>,
+    path: Option<OsString>,
+) -> Result<PathBuf, String> {
+    let on_path = |name: &OsString| {
+        path.as_ref().and_then(|p| {
+            std::env::split_paths(p)
+                .map(|dir| dir.join(name))
+                .find(|f| is_executable(f))
+        })
+    };
+    if let Some(value) = var.filter(|v| !v.is_empty()) {
+        let named = PathBuf::from(&value);
+        let found = if named.components().count() > 1 {
+            is_executable(&named).then_some(named)
+        } else {
+            on_path(&value)
+        };
+        return found.ok_or_else(|| {
+            format!(
+                "PULSE_TEST_SCHEMATHESIS names {value:?}, which is not an executable; unset \
+                 it, or {INSTALL_HINT}"
+            )
+        });
+    }
+    if let Some(default) = default.filter(|d| is_executable(d)) {
+        return Ok(default.to_path_buf());
+    }
+    on_path(&"schemathesis".into()).ok_or_else(|| {
+        format!(
+            "schemathesis is missing: the OpenAPI test runs it against a live registry. To \
+             install it, {INSTALL_HINT}; it puts it at {}. Or set PULSE_TEST_SCHEMATHESIS to \
+             its path.",
+            default.map_or_else(
+                || "~/.cache/progress-pulse-tools/venv/bin/schemathesis".to_owned(),
+                |d| d.display().to_string()
+            )
+        )
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[test]
+fn a_missing_schemathesis_says_how_to_install_it() {
+    let none = locate(None, Some(Path::new("/nonexistent/schemathesis")), None).unwrap_err();
+    assert!(
+        none.contains("bash scripts/install-schemathesis.sh"),
+        "{none}"
+    );
+    assert!(none.contains("PULSE_TEST_SCHEMATHESIS"), "{none}");
+    let wrong = locate(Some("/nonexistent/st".into()), None, None).unwrap_err();
+    assert!(wrong.contains("/nonexistent/st"), "{wrong}");
+    let sh = locate(Some("sh".into()), None, std::env::var_os("PATH")).unwrap();
+    assert!(sh.ends_with("sh"));
+}
+
+/// schemathesis, against a live registry over a seeded repository with a write token: every
+/// operation of the document, with examples, generated valid and invalid requests, and
+/// sequences of them (upload, then read what was uploaded), with every check it has: no
+/// answer is a server error, every status, content type, header and body is the one the
+/// document says, invalid requests are refused and valid ones taken, and each operation
+/// refuses requests without the token.
+#[test]
+fn schemathesis_finds_nothing_wrong_with_a_live_registry() {
+    let exe = schemathesis();
+    let env = seeded();
+    let token = Registry::token(&env, "schemathesis", "write", None);
+    let reg = Registry::start(&env, env.repo.to_str().unwrap(), &[]);
+    let doc = document(&reg);
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    let work = env.path("schemathesis");
+    std::fs::create_dir_all(&work).unwrap();
+    // The document as the registry serves it, handed over as a file: loaded from the
+    // registry's URL, schemathesis would leave out the operation that serves it.
+    let document = work.join("openapi.json");
+    std::fs::write(&document, reg.get("/openapi.json", None).body).unwrap();
+    let out = Command::new(&exe)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path("home"))
+        .env("PYTHONUTF8", "1")
+        .env("NO_COLOR", "1")
+        .current_dir(&work)
+        .args(["--config-file", CONFIG, "run"])
+        .arg(&document)
+        .args(["--url", reg.url()])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--checks", "all"])
+        // One worker: hypothesis's parsing of its own sources is not safe in several
+        // threads on every Python (a `SystemError` of the tool, not an answer of ours).
+        .args(["--max-examples", "6", "--seed", "1", "--workers", "1"])
+        .args(["--generation-database", "none", "--request-timeout", "30"])
+        .arg("--no-color")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server's own messages, without the audit log's lines.
+    let said: String = reg
+        .stderr_text()
+        .lines()
+        .filter(|l| !l.starts_with('{'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        out.status.success(),
+        "schemathesis found something ({}):\n{text}\nthe server said:\n{said}",
+        out.status
+    );
+    // Its summary: every operation tested, none failed.
+    let summary = text
+        .split("SUMMARY")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no summary:\n{text}"));
+    assert!(
+        summary.contains(&format!("Tested: {operations}")),
+        "{summary}"
+    );
+    assert!(!summary.contains("Failures:"), "{summary}");
+    let cases = summary
+        .lines()
+        .skip_while(|l| !l.starts_with("Test cases:"))
+        .nth(1)
+        .unwrap_or_default()
+        .trim();
+    assert!(cases.contains(" passed"), "{summary}");
+    eprintln!("schemathesis: {operations} operations; {cases}");
 }

@@ -28,7 +28,7 @@ use utoipa::{PartialSchema, ToSchema};
 use super::handlers::{ReleaseHeader, Route, Uploaded};
 use super::reply::{self, ErrorBody, File, IMMUTABLE, NO_CACHE, Reply};
 use crate::digest::Digest;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::meta::{LabelMove, ReleaseMeta};
 use crate::name::{Label, MAX_LABEL_LEN, MAX_NAME_LEN, Name};
 use crate::report::ReleaseReport;
@@ -86,15 +86,16 @@ fn json() -> Result<Bytes> {
     if let Some(bytes) = DOCUMENT.get() {
         return Ok(bytes.clone());
     }
-    let bytes = crate::store::layout::to_json(&document())?;
+    let bytes = crate::store::layout::to_json(&document()?)?;
     Ok(DOCUMENT.get_or_init(|| bytes).clone())
 }
 
 /// The document, as a JSON value.
-pub(crate) fn document() -> Value {
-    let mut value = serde_json::to_value(openapi()).unwrap_or(Value::Null);
+pub(crate) fn document() -> Result<Value> {
+    let mut value = serde_json::to_value(openapi())
+        .map_err(|e| Error::other(format!("cannot write the OpenAPI document: {e}")))?;
     require_headers(&mut value);
-    value
+    Ok(value)
 }
 
 /// Every response header this document names is sent with every answer it is named for,
@@ -120,6 +121,7 @@ fn require_headers(document: &mut Value) {
     }
 }
 
+/// What the document says of the whole protocol.
 const DESCRIPTION: &str = "\
 The HTTP protocol of `pulse serve`, a registry of released LLM prompts (version 1 of the \
 protocol). The reads are the files of pulse's directory layout, byte for byte, so a static \
@@ -141,6 +143,7 @@ unless the registry was started with `--allow-anonymous-read` (then reads need n
 
 The registry's web view for people, under `/_ui/`, answers HTML and is not described here.";
 
+/// What the document says of tokens and scopes.
 const TOKEN_DESCRIPTION: &str = "\
 A token made by `pulse token add`, sent as `Authorization: Bearer pulse_<id>_<secret>`. It \
 has one scope and one or more name prefixes (whole segments: `team` covers `team` and \
@@ -1335,7 +1338,7 @@ mod tests {
 
     #[test]
     fn is_openapi_3_and_every_reference_resolves() {
-        let doc = document();
+        let doc = document().unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
         assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
         let mut found = Vec::new();
@@ -1404,7 +1407,7 @@ mod tests {
 
     #[test]
     fn describes_exactly_the_routes_the_router_answers() {
-        let doc = document();
+        let doc = document().unwrap();
         let documented: BTreeSet<&str> = doc["paths"]
             .as_object()
             .unwrap()
@@ -1442,7 +1445,7 @@ mod tests {
 
     #[test]
     fn the_schemas_follow_the_types() {
-        let doc = document();
+        let doc = document().unwrap();
         let schemas = &doc["components"]["schemas"];
         // What the server writes is what the document says it writes.
         let index: PromptIndex = serde_json::from_value(serde_json::json!({
@@ -1512,6 +1515,6 @@ mod tests {
         let second = json().unwrap();
         assert_eq!(first, second);
         let parsed: Value = serde_json::from_slice(&first).unwrap();
-        assert_eq!(parsed, document());
+        assert_eq!(parsed, document().unwrap());
     }
 }

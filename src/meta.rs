@@ -15,7 +15,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// Everything known about one release. It travels whole between stores, so a copy keeps
 /// who released it, when and why. This is also its `--format json` shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseMeta {
     /// The prompt's name.
     pub name: Name,
@@ -32,6 +32,7 @@ pub struct ReleaseMeta {
     /// The release message.
     pub message: String,
     /// The prompt's description as of this release.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// The prompt's keywords as of this release.
     pub tags: Vec<String>,
@@ -104,13 +105,15 @@ pub fn parse_author(s: &str) -> Option<(String, String)> {
 }
 
 /// One move of a label: who moved which label from what to what, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LabelMove {
     /// The label.
     pub label: String,
     /// The version it pointed to before (`None`: it was new).
+    #[schema(required = true)]
     pub from: Option<String>,
     /// The version it points to after (`None`: it was removed).
+    #[schema(required = true)]
     pub to: Option<String>,
     /// Who moved it, `Name <email>`.
     pub author: String,

@@ -33,7 +33,7 @@ impl ReleaseId {
 }
 
 /// A release with the labels that point to it (`show`, and each entry of `versions` and `log`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReleaseReport {
     /// Everything recorded about the release.
     #[serde(flatten)]

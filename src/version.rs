@@ -36,6 +36,15 @@ impl From<VersionError> for Error {
     }
 }
 
+/// The longest version, in bytes. A version is a path segment and, after a name's last
+/// segment and `@`, the last component of a release tag's ref: with the longest name
+/// segment it still fits the 255 bytes a file name may have.
+pub const MAX_VERSION_LEN: usize = 100;
+
+// The longest name segment, `@`, the longest version and `.lock` make a file name that a
+// file system takes.
+const _: () = assert!(crate::name::MAX_NAME_LEN + 1 + MAX_VERSION_LEN + ".lock".len() <= 255);
+
 /// A release version: a SemVer version without build metadata.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version(semver::Version);
@@ -43,6 +52,12 @@ pub struct Version(semver::Version);
 impl Version {
     /// Parse a version; a leading `v` is dropped, build metadata is refused.
     pub fn parse(input: &str) -> Result<Version, VersionError> {
+        if input.len() > MAX_VERSION_LEN {
+            return Err(VersionError::Invalid(
+                printable(input),
+                format!("a version is at most {MAX_VERSION_LEN} bytes"),
+            ));
+        }
         let trimmed = input.strip_prefix('v').unwrap_or(input);
         // Most versions are a plain MAJOR.MINOR.PATCH: read those without the full parser
         // (listing thousands of releases parses thousands of versions).
@@ -206,6 +221,14 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn versions_are_bounded() {
+        let longest = format!("1.0.0-{}", "a".repeat(MAX_VERSION_LEN - 6));
+        assert_eq!(v(&longest).to_string(), longest);
+        let e = Version::parse(&format!("{longest}a")).unwrap_err();
+        assert!(e.to_string().contains("at most 100 bytes"), "{e}");
     }
 
     #[test]

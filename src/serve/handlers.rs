@@ -63,6 +63,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(super::web::router())
+        .route(super::openapi::PATH, get(super::openapi::answer))
         .fallback(handle)
         .with_state(app)
 }
@@ -626,23 +627,33 @@ impl App {
 }
 
 /// What a release upload answers: the release and whether it was new.
-#[derive(Debug, Serialize)]
-struct Uploaded {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Uploaded {
+    /// The prompt.
     name: Name,
+    /// The version.
     version: Version,
+    /// `created` (`201`), or `unchanged` when the same release was already there (`200`).
     stored: Stored,
+    /// The checksum of the content.
     sha256: Digest,
+    /// The content's size in bytes.
     size: u64,
 }
 
 /// The `Pulse-Release` header: the release's metadata, every field optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReleaseHeader {
+pub(crate) struct ReleaseHeader {
+    /// The prompt's description as of this release.
     description: Option<String>,
+    /// The prompt's keywords as of this release.
     tags: Option<Vec<String>>,
+    /// The release message.
     message: Option<String>,
+    /// Who released it, `Name <email>` (default: the token's name).
     author: Option<String>,
+    /// When it was released, RFC 3339 (default: now).
     created: Option<String>,
 }
 

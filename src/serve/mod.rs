@@ -17,6 +17,7 @@ mod audit;
 mod cache;
 mod handlers;
 mod metrics;
+mod openapi;
 mod paths;
 mod pool;
 mod reply;

@@ -97,8 +97,13 @@ pub(crate) enum Unrouted {
     Invalid(Error),
 }
 
-/// What `path` (the request's path, without the query) names.
+/// What `path` (the request's path, without the query) names. The path is read
+/// percent-decoded, as static file servers read it: a client may encode any byte of it,
+/// a name's `/` too (`/team%2Freviewer/labels.json`, as code generated from the OpenAPI
+/// document sends a name), and every name is checked once decoded.
 pub(crate) fn parse(path: &str) -> std::result::Result<Target, Unrouted> {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let path: &str = &decoded;
     if path == API_PROMPTS || path == "/_api/v1/prompts/" {
         return Ok(Target::ApiPrompts);
     }
@@ -216,6 +221,18 @@ mod tests {
             ok("/_api/v1/prompts/a/content"),
             Target::Api(n("a"), ApiRequest::Content)
         );
+        // Percent-encoded, a name's `/` too: the path is read decoded.
+        assert_eq!(ok("/a%2Fb/labels.json"), Target::Labels(n("a/b")));
+        assert_eq!(ok("/a%2fb/_index.json"), Target::Index(n("a/b")));
+        assert_eq!(
+            ok("/team%2Fa/1%2E2.0/content.md"),
+            Target::Content(n("team/a"), v("1.2.0"))
+        );
+        assert_eq!(
+            ok("/_api/v1/prompts/team%2Fversions/versions"),
+            Target::Api(n("team/versions"), ApiRequest::Versions)
+        );
+        assert_eq!(ok("/%5Fpulse.json"), Target::StoreInfo);
         for unknown in [
             "/",
             "/a",
@@ -229,6 +246,8 @@ mod tests {
             "/a/_api/labels.json",
             "/_index.json",
             "/healthz/x",
+            "/a%2F_x/labels.json",
+            "/%5Fx/labels.json",
         ] {
             assert!(
                 matches!(parse(unknown), Err(Unrouted::Unknown)),
@@ -241,7 +260,11 @@ mod tests {
             "/a/v1.0.0/content.md",
             "/a/01.0.0/content.md",
             "/a/x/content.md",
-            "/a%2Fb/labels.json",
+            "/a%2F/labels.json",
+            "/%41/labels.json",
+            "/a%2F%2E%2E/labels.json",
+            "/a%ff/labels.json",
+            "/a%00/labels.json",
         ] {
             assert!(
                 matches!(parse(invalid), Err(Unrouted::Invalid(_))),

@@ -204,17 +204,40 @@ pub(crate) fn text(body: String, content_type: &'static str, head: bool) -> Repl
     reply
 }
 
-/// The error body: `{"error": {"kind": …, "message": …, "hints": […]}}`.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error answer: `{"error": {"kind": …, "message": …, "hints": […]}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody<'a> {
     error: ErrorFields<'a>,
 }
 
-#[derive(Serialize)]
+/// What failed, and what to do next.
+#[derive(Serialize, utoipa::ToSchema)]
 struct ErrorFields<'a> {
+    /// The kind of failure, as the command line's exit codes name them.
+    #[schema(schema_with = kind_schema)]
     kind: &'static str,
+    /// What failed, on what: the name, version, path or header.
     message: &'a str,
+    /// What to do next, in terms of the registry's requests.
     hints: Vec<String>,
+}
+
+/// Every kind of failure, in the order of the command line's exit codes.
+pub(crate) const KINDS: [Kind; 6] = [
+    Kind::Other,
+    Kind::Usage,
+    Kind::NotFound,
+    Kind::Conflict,
+    Kind::Integrity,
+    Kind::Unavailable,
+];
+
+/// The words an error body's `kind` may be.
+fn kind_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(KINDS.map(kind_word)))
+        .build()
 }
 
 /// The word for a kind of failure in an error body, as the exit codes name them.

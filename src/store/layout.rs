@@ -61,7 +61,7 @@ const MAX_RESERVE: u64 = 8 << 30;
 const SWAP_ATTEMPTS: u32 = 64;
 
 /// `_pulse.json`: the layout's format and what the store allows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoreInfo {
     /// The layout's format version.
     pub format: u32,
@@ -71,7 +71,7 @@ pub struct StoreInfo {
 }
 
 /// What a store allows, recorded in `_pulse.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Allow {
     /// Whether a release may be deleted.
     #[serde(default = "yes")]
@@ -90,7 +90,7 @@ impl Default for Allow {
 
 /// `metadata.json` of a release: every field pulse writes; read liberally (any field may
 /// be missing, unknown fields are ignored), but what is there must agree with the place.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseFile {
     /// The prompt's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,7 +143,7 @@ impl ReleaseFile {
 }
 
 /// One release in a prompt's `_index.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IndexEntry {
     /// `sha256:<hex>` of the content.
     pub checksum: Digest,
@@ -152,7 +152,7 @@ pub struct IndexEntry {
 }
 
 /// A prompt's `_index.json`: its releases and its current metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PromptIndex {
     /// What the prompt is for.
     #[serde(default)]
@@ -194,7 +194,7 @@ impl PromptIndex {
 /// `_catalog.json`: the names of the prompts that have releases, sorted. Derived from the
 /// store's prompts (rebuilt from a listing when missing), for readers that cannot list
 /// (a static web server).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Catalog {
     /// The prompts, sorted.
     #[serde(default)]

@@ -126,7 +126,7 @@ pub struct PromptState {
 }
 
 /// Whether `put` created the release or found it already there, identical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stored {
     /// The release is new.
@@ -136,15 +136,17 @@ pub enum Stored {
 }
 
 /// One row of a listing: a prompt with its latest release, labels and metadata.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PromptSummary {
     /// The prompt.
     pub name: Name,
     /// Its latest release, if it has one.
+    #[schema(required = true)]
     pub latest: Option<Version>,
     /// Its labels.
     pub labels: BTreeMap<Label, Version>,
     /// Its description.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Its keywords.
     pub tags: Vec<String>,

@@ -20,6 +20,7 @@ mod http_faults;
 mod import_export;
 mod labels;
 mod large;
+mod openapi;
 mod props;
 mod readme;
 mod remotes;

@@ -160,17 +160,17 @@ PULSE_P99=$(median_p99 "$RES/wrk-pulse.txt"); NGINX_P99=$(median_p99 "$RES/wrk-n
 # 2 and 3. Fetches: warm cache vs the local repository; cold cache vs curl
 # ---------------------------------------------------------------------------------------
 REGISTRY="http://127.0.0.1:$PULSE_PORT"
-SPEC="$TARGET@$VERSION"
+RELEASE="$TARGET@$VERSION"
 cd "$REPO"
-"$PULSE" fetch "$SPEC" --from "$REGISTRY" > /dev/null   # warms the cache
-cmp <("$PULSE" fetch "$SPEC" --from "$REGISTRY") <("$PULSE" fetch "$SPEC") || die "the registry and the repository differ for $SPEC"
+"$PULSE" fetch "$RELEASE" --from "$REGISTRY" > /dev/null   # warms the cache
+cmp <("$PULSE" fetch "$RELEASE" --from "$REGISTRY") <("$PULSE" fetch "$RELEASE") || die "the registry and the repository differ for $RELEASE"
 say "pulse fetch --from (warm cache) vs pulse fetch (local repository)"
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$RES/fetch-warm.json" \
-    "$PULSE fetch $SPEC --from $REGISTRY" "$PULSE fetch $SPEC" > "$RES/fetch-warm.txt"
+    "$PULSE fetch $RELEASE --from $REGISTRY" "$PULSE fetch $RELEASE" > "$RES/fetch-warm.txt"
 say "pulse fetch --from (cold cache) vs curl of the content"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$RES/fetch-cold.json" \
     --prepare "rm -rf $HOME/.cache/progress-pulse" \
-    "$PULSE fetch $SPEC --from $REGISTRY" \
+    "$PULSE fetch $RELEASE --from $REGISTRY" \
     "curl -sf -o /dev/null $REGISTRY/$TARGET/$VERSION/content.md" > "$RES/fetch-cold.txt"
 medians() { "$PYTHON" -c 'import json,sys; print(" ".join("%.3f" % (r["median"]*1000) for r in json.load(open(sys.argv[1]))["results"]))' "$1"; }
 read -r WARM LOCAL < <(medians "$RES/fetch-warm.json")

@@ -226,6 +226,17 @@ impl HttpBackend {
         key: &str,
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response> {
+        self.send_with(method, key, Retry::Safe, build).await
+    }
+
+    /// [`HttpBackend::send`], retrying as `retry` allows.
+    async fn send_with(
+        &self,
+        method: Method,
+        key: &str,
+        retry: Retry,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
         let url = self.url(key);
         let client = self.client()?;
         let mut attempt = 0;
@@ -238,7 +249,10 @@ impl HttpBackend {
             let wait = match build(request).send().await {
                 Ok(response) => {
                     let status = response.status();
-                    let again = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+                    // A 429 was refused before anything was done; a 5xx may have been
+                    // done, which only a request that can be repeated may risk.
+                    let again = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status.is_server_error() && retry == Retry::Safe);
                     if !again || attempt >= ATTEMPTS {
                         return Ok(response);
                     }
@@ -246,8 +260,11 @@ impl HttpBackend {
                     retry_after(&response).unwrap_or_else(|| backoff(attempt))
                 }
                 Err(e) => {
-                    if attempt >= ATTEMPTS || !(e.is_connect() || e.is_timeout() || e.is_request())
-                    {
+                    // No connection: the request never left. Anything else (a timeout, a
+                    // connection that broke) may have reached the server.
+                    let again = e.is_connect()
+                        || (retry == Retry::Safe && (e.is_timeout() || e.is_request()));
+                    if attempt >= ATTEMPTS || !again {
                         return Err(self.no_answer(&method, key, e));
                     }
                     log::debug!("{method} {url}: {e}, retrying");
@@ -487,8 +504,10 @@ impl Backend for HttpBackend {
 
     fn put_swap(&self, key: &str, bytes: Bytes, expect: Option<&Etag>) -> Result<Swapped> {
         super::runtime::block_on(&self.describe(), async {
+            // A swap sent again after its answer was lost would find its own write and
+            // report a conflict: it is sent once, unless it never left.
             let response = self
-                .send(Method::PUT, key, |r| {
+                .send_with(Method::PUT, key, Retry::UnlessSent, |r| {
                     let r = match expect {
                         Some(Etag(etag)) => r.header(header::IF_MATCH, etag.as_str()),
                         None => r.header(header::IF_NONE_MATCH, "*"),
@@ -533,6 +552,17 @@ impl Backend for HttpBackend {
     fn atomic_conditional_writes(&self) -> bool {
         true
     }
+}
+
+/// Which failures a request may be sent again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Any that retrying can help: the request can be repeated (a read, a create-only
+    /// upload, which finds its own release there and says so).
+    Safe,
+    /// Only those where it never reached the server (no connection), and 429: a
+    /// compare-and-swap, which repeated after it was done would report a conflict.
+    UnlessSent,
 }
 
 /// The release's metadata as an upload carries it in `Pulse-Release`.
@@ -663,7 +693,10 @@ impl Store for HttpStore {
         let http = self.http();
         let key = format!("{name}/{version}/{CONTENT_FILE}");
         super::runtime::block_on(&http.describe(), async {
-            let response = http.send(Method::DELETE, &key, |r| r).await?;
+            // Sent again after it was done, it would find nothing to delete: sent once.
+            let response = http
+                .send_with(Method::DELETE, &key, Retry::UnlessSent, |r| r)
+                .await?;
             match response.status() {
                 s if s.is_success() => Ok(()),
                 StatusCode::NOT_FOUND => Err(super::no_release(name, version)),

@@ -1088,22 +1088,9 @@ impl<B: Backend> Store for LayoutStore<B> {
                 .iter()
                 .map(|(l, v)| (l.as_str(), v.to_string()))
                 .collect();
-            let bytes = to_json(&raw)?;
-            match self.backend.put_swap(&key, bytes.clone(), etag.as_ref())? {
+            match self.backend.put_swap(&key, to_json(&raw)?, etag.as_ref())? {
                 Swapped::Done => return Ok(current),
-                Swapped::Lost => {
-                    // A write whose answer was lost on the way (and which the client
-                    // sent again, to find its own write there) looks lost, but the
-                    // labels are exactly what this move made them: it is done.
-                    if self
-                        .backend
-                        .get(&key, bounded::LABELS_JSON.max_bytes as u64)?
-                        .is_some_and(|now| now.bytes == bytes)
-                    {
-                        return Ok(current);
-                    }
-                    backoff(attempt)
-                }
+                Swapped::Lost => backoff(attempt),
             }
         }
         Err(lost_race(&key, &self.backend.describe()))

@@ -168,6 +168,10 @@ const KEYS: &[&str] = &[
 /// threads; every method waits for its requests to finish.
 pub struct S3Backend {
     store: AmazonS3,
+    /// The same client without retries, for compare-and-swap writes: a swap sent again
+    /// after its answer was lost finds its own write and reports a conflict, telling the
+    /// caller the wrong story; one try, and an honest error when it fails.
+    swaps: AmazonS3,
     location: Location,
     endpoint: Option<Endpoint>,
     atomic: bool,
@@ -202,13 +206,20 @@ impl S3Backend {
         let location = Location::parse(address)?;
         let settings = Settings::parse(config, &location)?;
         let plan = plan(&location, &settings, &aws_environment())?;
-        let store = plan.builder.build().map_err(|e| {
-            Error::usage(format!(
-                "cannot set up the S3 client for '{}': {e}",
-                location.url("")
-            ))
-            .with_source(e)
-        })?;
+        let build = |builder: AmazonS3Builder| {
+            builder.build().map_err(|e| {
+                Error::usage(format!(
+                    "cannot set up the S3 client for '{}': {e}",
+                    location.url("")
+                ))
+                .with_source(e)
+            })
+        };
+        let swaps = build(plan.builder.clone().with_retry(RetryConfig {
+            max_retries: 0,
+            ..RetryConfig::default()
+        }))?;
+        let store = build(plan.builder)?;
         log::debug!(
             "opened {} (atomic conditional writes: {})",
             describe(&location, plan.endpoint.as_ref()),
@@ -216,6 +227,7 @@ impl S3Backend {
         );
         Ok(S3Backend {
             store,
+            swaps,
             location,
             endpoint: plan.endpoint,
             atomic: plan.atomic,
@@ -393,7 +405,11 @@ impl S3Backend {
         loop {
             attempts += 1;
             log::trace!("PUT {} ({size} bytes, {mode:?})", self.location.url(key));
-            let put = self.store.put_opts(
+            let client = match mode {
+                PutMode::Update(_) => &self.swaps,
+                _ => &self.store,
+            };
+            let put = client.put_opts(
                 &path,
                 PutPayload::from_bytes(bytes.clone()),
                 PutOptions::from(mode.clone()),

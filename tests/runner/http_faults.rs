@@ -3,9 +3,9 @@
 //! checksum does not match, retries what is safe to retry, and otherwise fails naming
 //! the store, with the exit code of the failure.
 
-use std::io::BufRead;
 use std::path::Path;
 
+use crate::common::stores::python_server;
 use crate::common::{Env, OutputExt};
 
 /// The server, stopped when dropped.
@@ -18,19 +18,7 @@ impl Liar {
     fn start(export: &Path) -> Liar {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/runner/common/misbehaving_server.py");
-        let mut child = std::process::Command::new("python3")
-            .arg("-u")
-            .arg(script)
-            .arg(export)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+        let (child, port) = python_server(&[script.as_os_str(), export.as_os_str()]);
         Liar { child, port }
     }
 

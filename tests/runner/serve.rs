@@ -1567,3 +1567,47 @@ fn an_s3_store_is_served_from_plain_threads() {
     let metrics = reg.get("/metrics", None).text();
     assert!(metrics.contains("pulse_cache_hits_total 2"), "{metrics}");
 }
+
+#[test]
+fn the_http_store_takes_its_token_from_pulse_token_or_the_configuration() {
+    let env = Env::new();
+    env.add("p", "1.0.0", b"hello\n");
+    let token = Registry::token(&env, "reader", "read", None);
+    let reg = Registry::start(&env, env.repo.to_str().unwrap(), &[]);
+    let url = reg.url().to_owned();
+    let fetch = |vars: &[(&str, &str)]| {
+        let mut cmd = env.cmd(&["--refresh", "--store", &url, "fetch", "p@1.0.0"]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    // No token: the registry refuses (401), which is exit 6 with the way out.
+    let out = fetch(&[]).assert_code(6);
+    assert!(
+        out.stderr_str().contains("PULSE_TOKEN"),
+        "{}",
+        out.stderr_str()
+    );
+    // PULSE_TOKEN.
+    let out = fetch(&[("PULSE_TOKEN", &token)]).assert_ok();
+    assert_eq!(out.stdout, b"hello\n");
+    // The configuration, with the secret in a variable.
+    env.user_config("storage_config:\n  token: ${REGISTRY_TOKEN}\n");
+    assert_eq!(
+        fetch(&[("REGISTRY_TOKEN", &token)]).assert_ok().stdout,
+        b"hello\n"
+    );
+    // The environment beats the configuration: a wrong PULSE_TOKEN is refused, and no
+    // token is ever printed.
+    let out = fetch(&[
+        ("REGISTRY_TOKEN", &token),
+        ("PULSE_TOKEN", "pulse_00000000_bad"),
+    ]);
+    let out = out.assert_code(6);
+    let err = out.stderr_str();
+    assert!(
+        !err.contains(&token) && !err.contains("pulse_00000000_bad"),
+        "{err}"
+    );
+}

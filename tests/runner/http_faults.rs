@@ -169,3 +169,28 @@ fn what_the_server_does_not_have_is_not_found() {
         "one GET, one PUT"
     );
 }
+
+#[test]
+fn a_failing_server_is_answered_from_the_cache_with_a_warning() {
+    let (env, liar) = served();
+    let url = liar.url("flip");
+    env.pulse(&["label", "set", "team/p", "production", "1.0.0"])
+        .assert_ok();
+    let export = env.path("export");
+    env.pulse(&["export", export.to_str().unwrap()]).assert_ok();
+    let fetch = |spec: &str| env.pulse(&["--store", &url, "fetch", spec]);
+    let good = fetch("team/p@production").assert_ok().stdout;
+    // The server starts failing (500 on everything), and the labels are stale (TTL 0).
+    std::fs::write(env.path("failing"), b"").unwrap();
+    env.user_config("cache_ttl: 0\nstorage_config:\n  timeout: \"1\"\n");
+    let out = fetch("team/p@production").assert_ok();
+    assert_eq!(out.stdout, good);
+    let err = out.stderr_str();
+    assert!(err.contains("warning:") && err.contains(&url), "{err}");
+    // What the cache never held cannot be answered: exit 6 naming the store.
+    let out = fetch("team/q@1.0.0").assert_code(6);
+    assert!(out.stderr_str().contains(&url), "{}", out.stderr_str());
+    // --refresh asks the server, which fails.
+    env.pulse(&["--refresh", "--store", &url, "fetch", "team/p@production"])
+        .assert_code(6);
+}

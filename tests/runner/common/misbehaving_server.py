@@ -10,6 +10,7 @@ store's fault tests. The first path segment picks the behaviour, the rest is the
   /flaky/<file>       500 for the first two requests of each path, then the file
   /busy/<file>        429 with Retry-After: 1 for the first request of each path
   /slow/<file>        the answer after 5 seconds
+  /flip/<file>        the file while DIR/../failing does not exist, 500 once it does
 
 usage: misbehaving_server.py DIR  (prints "port N" once listening; every request is
 counted in DIR/../requests.log as "METHOD PATH STATUS")
@@ -56,7 +57,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             seen[self.path] = seen.get(self.path, 0) + 1
             count = seen[self.path]
-        if mode == "fail" or (mode == "flaky" and count <= 2):
+        failing = mode == "flip" and os.path.exists(os.path.join(os.path.dirname(root), "failing"))
+        if mode == "fail" or failing or (mode == "flaky" and count <= 2):
             return self.reply(500, b"{\"error\": {\"message\": \"the disk is on fire\"}}",
                               [("Content-Type", "application/json")])
         if mode == "busy" and count == 1:

@@ -42,6 +42,25 @@ pub struct ReleaseReport {
     pub labels: Vec<Label>,
 }
 
+impl ReleaseReport {
+    /// A release of `store` with the labels (of `labels`, the prompt's) that point to it.
+    pub fn read(
+        store: &dyn crate::store::Store,
+        name: &Name,
+        version: &Version,
+        labels: &std::collections::BTreeMap<Label, Version>,
+    ) -> crate::error::Result<ReleaseReport> {
+        Ok(ReleaseReport {
+            meta: store.metadata(name, version)?,
+            labels: labels
+                .iter()
+                .filter(|(_, v)| *v == version)
+                .map(|(l, _)| l.clone())
+                .collect(),
+        })
+    }
+}
+
 /// One label of one prompt (`label list`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LabelEntry {

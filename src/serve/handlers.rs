@@ -494,7 +494,7 @@ impl App {
                     let labels = s.labels(&name)?;
                     let reports = versions
                         .iter()
-                        .map(|v| release_report(s, &name, v, &labels))
+                        .map(|v| ReleaseReport::read(s, &name, v, &labels))
                         .collect::<Result<Vec<_>>>()?;
                     to_json(&reports)
                 })
@@ -506,7 +506,7 @@ impl App {
                     self.with_store(move |s| {
                         let version = s.resolve(&name, &selector)?;
                         let labels = s.labels(&name)?;
-                        let report = release_report(s, &name, &version, &labels)
+                        let report = ReleaseReport::read(s, &name, &version, &labels)
                             .map_err(|e| s.explain_missing(e))?;
                         to_json(&report)
                     })
@@ -1148,23 +1148,6 @@ fn labels_file(labels: &BTreeMap<Label, Version>) -> Result<Bytes> {
         .map(|(l, v)| (l.as_str(), v.to_string()))
         .collect();
     to_json(&raw)
-}
-
-/// A release with the labels that point to it: the `show` shape.
-fn release_report(
-    store: &dyn Store,
-    name: &Name,
-    version: &Version,
-    labels: &BTreeMap<Label, Version>,
-) -> Result<ReleaseReport> {
-    Ok(ReleaseReport {
-        meta: store.metadata(name, version)?,
-        labels: labels
-            .iter()
-            .filter(|(_, v)| *v == version)
-            .map(|(l, _)| l.clone())
-            .collect(),
-    })
 }
 
 fn no_prompt(name: &Name, store: &dyn Store) -> Error {

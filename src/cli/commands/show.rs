@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::cli::{Ctx, Report, parse_spec};
 use crate::error::Result;
 use crate::report::ReleaseReport;
-use crate::store::{Store, StoreExt};
+use crate::store::StoreExt;
 
 /// Show the metadata of one release.
 ///
@@ -19,23 +19,6 @@ pub struct ShowArgs {
     /// The selector, as a flag.
     #[arg(long = "version", id = "selector", value_name = "SELECTOR")]
     pub version: Option<String>,
-}
-
-/// A release with the labels that point to it, read from `store`.
-pub(super) fn release_report(
-    store: &dyn Store,
-    name: &crate::Name,
-    version: &crate::Version,
-    labels: &std::collections::BTreeMap<crate::Label, crate::Version>,
-) -> Result<ReleaseReport> {
-    Ok(ReleaseReport {
-        meta: store.metadata(name, version)?,
-        labels: labels
-            .iter()
-            .filter(|(_, v)| *v == version)
-            .map(|(l, _)| l.clone())
-            .collect(),
-    })
 }
 
 impl Report for ReleaseReport {
@@ -74,7 +57,7 @@ pub(super) fn run(args: ShowArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
     let store = ctx.access.store()?;
     let version = store.resolve(&name, &selector)?;
     let labels = store.labels(&name)?;
-    let report = release_report(store.as_ref(), &name, &version, &labels)
+    let report = ReleaseReport::read(store.as_ref(), &name, &version, &labels)
         .map_err(|e| store.explain_missing(e))?;
     ctx.out.emit(out, &report)
 }

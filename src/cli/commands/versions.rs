@@ -33,7 +33,7 @@ pub(super) fn releases(ctx: &Ctx, name: &Name) -> Result<Vec<ReleaseReport>> {
     let labels = store.labels(name)?;
     versions
         .iter()
-        .map(|v| super::show::release_report(store.as_ref(), name, v, &labels))
+        .map(|v| ReleaseReport::read(store.as_ref(), name, v, &labels))
         .collect()
 }
 

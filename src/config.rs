@@ -283,6 +283,16 @@ pub fn user_config_path(explicit: Option<&Path>) -> Option<PathBuf> {
     Some(base.join("progress-pulse").join("config.yaml"))
 }
 
+/// Parse a user configuration file's bytes (`path` names it in errors), as [`load`] reads
+/// the file: the settings and the warnings for unknown keys.
+pub fn parse_user(bytes: &[u8], path: &str) -> Result<(Settings, Vec<String>)> {
+    let mut settings = Settings::default();
+    let mut warnings = Vec::new();
+    let map = parse_mapping(bytes, path)?;
+    apply_mapping(&mut settings, map, path, &mut warnings)?;
+    Ok((settings, warnings))
+}
+
 /// Read the layers in precedence order: repository settings, then the user file, then
 /// `PULSE_<KEY>` variables. Flags are applied by the caller. Returns the settings and warnings.
 pub fn load(

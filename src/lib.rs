@@ -67,6 +67,10 @@ pub mod sync;
 // The registry: a store served over HTTP.
 pub mod serve;
 
+// What the fuzz targets and their seed corpus run.
+#[doc(hidden)]
+pub mod fuzzing;
+
 // The command line.
 pub mod cli;
 

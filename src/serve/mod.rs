@@ -155,3 +155,25 @@ fn serve(
     runtime.shutdown_timeout(Duration::from_secs(1));
     served
 }
+
+/// Read a request path as the server does, and check what it names (for the fuzzer: any
+/// string must be routed, refused or passed over, never panic; a name read from a path is
+/// a valid name).
+#[doc(hidden)]
+pub fn fuzz_path(path: &str) {
+    use paths::Target;
+    if let Ok(target) = paths::parse(path) {
+        let name = match &target {
+            Target::Index(n)
+            | Target::Labels(n)
+            | Target::Content(n, _)
+            | Target::Metadata(n, _) => Some(n),
+            Target::Api(n, _) => Some(n),
+            Target::StoreInfo | Target::Catalog | Target::ApiPrompts => None,
+        };
+        if let Some(n) = name {
+            assert_eq!(crate::name::Name::parse(n.as_str()).ok().as_ref(), Some(n));
+        }
+        let _ = target.route();
+    }
+}

@@ -239,18 +239,9 @@ impl<B: Backend> LayoutStore<B> {
         let Some(obj) = self.backend.get(key, limits.max_bytes as u64)? else {
             return Ok(None);
         };
-        let shown = || format!("'{key}' in {}", self.backend.describe());
-        bounded::check_json(&obj.bytes, limits)
-            .map_err(|why| Error::integrity(format!("{} {why}", shown())))?;
-        // Every file of the layout is a JSON object (serde would take a list for a struct).
-        if obj.bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(Error::integrity(format!(
-                "{} is malformed: it is not a JSON object",
-                shown()
-            )));
-        }
-        let value = serde_json::from_slice(&obj.bytes)
-            .map_err(|e| Error::integrity(format!("{} is malformed: {e}", shown())))?;
+        let value = parse_file(&obj.bytes, limits, &|| {
+            format!("'{key}' in {}", self.backend.describe())
+        })?;
         Ok(Some((value, obj.etag)))
     }
 
@@ -774,6 +765,26 @@ fn release_key(name: &Name, version: &Version, file: &str) -> String {
 
 fn prompt_key(name: &Name, file: &str) -> String {
     format!("{name}/{file}")
+}
+
+/// Read one of the layout's JSON files (`shown` names it in errors): bounded in size and
+/// nesting before it is parsed, and a JSON object (serde would take a list for a struct).
+/// Anything else is an integrity failure of the store.
+pub fn parse_file<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    limits: Limits,
+    shown: &dyn Fn() -> String,
+) -> Result<T> {
+    bounded::check_json(bytes, limits)
+        .map_err(|why| Error::integrity(format!("{} {why}", shown())))?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::integrity(format!(
+            "{} is malformed: it is not a JSON object",
+            shown()
+        )));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::integrity(format!("{} is malformed: {e}", shown())))
 }
 
 /// A file of the layout as pulse writes it: pretty JSON and a newline. The registry

@@ -14,6 +14,7 @@ mod config;
 mod conformance;
 mod crash;
 mod errors;
+mod fuzz_corpus;
 mod hardening;
 mod hostile_remotes;
 mod http_faults;

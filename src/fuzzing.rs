@@ -1,0 +1,163 @@
+//! What the fuzz targets (`fuzz/`, run with `cargo +nightly fuzz`) and their seed corpus
+//! (run by the ordinary tests) put every parser through: each function takes any bytes,
+//! must neither panic nor run for more than a moment, and checks what a parser promises
+//! about what it accepts (a name prints as it was read, a version reads back as itself).
+//! An invariant that does not hold panics, which is how the fuzzer reports it.
+//!
+//! Not an API for programs: it exists for the fuzzer and the tests.
+
+use std::collections::BTreeMap;
+
+use crate::name::{Label, Name, NamePrefix};
+use crate::selector::Selector;
+use crate::version::Version;
+
+/// What a fuzz target runs on its input.
+pub type Check = fn(&[u8]);
+
+/// The parsers, by the name of their fuzz target.
+pub const TARGETS: &[(&str, Check)] = &[
+    ("name", name),
+    ("version", version),
+    ("selector", selector),
+    ("tag_message", tag_message),
+    ("sidecar", sidecar),
+    ("metadata_json", metadata_json),
+    ("labels_json", labels_json),
+    ("config", config),
+    ("address", address),
+    ("serve_path", serve_path),
+];
+
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+/// Names, name prefixes and labels.
+pub fn name(data: &[u8]) {
+    let Some(s) = text(data) else { return };
+    if let Ok(n) = Name::parse(s) {
+        assert!(
+            n.as_str().len() <= 128,
+            "a name longer than 128 bytes: {s:?}"
+        );
+        assert_eq!(Name::parse(n.as_str()).ok().as_ref(), Some(&n), "{s:?}");
+        assert!(
+            n.as_str()
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != ".."),
+            "{s:?}"
+        );
+        assert!(
+            !n.as_str().starts_with('_') && !n.as_str().contains("/_"),
+            "{s:?}"
+        );
+        assert!(
+            crate::repo::parse_tag_name(&format!("{n}@1.0.0")).is_some(),
+            "the release tag of {s:?} does not read back"
+        );
+    }
+    if let Ok(p) = NamePrefix::parse(s) {
+        let _ = p.as_str();
+    }
+    if let Ok(l) = Label::parse(s) {
+        assert!(l.as_str().len() <= 64 && l.as_str() != "latest", "{s:?}");
+        assert_eq!(Label::parse(l.as_str()).ok().as_ref(), Some(&l), "{s:?}");
+    }
+}
+
+/// Versions.
+pub fn version(data: &[u8]) {
+    let Some(s) = text(data) else { return };
+    if let Ok(v) = Version::parse(s) {
+        let shown = v.to_string();
+        assert_eq!(Version::parse(&shown).ok().as_ref(), Some(&v), "{s:?}");
+        assert!(!shown.contains('+'), "build metadata kept: {s:?}");
+    }
+}
+
+/// Selectors, and picking with them from a fixed list of versions.
+pub fn selector(data: &[u8]) {
+    let Some(s) = text(data) else { return };
+    if let Ok(sel) = Selector::parse(s) {
+        let versions: Vec<Version> = ["0.1.0", "1.0.0", "1.2.3", "1.10.0", "2.0.0-rc.1", "2.0.0"]
+            .iter()
+            .filter_map(|v| Version::parse(v).ok())
+            .collect();
+        if let Some(picked) = sel.pick(&versions) {
+            assert!(versions.contains(picked));
+        }
+        let _ = sel.to_string();
+    }
+}
+
+/// Release tag messages and their trailers.
+pub fn tag_message(data: &[u8]) {
+    if let Ok((message, trailers)) = crate::meta::parse_tag_message(data) {
+        // What pulse writes for what it read reads back the same.
+        let again = crate::meta::render_tag_message(&message, &trailers);
+        let (message2, trailers2) = crate::meta::parse_tag_message(again.as_bytes())
+            .unwrap_or_else(|e| panic!("a rendered tag message does not read back: {e}"));
+        assert_eq!(trailers2, trailers);
+        assert_eq!(message2.trim_end(), message.trim_end());
+    }
+}
+
+/// Prompt sidecars (`prompts/<name>.yaml`).
+pub fn sidecar(data: &[u8]) {
+    let _ = crate::meta::Sidecar::parse(data, "fuzz.yaml");
+}
+
+/// A release's `metadata.json` in a directory, S3 or HTTP store.
+pub fn metadata_json(data: &[u8]) {
+    let _ = crate::store::layout::parse_file::<crate::store::layout::ReleaseFile>(
+        data,
+        crate::bounded::METADATA_JSON,
+        &|| "metadata.json".to_owned(),
+    );
+    let _ = crate::store::layout::parse_file::<crate::store::layout::PromptIndex>(
+        data,
+        crate::bounded::INDEX_JSON,
+        &|| "_index.json".to_owned(),
+    );
+}
+
+/// A prompt's `labels.json`, read as the layout reads it.
+pub fn labels_json(data: &[u8]) {
+    let Ok(raw) = crate::store::layout::parse_file::<BTreeMap<String, String>>(
+        data,
+        crate::bounded::LABELS_JSON,
+        &|| "labels.json".to_owned(),
+    ) else {
+        return;
+    };
+    for (label, version) in raw {
+        let _ = Label::parse(&label);
+        let _ = Version::parse(&version);
+    }
+}
+
+/// The user's configuration file and the repository's settings file.
+pub fn config(data: &[u8]) {
+    let _ = crate::config::parse_user(data, "config.yaml");
+    let _ = crate::config::RepoSettings::parse(data, ".pulse/config.yaml");
+}
+
+/// Store addresses.
+pub fn address(data: &[u8]) {
+    let Some(s) = text(data) else { return };
+    match crate::store::Address::parse(s) {
+        Ok(_) => assert!(
+            !s.starts_with('-'),
+            "an option-shaped address was taken: {s:?}"
+        ),
+        Err(e) => assert_eq!(e.kind(), crate::error::Kind::Usage, "{s:?}: {e}"),
+    }
+    let _ = crate::store::configured_address(Some("s3"), Some(s));
+}
+
+/// The request paths `pulse serve` reads.
+pub fn serve_path(data: &[u8]) {
+    let Some(s) = text(data) else { return };
+    crate::serve::fuzz_path(s);
+}

@@ -165,6 +165,7 @@ fn small_repo(dir: &Path) -> Res<(PromptRepo, Name, Version)> {
                 message: None,
                 allow_older: false,
                 provenance: Default::default(),
+                sign: Default::default(),
             },
         )?;
     }

@@ -245,6 +245,8 @@ impl PromptRepo {
                     sha256: Digest::from_hex(&r.sha256)?,
                     message: &message,
                     tagger,
+                    // Imported releases are copies of others' releases: never signed here.
+                    signer: None,
                 })?;
                 edits.push(tag_edit(&spec, id)?);
             }

@@ -15,6 +15,7 @@ mod pack;
 pub mod paths;
 mod read;
 mod release;
+pub mod sign;
 mod worktree;
 
 use std::path::{Path, PathBuf};

@@ -12,6 +12,7 @@ use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use super::commit::{Plan, detached_error, is_lock_busy, is_ref_race, locked_error};
 use super::paths::{content_path, tag_name, tag_ref};
+use super::sign::{SignChoice, Signer};
 use super::{PromptRepo, Release};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, GitResultExt, Hint, Result};
@@ -90,6 +91,8 @@ pub struct AddRequest<'a> {
     pub allow_older: bool,
     /// Who released it and when (default: the git identity, now).
     pub provenance: Provenance,
+    /// Whether to sign the release tag (`--sign`, `--no-sign`, else `tag.gpgSign`).
+    pub sign: SignChoice,
 }
 
 /// The outcome of `add` / `release`.
@@ -115,6 +118,8 @@ pub(crate) struct TagSpec<'a> {
     pub sha256: Digest,
     pub message: &'a str,
     pub tagger: gix::actor::Signature,
+    /// Sign the tag (as git's settings say), or not.
+    pub signer: Option<&'a Signer>,
 }
 
 /// The conflict of a release that exists with other content.
@@ -176,7 +181,8 @@ impl PromptRepo {
             sha256: t.sha256,
             format: FORMAT_VERSION,
         };
-        let tag = gix::objs::Tag {
+        let ident = format!("{} <{}>", t.tagger.name, t.tagger.email);
+        let mut tag = gix::objs::Tag {
             target: t.commit,
             target_kind: gix::object::Kind::Commit,
             name: tag_name(t.name, t.version).as_str().into(),
@@ -184,6 +190,18 @@ impl PromptRepo {
             message: render_tag_message(t.message, &trailers).into(),
             signature: None,
         };
+        if let Some(signer) = t.signer {
+            // The payload is the object without a signature, as git signs it; the signature
+            // then follows the message, whose last newline the object writes between them.
+            let mut payload = Vec::new();
+            gix::objs::WriteTo::write_to(&tag, &mut payload)
+                .map_err(|e| Error::io("cannot encode the tag to sign", e))?;
+            let signature = signer.sign(&payload, &ident)?;
+            if tag.message.last() == Some(&b'\n') {
+                tag.message.pop();
+            }
+            tag.signature = Some(signature.into());
+        }
         Ok(self
             .repo
             .write_object(&tag)
@@ -221,6 +239,8 @@ impl PromptRepo {
     /// Store content as a prompt's working content and release it (`add`), or release the
     /// committed working content (`release`).
     pub fn add(&self, branch: Option<&str>, req: &AddRequest<'_>) -> Result<Added> {
+        // A signer that cannot be set up stops the release before anything is written.
+        let signer = Signer::configured(&self.repo, req.sign)?;
         let lock = self.lock()?;
         let branch = self.branch(branch)?;
         branch.full_name.as_ref().ok_or_else(detached_error)?;
@@ -329,6 +349,7 @@ impl PromptRepo {
             sha256,
             message: &message,
             tagger,
+            signer: signer.as_ref(),
         })?;
         Ok(Added {
             version,

@@ -112,6 +112,9 @@ impl Store for GitStore {
                 // A store holds any set of versions; ordering is the command line's policy.
                 allow_older: true,
                 provenance: Provenance::parse(r.author.as_deref(), r.created.as_deref())?,
+                // A copy (sync, an upload to the registry) keeps its author: it is not
+                // signed by whoever runs the copy.
+                sign: crate::repo::sign::SignChoice::Never,
             },
         )?;
         Ok(if added.created {

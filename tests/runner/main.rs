@@ -30,6 +30,7 @@ mod roundtrip;
 mod s3_servers;
 mod s3_stores;
 mod serve;
+mod signing;
 mod sync;
 mod verify;
 mod web;

@@ -32,6 +32,29 @@ impl From<BumpArg> for Bump {
     }
 }
 
+/// `--sign` / `--no-sign`: whether the release tag is signed (default: git's `tag.gpgSign`).
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// Sign the release tag as 'git tag -s' does (gpg.format openpgp or ssh, user.signingKey).
+    #[arg(long, conflicts_with = "no_sign")]
+    pub sign: bool,
+    /// Do not sign the release tag, whatever tag.gpgSign says.
+    #[arg(long)]
+    pub no_sign: bool,
+}
+
+impl SignArgs {
+    /// The choice the flags make.
+    pub fn choice(&self) -> crate::repo::sign::SignChoice {
+        use crate::repo::sign::SignChoice;
+        match (self.sign, self.no_sign) {
+            (true, _) => SignChoice::Always,
+            (_, true) => SignChoice::Never,
+            _ => SignChoice::AsConfigured,
+        }
+    }
+}
+
 /// How the version is chosen (shared by `add` and `release`).
 #[derive(Debug, clap::Args)]
 #[group(required = true, multiple = false)]
@@ -80,6 +103,8 @@ pub struct AddArgs {
     /// The release message.
     #[arg(long, short)]
     pub message: Option<String>,
+    #[command(flatten)]
+    pub signing: SignArgs,
     /// Allow a version lower than the highest release (a back-port).
     #[arg(long)]
     pub allow_older: bool,
@@ -169,6 +194,7 @@ pub(super) fn run(args: AddArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
         message: args.message,
         allow_older: args.allow_older,
         provenance: Default::default(),
+        sign: args.signing.choice(),
     };
     let added = ctx.access.repo()?.add(ctx.access.branch(), &req)?;
     report(ctx, out, &name, &added)

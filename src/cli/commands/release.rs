@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::add::{VersionArgs, report};
+use super::add::{SignArgs, VersionArgs, report};
 use crate::cli::Ctx;
 use crate::error::Result;
 use crate::name::Name;
@@ -24,6 +24,8 @@ pub struct ReleaseArgs {
     /// Allow a version lower than the highest release (a back-port).
     #[arg(long)]
     pub allow_older: bool,
+    #[command(flatten)]
+    pub signing: SignArgs,
 }
 
 pub(super) fn run(args: ReleaseArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
@@ -36,6 +38,7 @@ pub(super) fn run(args: ReleaseArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<(
         message: args.message,
         allow_older: args.allow_older,
         provenance: Default::default(),
+        sign: args.signing.choice(),
     };
     let added = ctx.access.repo()?.add(ctx.access.branch(), &req)?;
     report(ctx, out, &name, &added)

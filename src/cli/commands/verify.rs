@@ -17,6 +17,10 @@ use crate::store::Verified;
 pub struct VerifyArgs {
     /// Only this prompt.
     pub name: Option<String>,
+    /// Check the release tags' signatures instead (git verify-tag: gpg's keyring, or
+    /// gpg.ssh.allowedSignersFile); an unsigned release or a bad signature is exit 5.
+    #[arg(long)]
+    pub signatures: bool,
 }
 
 impl Report for Verified {
@@ -40,7 +44,21 @@ pub(super) fn run(args: VerifyArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
     if ctx.access.store_is_home() && ctx.access.repo()?.is_shallow() {
         ctx.out.warn("this is a shallow clone; releases whose commits are missing cannot be verified (run 'git fetch --unshallow --tags')");
     }
-    let report = store.verify(only.as_ref())?;
+    let report = if args.signatures {
+        if !ctx.access.store_is_home() {
+            return Err(Error::usage(format!(
+                "{} keeps no signatures: release tags in a git repository carry them",
+                store.describe()
+            ))
+            .with_hint(
+                "run 'pulse verify --signatures' in the repository the releases were made in",
+            ));
+        }
+        let repo = ctx.access.repo()?;
+        crate::repo::sign::verify_releases(store.as_ref(), &repo, only.as_ref(), 4)?
+    } else {
+        store.verify(only.as_ref())?
+    };
     if let Some(n) = &only
         && report.checked == 0
     {
@@ -59,7 +77,11 @@ pub(super) fn run(args: VerifyArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
             report.checked,
             store.describe()
         ));
-        Err(if ctx.access.store_is_home() {
+        Err(if args.signatures {
+            error.with_hint(
+                "a release is signed when it is made ('pulse add --sign', or tag.gpgSign); check that its signer is in gpg.ssh.allowedSignersFile or the gpg keyring ('git tag -v NAME@VERSION' says the same)",
+            )
+        } else if ctx.access.store_is_home() {
             error.with_hint(
                 "a release was changed or made by hand; inspect it with 'git cat-file -p NAME@VERSION'",
             )

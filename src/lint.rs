@@ -648,6 +648,83 @@ fn entropy_spans(line: &[Unit], taken: &[Span]) -> Vec<Span> {
     spans
 }
 
+/// The secrets in one line, and whether the line is inside a private key block (whose
+/// body is one secret, reported once at its `BEGIN` line); `in_private_key` carries the
+/// block from line to line.
+fn line_secrets(line: &[Unit], in_private_key: &mut bool) -> (Vec<Span>, bool) {
+    let text: String = line.iter().filter_map(|u| u.char()).collect();
+    let find = |needle: &str| text.find(needle).map(|byte| text[..byte].chars().count());
+    if let Some(begin) = find("-----BEGIN ")
+        && find("PRIVATE KEY-----").is_some()
+    {
+        *in_private_key = true;
+        let mut spans = provider_spans(line);
+        spans.push(Span {
+            start: begin,
+            end: begin,
+            redacted: String::new(),
+            what: "private key block".to_owned(),
+        });
+        return (spans, false);
+    }
+    if *in_private_key {
+        if find("-----END ").is_some() {
+            *in_private_key = false;
+            return (Vec::new(), false);
+        }
+        return (Vec::new(), true);
+    }
+    let mut spans = provider_spans(line);
+    let more = entropy_spans(line, &spans);
+    spans.extend(more);
+    (spans, false)
+}
+
+/// `bytes` with every secret the rules find replaced by its redacted form (`ghp_…8B4a`) and
+/// the body of private keys by `…`, whatever allow markers say: for showing content (a
+/// diff in a review summary) where a secret must not be printed. Borrowed when there is
+/// nothing to redact.
+pub fn redact_secrets(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut out = Vec::new();
+    let mut changed = false;
+    let mut in_key = false;
+    for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        if n > 0 {
+            out.push(b'\n');
+        }
+        let line = units(raw);
+        let (spans, body) = line_secrets(&line, &mut in_key);
+        if body {
+            changed = true;
+            out.extend_from_slice("…".as_bytes());
+            continue;
+        }
+        if spans.iter().all(|s| s.start == s.end) {
+            out.extend_from_slice(raw);
+            continue;
+        }
+        changed = true;
+        let mut i = 0;
+        while i < line.len() {
+            if let Some(s) = spans.iter().find(|s| s.start == i && s.end > i) {
+                out.extend_from_slice(s.redacted.as_bytes());
+                i = s.end;
+                continue;
+            }
+            match line[i] {
+                Unit::Char(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+                Unit::Byte(b) => out.push(b),
+            }
+            i += 1;
+        }
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(bytes)
+    }
+}
+
 /// The text around `column` (0-based unit index) of `line`, safe to print: hidden
 /// characters as `<U+XXXX>`, invalid bytes as `\xNN`, secrets replaced by their redaction.
 fn snippet(line: &[Unit], at: usize, secrets: &[Span]) -> String {
@@ -814,32 +891,7 @@ pub fn lint(path: &str, bytes: &[u8]) -> Vec<Finding> {
             }
         }
 
-        // Secrets.
-        let text_has = |needle: &str| {
-            let s: String = line.iter().filter_map(|u| u.char()).collect();
-            s.find(needle).map(|byte| s[..byte].chars().count())
-        };
-        let mut secrets = provider_spans(&line);
-        if let Some(begin) = text_has("-----BEGIN ")
-            && text_has("PRIVATE KEY-----").is_some()
-        {
-            in_private_key = true;
-            secrets.push(Span {
-                start: begin,
-                end: begin,
-                redacted: String::new(),
-                what: "private key block".to_owned(),
-            });
-        } else if in_private_key {
-            if text_has("-----END ").is_some() {
-                in_private_key = false;
-            }
-            // The key's body: hide the whole line in snippets, report nothing more.
-            secrets.clear();
-        } else {
-            let more = entropy_spans(&line, &secrets);
-            secrets.extend(more);
-        }
+        let (secrets, _) = line_secrets(&line, &mut in_private_key);
         if !allowed(Rule::Secret) {
             for s in &secrets {
                 let message = if s.redacted.is_empty() {
@@ -1112,6 +1164,24 @@ mod tests {
         ] {
             assert_eq!(lint("p.md", fine.as_bytes()), [], "{fine}");
         }
+    }
+
+    #[test]
+    fn redaction_hides_every_secret_and_keeps_the_rest() {
+        let key = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+        let text = format!(
+            "a \u{FF}b\nkey {key} end\n-----BEGIN PRIVATE KEY-----\nMIIEow\n-----END PRIVATE KEY-----\n"
+        );
+        let red = redact_secrets(text.as_bytes());
+        assert_eq!(
+            String::from_utf8(red.into_owned()).unwrap(),
+            "a \u{FF}b\nkey ghp_…8B4a end\n-----BEGIN PRIVATE KEY-----\n…\n-----END PRIVATE KEY-----\n"
+        );
+        let plain = b"nothing \xFF here\n";
+        assert!(matches!(
+            redact_secrets(plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -280,8 +280,15 @@ fn check_fails_on_trojan_source_in_a_branch_and_passes_once_it_is_gone() {
         "{}",
         out.stdout_str()
     );
-    // The diff in the summary shows the content: only the findings are redacted.
-    assert!(!out.stderr_str().contains(TOKEN));
+    // Not in the diff of the summary either.
+    assert_no_secret(&out);
+    assert!(
+        out.stdout_str().contains("+Only admins. ghp_…8B4a"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_no_secret(&env.pulse(&["--format", "json", "check", "--base", "main"]));
+    assert_no_secret(&env.pulse(&["--format", "sarif", "check", "--base", "main"]));
     commit(
         &env,
         &[("prompts/policy.md", b"Only admins may delete.\nBe kind.\n")],

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::cli::{Ctx, Report};
 use crate::error::{Error, Result};
-use crate::lint::{Finding, Rule, sarif_log};
+use crate::lint::{Finding, Rule, redact_secrets, sarif_log};
 use crate::repo::CheckReport;
 
 /// The pull-request gate: check every rule and summarise changes as Markdown.
@@ -137,9 +137,9 @@ impl Report for CheckReport {
                 md.push_str(&format!("\n#### `{}` ({})\n\n{status}\n", c.name, c.change));
                 let diff = crate::diff::unified(
                     &format!("{} ({base})", c.name),
-                    c.before.as_deref().unwrap_or_default(),
+                    &redact_secrets(c.before.as_deref().unwrap_or_default()),
                     &format!("{} ({})", c.name, self.checked),
-                    c.after.as_deref().unwrap_or_default(),
+                    &redact_secrets(c.after.as_deref().unwrap_or_default()),
                 );
                 if !diff.is_empty() {
                     md.push_str("\n```diff\n");

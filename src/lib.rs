@@ -53,6 +53,7 @@ pub mod bounded;
 pub mod config;
 pub mod diff;
 pub mod fsutil;
+pub mod lint;
 pub mod parallel;
 
 // The git engine, the stores built on it and beside it, and remotes.

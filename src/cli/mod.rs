@@ -143,7 +143,12 @@ pub enum Format {
     Text,
     /// Stable JSON for programs (one typed shape per report).
     Json,
+    /// A SARIF 2.1.0 log for code-scanning services (`lint` and `check` only).
+    Sarif,
 }
+
+/// The commands that can report as SARIF.
+const SARIF_COMMANDS: &str = "'pulse lint' and 'pulse check'";
 
 /// A report a command prints: JSON from its serde form, text for people from [`Report::text`].
 pub trait Report: serde::Serialize {
@@ -154,6 +159,11 @@ pub trait Report: serde::Serialize {
     /// (a diff of non-UTF-8 content) needs more than [`Report::text`].
     fn bytes(&self) -> Vec<u8> {
         self.text().into_bytes()
+    }
+
+    /// The report as a SARIF log, for the reports that locate findings in files.
+    fn sarif(&self) -> Option<serde_json::Value> {
+        None
     }
 }
 
@@ -179,6 +189,10 @@ impl Output {
     pub fn emit<R: Report>(&self, out: &mut dyn Write, report: &R) -> Result<()> {
         match self.format {
             Format::Json => write_json(out, report),
+            Format::Sarif => match report.sarif() {
+                Some(log) => write_json(out, &log),
+                None => Err(sarif_refused()),
+            },
             Format::Text => out.write_all(&report.bytes()).map_err(out_err),
         }
     }
@@ -413,6 +427,12 @@ pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<
     out.write_all(&bytes).map_err(out_err)
 }
 
+/// The error for `--format sarif` on a command that has no SARIF report.
+fn sarif_refused() -> Error {
+    Error::usage(format!("--format sarif is only for {SARIF_COMMANDS}"))
+        .with_hint("use --format text or --format json")
+}
+
 /// Map an output error: a closed pipe is recognised later as a quiet success.
 pub fn out_err(e: std::io::Error) -> Error {
     Error::io("cannot write output", e)
@@ -460,6 +480,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         globals: g,
         command,
     } = cli;
+    if g.format == Format::Sarif
+        && !matches!(
+            command,
+            commands::Command::Lint(_) | commands::Command::Check(_)
+        )
+    {
+        return Err(sarif_refused());
+    }
     let ctx = Ctx {
         out: Output { format: g.format },
         access: Access {

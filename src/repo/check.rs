@@ -45,6 +45,9 @@ pub struct CheckReport {
     pub violations: Vec<String>,
     /// Releases verified.
     pub releases_checked: usize,
+    /// What the content checks found in the prompts (hidden characters, likely secrets);
+    /// a finding that is an error fails the gate.
+    pub lint: Vec<crate::lint::Finding>,
     /// The prompts that changed since the base.
     pub changes: Vec<PromptChange>,
 }
@@ -87,9 +90,14 @@ impl PromptRepo {
         }
         let releases = self.all_release_refs()?;
         let files = self.files_under(commit, PROMPTS_DIR)?;
+        let mut lint = Vec::new();
         for (path, blob) in &files {
             let rel = &path[PROMPTS_DIR.len() + 1..];
             if let Some(stem) = rel.strip_suffix(".md") {
+                match self.read_blob(*blob) {
+                    Ok(bytes) => lint.extend(crate::lint::lint(path, &bytes)),
+                    Err(e) => violations.push(format!("{path}: {}", e.message())),
+                }
                 if let Err(e) = Name::parse(stem) {
                     violations.push(format!("{path}: {e}"));
                 }
@@ -192,6 +200,7 @@ impl PromptRepo {
             base: base.map(str::to_owned),
             violations,
             releases_checked,
+            lint,
             changes,
         })
     }

@@ -21,6 +21,7 @@ mod http_faults;
 mod import_export;
 mod labels;
 mod large;
+mod lint;
 mod openapi;
 mod props;
 mod readme;

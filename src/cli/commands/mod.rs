@@ -13,6 +13,7 @@ mod fetch;
 mod import;
 mod init;
 mod label;
+mod lint;
 mod list;
 mod log;
 mod pull;
@@ -60,6 +61,7 @@ pub enum Command {
     Serve(serve::ServeArgs),
     Token(token::TokenArgs),
     Check(check::CheckArgs),
+    Lint(lint::LintArgs),
     /// The on-disk cache in front of remote stores: info, clear, prune.
     #[command(subcommand)]
     Cache(cache::CacheCommand),
@@ -92,6 +94,7 @@ pub(crate) fn single(name: &str) -> Option<clap::Command> {
         "serve" => serve::ServeArgs::augment_args(C::new("serve")),
         "token" => token::TokenArgs::augment_args(C::new("token")),
         "check" => check::CheckArgs::augment_args(C::new("check")),
+        "lint" => lint::LintArgs::augment_args(C::new("lint")),
         "completions" => completions::CompletionsArgs::augment_args(C::new("completions")),
         "config" => config::ConfigArgs::augment_args(C::new("config")),
         // A command with subcommands of its own is left to the full parser.
@@ -124,6 +127,7 @@ pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         Command::Serve(a) => serve::run(a, ctx, out),
         Command::Token(a) => token::run(a, ctx, out),
         Command::Check(a) => check::run(a, ctx, out),
+        Command::Lint(a) => lint::run(a, ctx, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Config(a) => config::run(a, ctx, out),
     }

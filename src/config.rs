@@ -49,6 +49,8 @@ pub struct RepoSettings {
     pub settings: Settings,
     /// Unknown keys, reported as warnings.
     pub warnings: Vec<String>,
+    /// Labels that may point only at signed releases (`signed_labels`).
+    pub signed_labels: Vec<String>,
 }
 
 impl RepoSettings {
@@ -69,8 +71,32 @@ impl RepoSettings {
             }
             None => return Err(Error::integrity(format!("'{path}' has no 'format' key"))),
         };
+        let signed_labels = match map.remove("signed_labels") {
+            None => Vec::new(),
+            Some(serde_yaml_ng::Value::Sequence(items)) => {
+                let mut labels = Vec::with_capacity(items.len());
+                for item in items {
+                    let label = item
+                        .as_str()
+                        .and_then(|l| crate::name::Label::parse(l).ok())
+                        .ok_or_else(|| {
+                            Error::integrity(format!(
+                                "'{path}': 'signed_labels' holds something that is not a label"
+                            ))
+                        })?;
+                    labels.push(label.to_string());
+                }
+                labels
+            }
+            Some(_) => {
+                return Err(Error::integrity(format!(
+                    "'{path}': 'signed_labels' must be a list of labels"
+                )));
+            }
+        };
         let mut out = RepoSettings {
             format,
+            signed_labels,
             ..Default::default()
         };
         apply_mapping(&mut out.settings, map, path, &mut out.warnings)?;

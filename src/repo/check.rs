@@ -126,6 +126,11 @@ impl PromptRepo {
                                 violations.push(format!(
                                     "{path}: label '{label}' points to {version}, which is not a release of '{name}'"
                                 ));
+                            } else if let Ok(v) = Version::parse(version)
+                                && let Some(why) =
+                                    self.unsigned_label_target(Some(commit), &name, label, &v)?
+                            {
+                                violations.push(format!("{path}: {why}"));
                             }
                         }
                     }

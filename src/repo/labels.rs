@@ -75,6 +75,12 @@ impl PromptRepo {
                 ),
             );
         }
+        if let Some(v) = target
+            && let Some(why) =
+                self.unsigned_label_target(branch.read_commit(), name, label.as_str(), v)?
+        {
+            return Err(unsigned_error(&why));
+        }
         let mut from = None;
         self.commit_plans(
             &lock,
@@ -154,10 +160,18 @@ impl PromptRepo {
         self.ensure_writable(&branch)?;
         let mut outcomes: Vec<Result<Option<Version>>> = Vec::new();
         let mut released = Vec::with_capacity(moves.len());
+        let mut unsigned = Vec::with_capacity(moves.len());
+        let head = branch.read_commit();
         for m in moves {
             released.push(match &m.target {
                 Some(v) => self.release(&m.name, v)?.is_some(),
                 None => true,
+            });
+            unsigned.push(match (&m.target, released.last()) {
+                (Some(v), Some(true)) => {
+                    self.unsigned_label_target(head, &m.name, m.label.as_str(), v)?
+                }
+                _ => None,
             });
         }
         self.commit_plans(
@@ -168,7 +182,11 @@ impl PromptRepo {
                 let mut sidecars: std::collections::BTreeMap<&Name, Sidecar> =
                     std::collections::BTreeMap::new();
                 let mut lines = Vec::new();
-                for (m, released) in moves.iter().zip(&released) {
+                for ((m, released), unsigned) in moves.iter().zip(&released).zip(&unsigned) {
+                    if let Some(why) = unsigned {
+                        outcomes.push(Err(unsigned_error(why)));
+                        continue;
+                    }
                     if !released {
                         outcomes.push(Err(crate::meta::no_release(
                             &m.name,
@@ -287,4 +305,11 @@ impl PromptRepo {
         drop(lock);
         self.prompt_meta(branch, name)
     }
+}
+
+/// The refusal of a label move to an unsigned release, where the label takes signed ones only.
+fn unsigned_error(why: &str) -> Error {
+    Error::integrity(why.to_owned()).with_hint(
+        "release a signed version ('pulse add --sign', 'pulse release --sign') and point the label at it; 'signed_labels' in .pulse/config.yaml names these labels",
+    )
 }

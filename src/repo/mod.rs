@@ -276,11 +276,15 @@ impl PromptRepo {
 
     /// The format version recorded at `commit`, or `None` if pulse was never initialised there.
     pub fn format_at(&self, commit: ObjectId) -> Result<Option<u32>> {
+        Ok(self.settings_at(commit)?.map(|s| s.format))
+    }
+
+    /// The repository's settings file (`.pulse/config.yaml`) at `commit`, if it has one.
+    pub fn settings_at(&self, commit: ObjectId) -> Result<Option<crate::config::RepoSettings>> {
         let Some(bytes) = self.file_at(commit, SETTINGS_PATH)? else {
             return Ok(None);
         };
-        let settings = crate::config::RepoSettings::parse(&bytes, SETTINGS_PATH)?;
-        Ok(Some(settings.format))
+        crate::config::RepoSettings::parse(&bytes, SETTINGS_PATH).map(Some)
     }
 
     /// Check that `branch` holds a pulse repository whose format this pulse can write.

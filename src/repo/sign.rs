@@ -282,3 +282,60 @@ pub fn verify_releases(
     }
     Ok(report)
 }
+
+impl super::PromptRepo {
+    /// What `git verify-tag` says of the release tag of `name@version`.
+    pub fn release_signature(
+        &self,
+        name: &crate::name::Name,
+        version: &crate::version::Version,
+    ) -> Result<SignatureCheck> {
+        let release = self
+            .release(name, version)?
+            .ok_or_else(|| crate::meta::no_release(name, version))?;
+        let signed = self
+            .git()
+            .find_object(release.tag)
+            .map_err(|e| Error::git(format!("cannot read the tag of {name}@{version}"), e))?
+            .try_into_tag()
+            .map_err(|e| Error::integrity(format!("{name}@{version}: {e}")))?
+            .decode()
+            .map_err(|e| Error::integrity(format!("the tag of {name}@{version}: {e}")))?
+            .signature
+            .is_some();
+        verify_tag(
+            self.git_dir(),
+            &format!("refs/tags/{}", super::paths::tag_name(name, version)),
+            signed,
+        )
+    }
+
+    /// Why `label` of `name` may not point at `target` on a branch whose settings
+    /// (`signed_labels`, read at `commit`) allow it only signed releases; `None` when it may.
+    pub fn unsigned_label_target(
+        &self,
+        commit: Option<gix::ObjectId>,
+        name: &crate::name::Name,
+        label: &str,
+        target: &crate::version::Version,
+    ) -> Result<Option<String>> {
+        let Some(commit) = commit else {
+            return Ok(None);
+        };
+        let Some(settings) = self.settings_at(commit)? else {
+            return Ok(None);
+        };
+        if !settings.signed_labels.iter().any(|l| l == label) {
+            return Ok(None);
+        }
+        Ok(match self.release_signature(name, target)? {
+            SignatureCheck::Good => None,
+            SignatureCheck::Unsigned => Some(format!(
+                "label '{label}' of '{name}' may point only at signed releases, and {name}@{target} is not signed"
+            )),
+            SignatureCheck::Bad(why) => Some(format!(
+                "label '{label}' of '{name}' may point only at signed releases, and the signature of {name}@{target} does not verify: {why}"
+            )),
+        })
+    }
+}

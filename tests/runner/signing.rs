@@ -220,3 +220,56 @@ fn a_release_signed_with_gpg_verifies_with_git() {
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     env.pulse(&["verify", "--signatures"]).assert_ok();
 }
+
+#[test]
+fn a_label_for_signed_releases_only_refuses_an_unsigned_one() {
+    let (env, _) = ssh_signing();
+    env.pulse_stdin(&["add", "p", "--version", "1.0.0", "--sign"], b"one\n")
+        .assert_ok();
+    env.add("p", "1.1.0", b"two\n");
+    // The repository says production points at signed releases only.
+    let settings = env.repo.join(".pulse/config.yaml");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str("signed_labels: [production]\n");
+    std::fs::write(&settings, text).unwrap();
+    env.git(&["commit", "-qam", "production takes signed releases only"]);
+    env.pulse(&["label", "set", "p", "production", "1.0.0"])
+        .assert_ok();
+    let out = env
+        .pulse(&["label", "set", "p", "production", "1.1.0"])
+        .assert_code(5);
+    assert!(
+        out.stderr_str().contains("p@1.1.0 is not signed"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(
+        env.pulse(&["fetch", "p@production"]).assert_ok().stdout,
+        b"one\n",
+        "the label did not move"
+    );
+    // Other labels take any release.
+    env.pulse(&["label", "set", "p", "staging", "1.1.0"])
+        .assert_ok();
+    env.pulse(&["check"]).assert_ok();
+    // A pull request that moves production by hand to the unsigned release fails the gate.
+    let sidecar = env.repo.join("prompts/p.yaml");
+    let text = std::fs::read_to_string(&sidecar).unwrap();
+    std::fs::write(
+        &sidecar,
+        text.replace("production: 1.0.0", "production: 1.1.0"),
+    )
+    .unwrap();
+    env.git(&["commit", "-qam", "move production by hand"]);
+    let out = env.pulse(&["check"]).assert_code(5);
+    assert!(
+        out.stdout_str()
+            .contains("may point only at signed releases")
+            || out
+                .stderr_str()
+                .contains("may point only at signed releases"),
+        "{}{}",
+        out.stdout_str(),
+        out.stderr_str()
+    );
+}

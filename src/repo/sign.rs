@@ -244,19 +244,7 @@ pub fn verify_releases(
     let mut releases = Vec::new();
     for name in names {
         for version in store.versions(&name)? {
-            let release = repo
-                .release(&name, &version)?
-                .ok_or_else(|| crate::meta::no_release(&name, &version))?;
-            let signed = repo
-                .git()
-                .find_object(release.tag)
-                .map_err(|e| Error::git(format!("cannot read the tag of {name}@{version}"), e))?
-                .try_into_tag()
-                .map_err(|e| Error::integrity(format!("{name}@{version}: {e}")))?
-                .decode()
-                .map_err(|e| Error::integrity(format!("the tag of {name}@{version}: {e}")))?
-                .signature
-                .is_some();
+            let signed = repo.tag_is_signed(&name, &version)?;
             releases.push((format!("{name}@{version}"), signed));
         }
     }
@@ -290,10 +278,24 @@ impl super::PromptRepo {
         name: &crate::name::Name,
         version: &crate::version::Version,
     ) -> Result<SignatureCheck> {
+        let signed = self.tag_is_signed(name, version)?;
+        verify_tag(
+            self.git_dir(),
+            &format!("refs/tags/{}", super::paths::tag_name(name, version)),
+            signed,
+        )
+    }
+
+    /// Whether the release tag of `name@version` carries a signature.
+    pub fn tag_is_signed(
+        &self,
+        name: &crate::name::Name,
+        version: &crate::version::Version,
+    ) -> Result<bool> {
         let release = self
             .release(name, version)?
             .ok_or_else(|| crate::meta::no_release(name, version))?;
-        let signed = self
+        Ok(self
             .git()
             .find_object(release.tag)
             .map_err(|e| Error::git(format!("cannot read the tag of {name}@{version}"), e))?
@@ -302,12 +304,7 @@ impl super::PromptRepo {
             .decode()
             .map_err(|e| Error::integrity(format!("the tag of {name}@{version}: {e}")))?
             .signature
-            .is_some();
-        verify_tag(
-            self.git_dir(),
-            &format!("refs/tags/{}", super::paths::tag_name(name, version)),
-            signed,
-        )
+            .is_some())
     }
 
     /// Why `label` of `name` may not point at `target` on a branch whose settings

@@ -8,7 +8,9 @@
 #     (scripts/install-schemathesis.sh, into the same virtualenv: after the S3 tools,
 #     which make that virtualenv);
 #   - Chromium, which drives the registry's web view headless
-#     (scripts/install-chromium.sh, Debian's package).
+#     (scripts/install-chromium.sh, Debian's package);
+#   - gpg and ssh-keygen, which the signed-release tests make real keys with (Debian's
+#     gnupg and openssh-client packages).
 #
 #   bash scripts/test-tools.sh        install what is missing
 set -euo pipefail
@@ -16,3 +18,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/s3-servers.sh" install
 bash "$here/install-schemathesis.sh"
 bash "$here/install-chromium.sh" >/dev/null
+# The programs git signs tags with, installed with apt-get when one is missing.
+missing=()
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+if [ "${#missing[@]}" -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq "${missing[@]}"
+fi
+command -v gpg >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || {
+    echo "test-tools: gpg and ssh-keygen are needed (Debian: gnupg, openssh-client)" >&2
+    exit 1
+}

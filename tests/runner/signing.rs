@@ -161,7 +161,7 @@ fn signing_that_cannot_be_set_up_releases_nothing() {
 #[test]
 fn a_release_signed_with_gpg_verifies_with_git() {
     if Command::new("gpg").arg("--version").output().is_err() {
-        panic!("gpg is not installed: apt-get install gnupg");
+        panic!("gpg is not installed: run `bash scripts/test-tools.sh` (or apt-get install gnupg)");
     }
     let env = Env::new();
     let home = env.path("gnupg");

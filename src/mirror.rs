@@ -133,6 +133,33 @@ fn refresh_stamped(root: &Path, url: &str, path: &Path) -> Result<()> {
     std::fs::write(&stamp, b"").io_ctx(|| format!("cannot write '{}'", stamp.display()))
 }
 
+/// Refresh the mirror of `url` at `path` when `cache` says it is due. A failure the cache
+/// answers around (the remote cannot be reached, a mirror is there, no `--refresh`) is
+/// `Ok(Some(error))`; a remote that says there is no such repository is believed, never
+/// served stale, and that and every other failure is `Err`.
+fn refresh_if_due(
+    root: &Path,
+    url: &str,
+    path: &Path,
+    cached: bool,
+    cache: &CacheOptions,
+) -> Result<Option<Error>> {
+    if !due(path, cache) {
+        return Ok(None);
+    }
+    match refresh_stamped(root, url, path) {
+        Ok(()) => Ok(None),
+        Err(e)
+            if !cached
+                || cache.mode == CacheMode::Refresh
+                || matches!(e.kind(), Kind::Usage | Kind::NotFound) =>
+        {
+            Err(e)
+        }
+        Err(e) => Ok(Some(e)),
+    }
+}
+
 /// The error for a mirror `--offline` cannot answer from.
 fn offline_miss(url: &str) -> Error {
     Error::unavailable(format!(
@@ -169,17 +196,7 @@ pub fn open_store(url: &str, branch: Option<&str>, cache: &CacheOptions) -> Resu
     if !cached && cache.mode == CacheMode::Offline {
         return Err(offline_miss(url));
     }
-    let refreshed = match due(&path, cache) {
-        true => refresh_stamped(&root, url, &path),
-        false => Ok(()),
-    };
-    if let Err(e) = refreshed {
-        if !cached
-            || cache.mode == CacheMode::Refresh
-            || matches!(e.kind(), Kind::Usage | Kind::NotFound)
-        {
-            return Err(e);
-        }
+    if let Some(e) = refresh_if_due(&root, url, &path, cached, cache)? {
         ::log::warn!(
             "'{url}' cannot be reached ({}); reading its cached mirror, which may be out of date",
             e.message()
@@ -229,17 +246,9 @@ pub fn fetch(
         }
     }
     let mut warning = None;
-    let refreshed = match due(&path, cache) {
-        true => refresh_stamped(&root, url, &path),
-        false => Ok(()),
-    };
-    if let Err(e) = refreshed {
-        // A remote that says it has no such repository is believed, never served stale;
-        // --refresh asks for the remote's answer, not the cache's.
-        if !cached
-            || cache.mode == CacheMode::Refresh
-            || matches!(e.kind(), Kind::Usage | Kind::NotFound)
-        {
+    match refresh_if_due(&root, url, &path, cached, cache) {
+        Ok(None) => {}
+        Err(e) => {
             let hint = match e.kind() {
                 Kind::NotFound => "check the URL: the remote says there is no such repository",
                 Kind::Unavailable => {
@@ -249,10 +258,12 @@ pub fn fetch(
             };
             return Err(Error::new(e.kind(), e.message().to_owned()).with_hint(hint));
         }
-        warning = Some(format!(
-            "'{url}' cannot be reached ({}); answering from the cache, which may be out of date",
-            e.message()
-        ));
+        Ok(Some(e)) => {
+            warning = Some(format!(
+                "'{url}' cannot be reached ({}); answering from the cache, which may be out of date",
+                e.message()
+            ));
+        }
     }
     let repo = PromptRepo::open(&path)?;
     let fallback = match branch {

@@ -51,6 +51,7 @@ pub mod version;
 // Building blocks.
 pub mod bounded;
 pub mod config;
+pub mod crypt;
 pub mod diff;
 pub mod fsutil;
 pub mod lint;

@@ -42,6 +42,10 @@ pub struct ReleaseMeta {
     /// The content's path in that commit (stores backed by git only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// How the store keeps the content encrypted (`age`), if it does; the size and
+    /// checksum are always the plaintext's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<String>,
 }
 
 /// The metadata of a prompt that may change between versions.

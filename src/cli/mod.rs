@@ -288,6 +288,7 @@ impl Access {
             kind: None,
             config: settings.storage_config.clone(),
             author: None,
+            recipients: None,
             cache: CacheOptions {
                 mode: self.cache_mode,
                 ttl: settings.cache_ttl.map_or(

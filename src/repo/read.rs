@@ -361,6 +361,7 @@ impl PromptRepo {
             tags: at_release.tags,
             commit: Some(release.commit.to_string()),
             path: Some(release.trailers.path.clone()),
+            encryption: None,
         })
     }
 

@@ -32,7 +32,7 @@ use crate::name::{Label, Name, NamePrefix};
 use crate::report::ReleaseReport;
 use crate::selector::Selector;
 use crate::store::layout::{Catalog, PromptIndex, ReleaseFile, to_json};
-use crate::store::{LabelSet, NewRelease, Store, StoreExt, Stored};
+use crate::store::{Kept, LabelSet, NewRelease, Recorded, Store, StoreExt, Stored};
 use crate::version::Version;
 
 /// Everything a request may need: the store and its workers, the tokens, the audit log,
@@ -577,6 +577,8 @@ impl App {
                     .metadata(&name, &version)
                     .map_err(|e| s.explain_missing(e))?;
                 let etag = reply::etag_of(&meta.sha256);
+                // The length of encrypted content is not in its metadata.
+                let head = head && meta.encryption.is_none();
                 if head || if_none_match.matches_weakly(&etag) {
                     // Only what describes the content: its tag, and for HEAD its length.
                     return Ok(File {
@@ -588,12 +590,17 @@ impl App {
                     });
                 }
             }
-            let (meta, content) = s.fetch_release(&name, &version)?;
+            // Encrypted content is passed on as it is kept: this server cannot read it.
+            let (meta, kept) = s.fetch_kept(&name, &version)?;
+            let (content, content_type) = match kept {
+                Kept::Plain(content) => (content, MARKDOWN),
+                Kept::Sealed(ciphertext) => (ciphertext, reply::SEALED),
+            };
             let file = File {
                 size: content.len() as u64,
                 body: Bytes::from(content),
                 etag: reply::etag_of(&meta.sha256),
-                content_type: MARKDOWN,
+                content_type,
                 cache: reply::IMMUTABLE,
             };
             app.cache.put(&name, &version, Part::Content, file.clone());
@@ -655,6 +662,11 @@ pub(crate) struct ReleaseHeader {
     author: Option<String>,
     /// When it was released, RFC 3339 (default: now).
     created: Option<String>,
+    /// `age` when the body is encrypted with age by the client: it is kept as it is, and
+    /// `Pulse-Checksum` (then required) and `size` are the plaintext's.
+    encryption: Option<String>,
+    /// The plaintext's size in bytes (required with `encryption`).
+    size: Option<u64>,
 }
 
 /// How a compare-and-swap of a pointer file (labels, index) came out.
@@ -686,7 +698,14 @@ impl App {
             Ok(content) => content,
             Err(reply) => return (reply, None),
         };
-        let sha256 = Digest::of(&content);
+        let sealed = match sealed_upload(&name, &version, &release, checksum, &content) {
+            Ok(sealed) => sealed,
+            Err(e) => return (reply::error(&e), None),
+        };
+        let sha256 = match &sealed {
+            Some(recorded) => recorded.sha256,
+            None => Digest::of(&content),
+        };
         if let Some(expected) = checksum
             && expected != sha256
         {
@@ -697,7 +716,7 @@ impl App {
             .with_hint("the upload was cut short or altered on the way; nothing was written, send it again");
             return (reply::error(&e), None);
         }
-        let size = content.len() as u64;
+        let size = sealed.map_or(content.len() as u64, |r| r.size);
         let new = NewRelease {
             name: name.clone(),
             version: version.clone(),
@@ -707,6 +726,7 @@ impl App {
             message: release.message,
             author: release.author,
             created: release.created,
+            sealed,
         };
         match self.with_store(move |s| s.put(&new)).await {
             Ok(stored) => {
@@ -1106,6 +1126,49 @@ fn release_header(headers: &HeaderMap, grant: &Grant) -> Result<ReleaseHeader> {
         release.author = Some(format!("{name} <token-{id}>"));
     }
     Ok(release)
+}
+
+/// What an upload says of encrypted content: `None` for content in the clear; for content
+/// encrypted with age by the client, the plaintext's checksum and size it declares (the
+/// body cannot be checked against them here: the registry holds no key).
+fn sealed_upload(
+    name: &Name,
+    version: &Version,
+    release: &ReleaseHeader,
+    checksum: Option<Digest>,
+    body: &[u8],
+) -> Result<Option<Recorded>> {
+    match release.encryption.as_deref() {
+        None => {
+            if let Some(size) = release.size
+                && size != body.len() as u64
+            {
+                return Err(Error::usage(format!(
+                    "the body of '{name}@{version}' has {} bytes, not the {size} its Pulse-Release says",
+                    body.len()
+                ))
+                .with_hint("the upload was cut short or altered on the way; nothing was written, send it again"));
+            }
+            Ok(None)
+        }
+        Some(crate::crypt::AGE) => {
+            let (Some(sha256), Some(size)) = (checksum, release.size) else {
+                return Err(Error::usage(format!(
+                    "an encrypted upload of '{name}@{version}' needs Pulse-Checksum and the size, both of the plaintext"
+                )));
+            };
+            if !body.starts_with(crate::crypt::AGE_MAGIC) {
+                return Err(Error::usage(format!(
+                    "the body of '{name}@{version}' is said to be encrypted with age but is not an age file"
+                )));
+            }
+            Ok(Some(Recorded { sha256, size }))
+        }
+        Some(other) => Err(Error::usage(format!(
+            "the Pulse-Release header names encryption '{}'; the registry knows only age",
+            crate::name::printable(other)
+        ))),
+    }
 }
 
 /// The `Pulse-Checksum` header, if there is one.

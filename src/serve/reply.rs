@@ -18,6 +18,9 @@ pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub(crate) const NO_CACHE: &str = "no-cache";
 /// The content type of a release's content.
 pub(crate) const MARKDOWN: &str = "text/markdown; charset=utf-8";
+/// The content type of a release's content kept encrypted with age (answered with
+/// `Pulse-Encryption: age`).
+pub(crate) const SEALED: &str = "application/octet-stream";
 /// The content type of every JSON answer.
 pub(crate) const JSON: &str = "application/json";
 
@@ -156,6 +159,12 @@ pub(crate) fn file_with(
         headers.insert(header::ETAG, etag);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(file.cache));
+    if file.content_type == SEALED {
+        headers.insert(
+            "pulse-encryption",
+            HeaderValue::from_static(crate::crypt::AGE),
+        );
+    }
     for (name, value) in extra {
         if let Ok(value) = HeaderValue::from_str(value) {
             headers.insert(*name, value);

@@ -823,9 +823,15 @@ fn prompt(s: &dyn Store, name: &Name, root: &str) -> Result<Html> {
 
 /// `/_ui/p/<name>/v/<version>`: one release, its metadata and its content.
 fn release(s: &dyn Store, name: &Name, version: &Version, root: &str) -> Result<Html> {
-    let (meta, content) = s
-        .fetch_release(name, version)
+    let meta = s
+        .metadata(name, version)
         .map_err(|e| s.explain_missing(e))?;
+    // Content kept encrypted is shown only if this server holds a key that opens it.
+    let content = match s.fetch_release(name, version) {
+        Ok((_, content)) => Some(content),
+        Err(e) if meta.encryption.is_some() && e.kind() == Kind::Unavailable => None,
+        Err(e) => return Err(s.explain_missing(e)),
+    };
     let labels = s.labels(name)?;
     let root = Esc(root);
     let mut main = String::new();
@@ -861,7 +867,21 @@ fn release(s: &dyn Store, name: &Name, version: &Version, root: &str) -> Result<
     if let Some(commit) = &meta.commit {
         row("Commit", &format!("<code>{}</code>", Esc(commit)));
     }
+    if let Some(encryption) = &meta.encryption {
+        row("Encryption", &Esc(encryption).to_string());
+    }
     main.push_str("</table>\n<h2>Content</h2>\n");
+    let Some(content) = content else {
+        main.push_str(
+            "<p class=\"note\">This release is kept encrypted with age, and this server holds \
+             no key that opens it: it passes the encrypted file on to clients, which decrypt it \
+             with their own identity.</p>\n",
+        );
+        return Ok(Html {
+            title: format!("{name}@{version}"),
+            main,
+        });
+    };
     let text = String::from_utf8_lossy(&content);
     if let Cow::Owned(_) = text {
         main.push_str(

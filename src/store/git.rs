@@ -98,6 +98,7 @@ impl Store for GitStore {
     }
 
     fn put(&self, r: &NewRelease) -> Result<Stored> {
+        super::refuse_sealed(r, &self.describe())?;
         let added = self.repo().add(
             self.branch(),
             &AddRequest {

@@ -27,7 +27,7 @@ use super::backend::{Backend, Created, Etag, Object, Revalidated, Swapped};
 use super::cache::{CacheMode, CacheOptions, CachedBackend};
 use super::layout::{CATALOG_FILE, CONTENT_FILE, Catalog, PromptIndex, STORE_FILE};
 use super::{
-    Expect, LayoutStore, NewRelease, PromptState, PromptSummary, Recorded, Store, Stored,
+    Expect, Kept, LayoutStore, NewRelease, PromptState, PromptSummary, Recorded, Store, Stored,
     Unverified,
 };
 use crate::bounded;
@@ -83,13 +83,14 @@ impl HttpStore {
         config: &BTreeMap<String, String>,
         author: &str,
         cache: CacheOptions,
+        keys: std::sync::Arc<crate::crypt::Keys>,
     ) -> Result<HttpStore> {
         let backend = HttpBackend::open(url, config)?;
         let root = super::cache::root_for(&cache)?;
         let offline = cache.mode == CacheMode::Offline;
         let cached = CachedBackend::new(backend, url, root, cache);
         Ok(HttpStore {
-            layout: LayoutStore::new(cached, author),
+            layout: LayoutStore::new(cached, author).with_keys(keys),
             offline,
         })
     }
@@ -144,7 +145,7 @@ impl HttpBackend {
         let mut token = None;
         let (mut connect_timeout, mut read_timeout) = (CONNECT_TIMEOUT, READ_TIMEOUT);
         for (key, value) in config {
-            if key.starts_with("age_") {
+            if crate::crypt::is_key(key) {
                 continue;
             }
             if !KEYS.contains(&key.as_str()) {
@@ -578,6 +579,12 @@ struct ReleaseHeader<'a> {
     author: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     created: Option<&'a str>,
+    /// `age` when the body is encrypted (then `Pulse-Checksum` and `size` are the
+    /// plaintext's, and the registry keeps the body as it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encryption: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
 }
 
 impl Store for HttpStore {
@@ -588,23 +595,47 @@ impl Store for HttpStore {
     fn put(&self, r: &NewRelease) -> Result<Stored> {
         let http = self.http();
         let key = format!("{}/{}/{CONTENT_FILE}", r.name, r.version);
+        // Encrypted here, with this client's recipients: the registry never sees the
+        // plaintext.
+        let (body, recorded) = match &r.sealed {
+            Some(recorded) => (r.content.clone(), Some(*recorded)),
+            None => match self.layout.keys().seal(&r.content)? {
+                Some(ciphertext) => (
+                    Bytes::from(ciphertext),
+                    Some(Recorded {
+                        sha256: Digest::of(&r.content),
+                        size: r.content.len() as u64,
+                    }),
+                ),
+                None => (r.content.clone(), None),
+            },
+        };
         let meta = serde_json::to_vec(&ReleaseHeader {
             description: r.description.as_deref(),
             tags: r.tags.as_deref(),
             message: r.message.as_deref(),
             author: r.author.as_deref(),
             created: r.created.as_deref(),
+            encryption: recorded.map(|_| crate::crypt::AGE),
+            size: recorded.map(|rec| rec.size),
         })
         .map_err(|e| Error::other(e.to_string()))?;
         let meta = percent_encode(&meta);
-        let checksum = Digest::of(&r.content).to_string();
+        let checksum = recorded
+            .map_or_else(|| Digest::of(&r.content), |rec| rec.sha256)
+            .to_string();
+        let content_type = if recorded.is_some() {
+            "application/octet-stream"
+        } else {
+            "text/markdown; charset=utf-8"
+        };
         super::runtime::block_on(&http.describe(), async {
             let response = http
                 .send(Method::PUT, &key, |req| {
-                    req.header(header::CONTENT_TYPE, "text/markdown; charset=utf-8")
+                    req.header(header::CONTENT_TYPE, content_type)
                         .header("pulse-release", meta.as_str())
                         .header("pulse-checksum", checksum.as_str())
-                        .body(r.content.clone())
+                        .body(body.clone())
                 })
                 .await?;
             match response.status() {
@@ -636,6 +667,10 @@ impl Store for HttpStore {
 
     fn read_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<Recorded> {
         self.layout.read_into(name, version, out)
+    }
+
+    fn read_kept(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Kept<Unverified>)> {
+        self.layout.read_kept(name, version)
     }
 
     fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>> {

@@ -20,17 +20,18 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::backend::{Backend, Created, Etag, Swapped};
 use super::{
-    Expect, NewRelease, PromptState, PromptSummary, Recorded, Store, StoreExt, Stored, Unverified,
-    no_release,
+    Expect, Kept, NewRelease, PromptState, PromptSummary, Recorded, Store, StoreExt, Stored,
+    Unverified, no_release,
 };
 use crate::bounded::{self, Limits};
+use crate::crypt::{AGE, AGE_MAGIC, Keys};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Hint, Result};
 use crate::meta::{MetadataUpdate, PromptMeta, ReleaseMeta};
@@ -122,6 +123,10 @@ pub struct ReleaseFile {
     /// The release message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `age` when `content.md` is encrypted with age (`size` and `checksum` are then the
+    /// plaintext's); absent when it is in the clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<String>,
 }
 
 impl ReleaseFile {
@@ -138,6 +143,7 @@ impl ReleaseFile {
             description: meta.description.clone(),
             author: Some(meta.author.clone()),
             message: Some(meta.message.clone()),
+            encryption: meta.encryption.clone(),
         }
     }
 }
@@ -213,6 +219,7 @@ pub struct LayoutStore<B: Backend> {
     backend: B,
     author: String,
     info: OnceLock<StoreInfo>,
+    keys: Arc<Keys>,
 }
 
 impl<B: Backend> LayoutStore<B> {
@@ -223,7 +230,20 @@ impl<B: Backend> LayoutStore<B> {
             backend,
             author: author.into(),
             info: OnceLock::new(),
+            keys: Arc::new(Keys::none()),
         }
+    }
+
+    /// The store with age keys: content written is encrypted to their recipients, and
+    /// encrypted content read is decrypted with their identities.
+    pub fn with_keys(mut self, keys: Arc<Keys>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// The age keys the store writes and reads with.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     /// The backend the files are kept in.
@@ -356,7 +376,13 @@ impl<B: Backend> LayoutStore<B> {
         let (recorded_sha, recorded_size) = (file.checksum.is_some(), file.size);
         let mut meta = self.meta_from_file(name, version, file, &key)?;
         if check_content || !recorded_sha || recorded_size.is_none() {
-            let seen = self.hash_content(name, version)?;
+            let seen = if meta.encryption.is_some() {
+                let mut seen = Hasher::new();
+                seen.update(&self.open_content(name, version, &meta)?);
+                seen
+            } else {
+                self.hash_content(name, version)?
+            };
             let size = seen.len();
             let sha256 = seen.finish();
             let differs =
@@ -420,6 +446,16 @@ impl<B: Backend> LayoutStore<B> {
                 crate::name::printable(author)
             )));
         }
+        if let Some(e) = &file.encryption
+            && e != AGE
+        {
+            return Err(Error::integrity(format!(
+                "'{key}' in {}: content encrypted as '{}', which pulse does not know (only age)",
+                self.backend.describe(),
+                crate::name::printable(e)
+            ))
+            .with_hint("upgrade pulse"));
+        }
         Ok(ReleaseMeta {
             name: name.clone(),
             version: version.clone(),
@@ -432,7 +468,41 @@ impl<B: Backend> LayoutStore<B> {
             tags: file.tags,
             commit: None,
             path: None,
+            encryption: file.encryption,
         })
+    }
+
+    /// The ciphertext of a release kept encrypted (`meta` is its metadata).
+    fn sealed_content(&self, name: &Name, version: &Version, meta: &ReleaseMeta) -> Result<Bytes> {
+        // The plaintext's size, 16 bytes of tag per 64 KiB chunk, and room for the header.
+        let limit = meta
+            .size
+            .saturating_add(meta.size / 4096)
+            .saturating_add(1 << 20);
+        match self
+            .backend
+            .get(&release_key(name, version, CONTENT_FILE), limit)?
+        {
+            Some(object) => Ok(object.bytes),
+            None => Err(self.no_content(name, version)),
+        }
+    }
+
+    /// The plaintext of a release kept encrypted, decrypted with the store's identities
+    /// (not yet checked against its checksum).
+    fn open_content(&self, name: &Name, version: &Version, meta: &ReleaseMeta) -> Result<Vec<u8>> {
+        let ciphertext = self.sealed_content(name, version, meta)?;
+        self.keys.open(
+            &ciphertext,
+            &format!("release '{name}@{version}' in {}", self.backend.describe()),
+        )
+    }
+
+    fn no_content(&self, name: &Name, version: &Version) -> Error {
+        Error::integrity(format!(
+            "release '{name}@{version}' in {} has metadata but no content",
+            self.backend.describe()
+        ))
     }
 
     /// The versions found by listing a prompt's version directories (no index needed).
@@ -514,37 +584,63 @@ impl<B: Backend> LayoutStore<B> {
         Err(lost_race(&key, &self.backend.describe()))
     }
 
-    /// Write a release's files, create-only: its content, then its metadata. Content or
-    /// metadata already there must be of the same bytes (a conflict otherwise). Returns
-    /// whether this write made the metadata, and the release's index entry.
+    /// Write a release's files, create-only. In the clear: its content, then its
+    /// metadata. Encrypted: its metadata first, then its content (ciphertext differs at
+    /// every encryption, so whether a release is already there is decided by the
+    /// plaintext checksum its metadata records). Files already there must be of the same
+    /// release (a conflict otherwise). Returns whether this write made the metadata, and
+    /// the release's index entry.
     fn write_files(&self, r: &NewRelease) -> Result<(Created, IndexEntry)> {
-        let (name, version) = (&r.name, &r.version);
-        let sha256 = Digest::of(&r.content);
-        let size = r.content.len() as u64;
-        let conflict = || release_conflict(name, version, &self.backend.describe());
-        // 1. The content; content already there must be the same bytes.
-        let content_key = release_key(name, version, CONTENT_FILE);
-        if self.backend.put_new(&content_key, r.content.clone())? == Created::Existed {
-            let mut seen = Hasher::new();
-            self.backend.get_into(&content_key, &mut seen)?;
-            if seen.len() != size || seen.finish() != sha256 {
-                return Err(conflict());
+        let (sha256, size, ciphertext) = match &r.sealed {
+            Some(recorded) => {
+                if !r.content.starts_with(AGE_MAGIC) {
+                    return Err(Error::usage(format!(
+                        "the content of '{}@{}' is said to be encrypted with age but is not an age file",
+                        r.name, r.version
+                    )));
+                }
+                (recorded.sha256, recorded.size, Some(r.content.clone()))
             }
-        }
-        // 2. The metadata: the first complete write of a release wins. A release that
-        // does not say its description and keywords keeps the prompt's.
+            None => (
+                Digest::of(&r.content),
+                r.content.len() as u64,
+                self.keys.seal(&r.content)?.map(Bytes::from),
+            ),
+        };
+        let entry = IndexEntry {
+            checksum: sha256,
+            size,
+        };
+        let meta = self.new_release_meta(r, sha256, size, ciphertext.is_some())?;
+        let outcome = match ciphertext {
+            Some(ciphertext) => self.write_sealed(&meta, ciphertext)?,
+            None => self.write_plain(&meta, r.content.clone())?,
+        };
+        Ok((outcome, entry))
+    }
+
+    /// The metadata a new release gets: what it says, and the store's defaults for what
+    /// it leaves out. A release that does not say its description and keywords keeps the
+    /// prompt's.
+    fn new_release_meta(
+        &self,
+        r: &NewRelease,
+        sha256: Digest,
+        size: u64,
+        sealed: bool,
+    ) -> Result<ReleaseMeta> {
         let mut prompt = match (&r.description, &r.tags) {
             (Some(_), Some(_)) => PromptMeta::default(),
-            _ => self.load_index(name)?.index.meta(),
+            _ => self.load_index(&r.name)?.index.meta(),
         };
         prompt.apply(&metadata_update(r));
         let created = match &r.created {
             Some(c) if !c.is_empty() => c.clone(),
             _ => crate::repo::format_time(crate::config::now()?),
         };
-        let meta = ReleaseMeta {
-            name: name.clone(),
-            version: version.clone(),
+        Ok(ReleaseMeta {
+            name: r.name.clone(),
+            version: r.version.clone(),
             created,
             author: r
                 .author
@@ -556,26 +652,93 @@ impl<B: Backend> LayoutStore<B> {
             message: r
                 .message
                 .clone()
-                .unwrap_or_else(|| format!("Release {name}@{version}")),
+                .unwrap_or_else(|| format!("Release {}@{}", r.name, r.version)),
             description: prompt.description,
             tags: prompt.tags,
             commit: None,
             path: None,
-        };
+            encryption: sealed.then(|| AGE.to_owned()),
+        })
+    }
+
+    /// Write a release in the clear: content, then metadata (the first complete write of
+    /// a release wins).
+    fn write_plain(&self, meta: &ReleaseMeta, content: Bytes) -> Result<Created> {
+        let (name, version) = (&meta.name, &meta.version);
+        let conflict = || release_conflict(name, version, &self.backend.describe());
+        let content_key = release_key(name, version, CONTENT_FILE);
+        if self.backend.put_new(&content_key, content)? == Created::Existed {
+            match self.read_release_file(name, version)? {
+                // Kept encrypted by an earlier write: its metadata says what it holds.
+                Some(there) if there.encryption.is_some() => {
+                    if self.release_meta(name, version)?.sha256 != meta.sha256 {
+                        return Err(conflict());
+                    }
+                }
+                _ => {
+                    let mut seen = Hasher::new();
+                    self.backend.get_into(&content_key, &mut seen)?;
+                    if seen.len() != meta.size || seen.finish() != meta.sha256 {
+                        return Err(conflict());
+                    }
+                }
+            }
+        }
+        let outcome = self.backend.put_new(
+            &release_key(name, version, META_FILE),
+            to_json(&ReleaseFile::of(meta))?,
+        )?;
+        if outcome == Created::Existed && self.release_meta(name, version)?.sha256 != meta.sha256 {
+            return Err(conflict());
+        }
+        Ok(outcome)
+    }
+
+    /// Write a release encrypted: metadata first (which says whose release this version
+    /// is: same plaintext checksum, same release), then the ciphertext.
+    fn write_sealed(&self, meta: &ReleaseMeta, ciphertext: Bytes) -> Result<Created> {
+        let (name, version) = (&meta.name, &meta.version);
+        let conflict = || release_conflict(name, version, &self.backend.describe());
         let meta_key = release_key(name, version, META_FILE);
         let outcome = self
             .backend
-            .put_new(&meta_key, to_json(&ReleaseFile::of(&meta))?)?;
-        if outcome == Created::Existed && self.release_meta(name, version)?.sha256 != sha256 {
+            .put_new(&meta_key, to_json(&ReleaseFile::of(meta))?)?;
+        if outcome == Created::Existed && self.release_meta(name, version)?.sha256 != meta.sha256 {
             return Err(conflict());
         }
-        Ok((
-            outcome,
-            IndexEntry {
-                checksum: sha256,
-                size,
-            },
-        ))
+        let content_key = release_key(name, version, CONTENT_FILE);
+        if self.backend.put_new(&content_key, ciphertext.clone())? == Created::Existed {
+            // Content already there was written after metadata of the same checksum (an
+            // encrypted write), or is plaintext left by a write in the clear that was
+            // interrupted before its metadata: that is replaced by the ciphertext if it
+            // is this release, and otherwise a conflict.
+            let limit = meta
+                .size
+                .saturating_add(meta.size / 4096)
+                .saturating_add(1 << 20);
+            let Some(there) = self.backend.get(&content_key, limit)? else {
+                return Err(self.no_content(name, version));
+            };
+            if !there.bytes.starts_with(AGE_MAGIC) {
+                let same = there.bytes.len() as u64 == meta.size
+                    && Digest::of(&there.bytes) == meta.sha256;
+                if !same {
+                    if outcome == Created::Created {
+                        // The metadata this write made is not of what is there.
+                        let _ = self.backend.delete(&meta_key);
+                    }
+                    return Err(conflict());
+                }
+                if self
+                    .backend
+                    .put_swap(&content_key, ciphertext, Some(&there.etag))?
+                    == Swapped::Lost
+                {
+                    return Err(lost_race(&content_key, &self.backend.describe()));
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// List releases whose files are written in the prompt's index (one compare-and-swap
@@ -890,6 +1053,15 @@ impl<B: Backend> Store for LayoutStore<B> {
 
     fn read_release(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Unverified)> {
         let meta = self.release_meta(name, version)?;
+        if meta.encryption.is_some() {
+            let content = self.open_content(name, version, &meta)?;
+            let raw = Unverified {
+                content,
+                sha256: meta.sha256,
+                size: meta.size,
+            };
+            return Ok((meta, raw));
+        }
         // Room for the size the metadata records, so large content is read into one
         // allocation, not grown by doubling (which holds the old buffer and one twice its
         // size at once). Pages not written to are never resident, so a size that lies
@@ -901,10 +1073,7 @@ impl<B: Backend> Store for LayoutStore<B> {
             .get_into(&release_key(name, version, CONTENT_FILE), &mut content)?
             .is_none()
         {
-            return Err(Error::integrity(format!(
-                "release '{name}@{version}' in {} has metadata but no content",
-                self.backend.describe()
-            )));
+            return Err(self.no_content(name, version));
         }
         let raw = Unverified {
             content,
@@ -914,17 +1083,32 @@ impl<B: Backend> Store for LayoutStore<B> {
         Ok((meta, raw))
     }
 
+    fn read_kept(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Kept<Unverified>)> {
+        let meta = self.release_meta(name, version)?;
+        if meta.encryption.is_some() {
+            let ciphertext = self.sealed_content(name, version, &meta)?;
+            return Ok((meta, Kept::Sealed(ciphertext.to_vec())));
+        }
+        let (meta, raw) = self.read_release(name, version)?;
+        Ok((meta, Kept::Plain(raw)))
+    }
+
     fn read_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<Recorded> {
         let meta = self.release_meta(name, version)?;
-        if self
+        if meta.encryption.is_some() {
+            let content = self.open_content(name, version, &meta)?;
+            out.write_all(&content).map_err(|e| {
+                Error::io(
+                    format!("cannot pass on the content of '{name}@{version}'"),
+                    e,
+                )
+            })?;
+        } else if self
             .backend
             .get_into(&release_key(name, version, CONTENT_FILE), out)?
             .is_none()
         {
-            return Err(Error::integrity(format!(
-                "release '{name}@{version}' in {} has metadata but no content",
-                self.backend.describe()
-            )));
+            return Err(self.no_content(name, version));
         }
         Ok(Recorded {
             sha256: meta.sha256,

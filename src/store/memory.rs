@@ -50,6 +50,7 @@ impl Store for MemoryStore {
     }
 
     fn put(&self, r: &NewRelease) -> Result<Stored> {
+        super::refuse_sealed(r, &self.describe())?;
         let mut map = self.lock();
         let prompt = map.entry(r.name.clone()).or_default();
         let sha = Digest::of(&r.content);
@@ -87,6 +88,7 @@ impl Store for MemoryStore {
             tags: prompt.meta.tags.clone(),
             commit: None,
             path: None,
+            encryption: None,
         };
         prompt
             .releases

@@ -66,6 +66,11 @@ pub struct NewRelease {
     pub author: Option<String>,
     /// When it was released (RFC 3339).
     pub created: Option<String>,
+    /// `content` is already encrypted with age, by the client that sent it, and this is
+    /// its plaintext's checksum and size: the store keeps it as it is (a registry passes
+    /// encrypted uploads on, never holding the plaintext). `None`: `content` is the
+    /// plaintext, which the store encrypts if it has recipients.
+    pub sealed: Option<Recorded>,
 }
 
 impl NewRelease {
@@ -80,6 +85,7 @@ impl NewRelease {
             message: None,
             author: None,
             created: None,
+            sealed: None,
         }
     }
 
@@ -96,8 +102,19 @@ impl NewRelease {
             message: Some(meta.message.clone()).filter(|m| !m.is_empty()),
             author: Some(meta.author.clone()).filter(|a| !a.is_empty()),
             created: Some(meta.created.clone()).filter(|c| !c.is_empty()),
+            sealed: None,
         }
     }
+}
+
+/// A release's content as a store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept<T> {
+    /// In the clear.
+    Plain(T),
+    /// Encrypted with age: the ciphertext, which only a holder of an identity opens. The
+    /// release's metadata has the plaintext's checksum and size.
+    Sealed(Vec<u8>),
 }
 
 /// One label move: point `label` of `name` at `target` (or remove it) if it matches
@@ -171,6 +188,15 @@ pub trait Store: Send + Sync {
     /// one record override this to read it once.
     fn read_release(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Unverified)> {
         Ok((self.metadata(name, version)?, self.read(name, version)?))
+    }
+
+    /// A release's metadata and its content as the store keeps it, not verified: content
+    /// kept encrypted is returned as its ciphertext, not decrypted (what a registry passes
+    /// on). Read it through [`StoreExt::fetch_kept`], which verifies plain content. Only a
+    /// store that can keep content encrypted overrides this.
+    fn read_kept(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Kept<Unverified>)> {
+        let (meta, raw) = self.read_release(name, version)?;
+        Ok((meta, Kept::Plain(raw)))
     }
 
     /// Copy the bytes of a release into `out` as they are read, not verified, and return
@@ -387,6 +413,13 @@ pub trait Store: Send + Sync {
                 let checked = self
                     .read_into(name, &version, &mut seen)
                     .and_then(|recorded| check_content(name, &version, &recorded, seen));
+                // Content that cannot be read here (no key to decrypt it, a store that
+                // cannot be reached) is not a problem of the release: verify stops.
+                if let Err(e) = &checked
+                    && e.kind() == Kind::Unavailable
+                {
+                    return checked.map(|()| part);
+                }
                 if let Err(e) = checked {
                     part.problems.push(VerifyProblem {
                         tag: format!("{name}@{version}"),
@@ -422,6 +455,20 @@ pub trait StoreExt: Store {
             .read_release(name, version)
             .map_err(|e| missing(self, e))?;
         Ok((meta, verified(name, version, raw)?))
+    }
+
+    /// A release's metadata and its content as the store keeps it: plain content checked
+    /// against the recorded checksum, encrypted content as its ciphertext (which is checked
+    /// by whoever decrypts it).
+    fn fetch_kept(&self, name: &Name, version: &Version) -> Result<(ReleaseMeta, Kept<Vec<u8>>)> {
+        let (meta, kept) = self
+            .read_kept(name, version)
+            .map_err(|e| missing(self, e))?;
+        let kept = match kept {
+            Kept::Plain(raw) => Kept::Plain(verified(name, version, raw)?),
+            Kept::Sealed(ciphertext) => Kept::Sealed(ciphertext),
+        };
+        Ok((meta, kept))
     }
 
     /// Copy the exact bytes of a release into `out`, checking them on the way against
@@ -513,6 +560,19 @@ pub(crate) fn by_prompt(releases: &[ReleaseId]) -> Vec<std::ops::Range<usize>> {
     groups
 }
 
+/// The refusal of a store that keeps content only in the clear (a git repository, the
+/// in-memory store) to take content a client encrypted.
+pub(crate) fn refuse_sealed(r: &NewRelease, store: &str) -> Result<()> {
+    if r.sealed.is_none() {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "{store} keeps release content in the clear: it cannot take '{}@{}' encrypted with age",
+        r.name, r.version
+    ))
+    .with_hint("encrypted releases are kept in directory, S3 and registry stores"))
+}
+
 /// The bytes of `raw`, once they match the checksum and size it records.
 fn verified(name: &Name, version: &Version, raw: Unverified) -> Result<Vec<u8>> {
     let mut seen = Hasher::new();
@@ -562,6 +622,20 @@ pub struct OpenOptions {
     pub author: Option<String>,
     /// How reads from a remote store (S3, a registry) use the on-disk cache.
     pub cache: cache::CacheOptions,
+    /// The recipients to encrypt to instead of those `config` names (`Some(vec![])`:
+    /// write in the clear), for `pulse sync --recipient` and `--no-encrypt`.
+    pub recipients: Option<Vec<age::x25519::Recipient>>,
+}
+
+impl OpenOptions {
+    /// The age keys of a layout store opened with these options.
+    fn keys(&self) -> Result<Arc<crate::crypt::Keys>> {
+        let keys = crate::crypt::Keys::from_config(&self.config)?;
+        Ok(Arc::new(match &self.recipients {
+            Some(r) => keys.with_recipients(r.clone()),
+            None => keys,
+        }))
+    }
 }
 
 /// The kinds of store, as the configuration's `storage` key names them.
@@ -689,13 +763,19 @@ pub fn configured_address(storage: Option<&str>, path: Option<&str>) -> Result<O
 }
 
 /// The directory store at `path` (created by its first write), whatever else is there.
-pub fn directory(path: impl Into<std::path::PathBuf>, options: &OpenOptions) -> Arc<dyn Store> {
-    Arc::new(DirStore::new(
-        DirBackend::new(path),
-        options
-            .author
-            .clone()
-            .unwrap_or_else(|| UNKNOWN_AUTHOR.to_owned()),
+pub fn directory(
+    path: impl Into<std::path::PathBuf>,
+    options: &OpenOptions,
+) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(
+        DirStore::new(
+            DirBackend::new(path),
+            options
+                .author
+                .clone()
+                .unwrap_or_else(|| UNKNOWN_AUTHOR.to_owned()),
+        )
+        .with_keys(options.keys()?),
     ))
 }
 
@@ -743,8 +823,19 @@ pub fn open(address: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
             let directory =
                 options.kind == Some(StoreKind::Filesystem) || !is_git_repository(&path);
             if directory {
-                Ok(Arc::new(DirStore::new(DirBackend::new(path), author())))
+                Ok(Arc::new(
+                    DirStore::new(DirBackend::new(path), author()).with_keys(options.keys()?),
+                ))
             } else {
+                if options.recipients.as_ref().is_some_and(|r| !r.is_empty()) {
+                    return Err(Error::usage(format!(
+                        "'{}' is a git repository, which keeps release content in the clear",
+                        path.display()
+                    ))
+                    .with_hint(
+                        "encrypted releases are kept in directory, S3 and registry stores",
+                    ));
+                }
                 Ok(Arc::new(GitStore::open(&path, options.branch.clone())?))
             }
         }
@@ -753,20 +844,24 @@ pub fn open(address: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
             options.branch.as_deref(),
             &options.cache,
         )?)),
-        Address::S3(url) => Ok(Arc::new(LayoutStore::new(
-            cache::CachedBackend::new(
-                s3::S3Backend::open(&url, &options.config)?,
-                &url,
-                cache::root_for(&options.cache)?,
-                options.cache.clone(),
-            ),
-            author(),
-        ))),
+        Address::S3(url) => Ok(Arc::new(
+            LayoutStore::new(
+                cache::CachedBackend::new(
+                    s3::S3Backend::open(&url, &options.config)?,
+                    &url,
+                    cache::root_for(&options.cache)?,
+                    options.cache.clone(),
+                ),
+                author(),
+            )
+            .with_keys(options.keys()?),
+        )),
         Address::Http(url) => Ok(Arc::new(http::HttpStore::open(
             &url,
             &options.config,
             &author(),
             options.cache.clone(),
+            options.keys()?,
         )?)),
     }
 }

@@ -851,7 +851,7 @@ impl Settings {
         let store = location.url("");
         let mut settings = Settings::default();
         for (key, value) in config {
-            if key.starts_with("age_") {
+            if crate::crypt::is_key(key) {
                 continue;
             }
             if !KEYS.contains(&key.as_str()) {

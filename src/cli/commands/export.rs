@@ -39,7 +39,7 @@ impl Report for Exported {
 pub(super) fn run(args: ExportArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
     let prefix = args.prefix.as_deref().map(NamePrefix::parse).transpose()?;
     let src = ctx.access.store()?;
-    let dst = crate::store::directory(args.dir.clone(), &ctx.access.open_options()?);
+    let dst = crate::store::directory(args.dir.clone(), &ctx.access.open_options()?)?;
     let synced = sync(
         src.as_ref(),
         dst.as_ref(),

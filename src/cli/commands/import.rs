@@ -48,7 +48,7 @@ pub(super) fn run(args: ImportArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
             ));
         }
     }
-    let src = crate::store::directory(args.dir.clone(), &ctx.access.open_options()?);
+    let src = crate::store::directory(args.dir.clone(), &ctx.access.open_options()?)?;
     let dst = ctx.access.home_store()?;
     let synced = sync(src.as_ref(), dst.as_ref(), &SyncOptions::default())?;
     let imported = synced.copied.len();

@@ -34,6 +34,9 @@ impl Report for ReleaseReport {
         if let Some(p) = &meta.path {
             text.push_str(&format!("path:        {p}\n"));
         }
+        if let Some(e) = &meta.encryption {
+            text.push_str(&format!("encryption:  {e}\n"));
+        }
         if let Some(d) = &meta.description {
             text.push_str(&format!("description: {d}\n"));
         }

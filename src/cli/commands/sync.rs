@@ -16,6 +16,12 @@ use crate::sync::{Progress, SyncOptions, Synced};
 /// conflict (listed, never overwritten; exit 4 after the rest is done). Labels in DST are
 /// moved to where SRC's point; labels only DST has are kept. Nothing is deleted. Running
 /// it again copies nothing; a sync that was interrupted completes when run again.
+///
+/// Content encrypted in SRC is decrypted with your age identity (PULSE_AGE_IDENTITY or
+/// age_identity) and written to DST encrypted to DST's recipients (age_recipients in
+/// storage_config, or --recipient), or in the clear with --no-encrypt: so sync moves
+/// releases between encrypted and plain stores, and re-encrypts them to a new list of
+/// recipients. Releases DST already has are left as they are.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
     /// Where releases are copied from.
@@ -34,6 +40,37 @@ pub struct SyncArgs {
     /// for directories and S3).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Encrypt what is copied to DST to this age public key (age1…) instead of the
+    /// configured recipients; may be given more than once.
+    #[arg(long = "recipient", short = 'r', value_name = "KEY")]
+    pub recipients: Vec<String>,
+    /// As --recipient, for every public key in this file (one per line, # comments).
+    #[arg(long = "recipients-file", short = 'R', value_name = "PATH")]
+    pub recipients_files: Vec<std::path::PathBuf>,
+    /// Write what is copied to DST in the clear, whatever recipients are configured.
+    #[arg(long, conflicts_with_all = ["recipients", "recipients_files"])]
+    pub no_encrypt: bool,
+}
+
+impl SyncArgs {
+    /// The recipients DST is written with instead of the configured ones, if the flags
+    /// say (an empty list: in the clear).
+    fn recipients(&self) -> Result<Option<Vec<age::x25519::Recipient>>> {
+        if self.no_encrypt {
+            return Ok(Some(Vec::new()));
+        }
+        if self.recipients.is_empty() && self.recipients_files.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        for key in &self.recipients {
+            out.push(crate::crypt::parse_recipient(key, "--recipient")?);
+        }
+        for path in &self.recipients_files {
+            out.extend(crate::crypt::read_recipients_file(path)?);
+        }
+        Ok(Some(out))
+    }
 }
 
 impl Report for Synced {
@@ -98,6 +135,7 @@ pub(super) fn run(args: SyncArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
     // reads itself: it reads the stores, not the cache (nor fills it with every release).
     options.cache.mode = crate::store::cache::CacheMode::Off;
     let src = crate::store::open(&args.src, &options)?;
+    options.recipients = args.recipients()?;
     let dst = crate::store::open_for_writing(&args.dst, &options)?;
     if !args.dry_run && !dst.conditional_writes_are_atomic() {
         ctx.out.warn(&format!(

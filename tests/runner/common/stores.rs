@@ -40,6 +40,41 @@ pub struct Fixture {
     _registry: Option<(Arc<Mutex<Option<Registry>>>, Env)>,
 }
 
+/// An age key pair made by `age-keygen` (the real tool) in `dir`: the identity file and
+/// the public key.
+pub fn age_key(dir: &Path, file: &str) -> (PathBuf, String) {
+    let path = dir.join(file);
+    let out = std::process::Command::new("age-keygen")
+        .arg("-o")
+        .arg(&path)
+        .output()
+        .expect("age-keygen runs (scripts/test-tools.sh installs Debian's age)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap();
+    (path, public)
+}
+
+/// The age keys of a store that encrypts to a fresh key made in `dir` and decrypts with it,
+/// as `storage_config` names them.
+pub fn age_keys(dir: &Path) -> Arc<pulse::crypt::Keys> {
+    let (identity, public) = age_key(dir, "age-key.txt");
+    let mut config = BTreeMap::new();
+    config.insert("age_recipients".to_owned(), public);
+    config.insert(
+        "age_identity".to_owned(),
+        identity.to_str().unwrap().to_owned(),
+    );
+    Arc::new(pulse::crypt::Keys::from_config(&config).unwrap())
+}
+
 /// Changes a release's stored content (`name`, `version`) behind the store's back.
 pub type Tamper = Box<dyn Fn(&str, &str) + Send + Sync>;
 
@@ -137,23 +172,47 @@ impl Fixture {
         }
     }
 
+    /// [`Fixture::dir`] with content encrypted with age (a key made by age-keygen).
+    pub fn dir_encrypted() -> Fixture {
+        let mut fixture = Self::dir();
+        let dir = fixture._dir.as_ref().unwrap().path().to_owned();
+        let root = dir.join("store");
+        fixture.store = Arc::new(
+            DirStore::new(DirBackend::new(root), "Ada Tester <ada@example.com>")
+                .with_keys(age_keys(&dir)),
+        );
+        fixture
+    }
+
     /// An S3 store on a fresh S3-compatible server of `kind` (its own bucket, under a
     /// prefix), reached with explicit settings, as `storage_config` gives them.
     pub fn s3(kind: Kind) -> Fixture {
-        Self::s3_with(kind, None)
+        Self::s3_with(kind, None, None)
+    }
+
+    /// [`Fixture::s3`] with content encrypted with age.
+    pub fn s3_encrypted(kind: Kind) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fixture = Self::s3_with(kind, None, Some(age_keys(dir.path())));
+        fixture._dir = Some(dir);
+        fixture
     }
 
     /// [`Fixture::s3`] through the on-disk cache (in a temp dir, default TTL): its
     /// compare-and-swaps hold although it answers labels and indexes from the cache.
     pub fn s3_cached(kind: Kind) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let mut fixture = Self::s3_with(kind, Some(dir.path().join("cache")));
+        let mut fixture = Self::s3_with(kind, Some(dir.path().join("cache")), None);
         fixture._dir = Some(dir);
         fixture.make_unavailable = None;
         fixture
     }
 
-    fn s3_with(kind: Kind, cache: Option<PathBuf>) -> Fixture {
+    fn s3_with(
+        kind: Kind,
+        cache: Option<PathBuf>,
+        keys: Option<Arc<pulse::crypt::Keys>>,
+    ) -> Fixture {
         let server = S3Server::start(kind);
         server.create_bucket("conformance");
         let config = s3_config(&server, kind == Kind::Moto);
@@ -175,7 +234,10 @@ impl Fixture {
         let server = Arc::new(Mutex::new(Some(server)));
         let keep = Arc::clone(&server);
         Fixture {
-            store: Arc::new(LayoutStore::new(backend, "Ada Tester <ada@example.com>")),
+            store: Arc::new(
+                LayoutStore::new(backend, "Ada Tester <ada@example.com>")
+                    .with_keys(keys.unwrap_or_default()),
+            ),
             _dir: None,
             fsck: None,
             corrupt: Some(Box::new(move |name: &str, version: &str| {
@@ -235,6 +297,7 @@ impl Fixture {
             &BTreeMap::new(),
             "Ada Tester <ada@example.com>",
             cache,
+            Arc::default(),
         )
         .unwrap();
         let writer = DirStore::new(
@@ -272,7 +335,22 @@ impl Fixture {
             let file = root.join(name).join(version).join("content.md");
             std::fs::write(file, b"tampered behind the store's back").unwrap();
         });
-        Self::registry(env, registry, token, None, corrupt, true)
+        Self::registry(env, registry, token, None, corrupt, None)
+    }
+
+    /// [`Fixture::registry_dir`] with content encrypted with age by the client: the
+    /// registry holds no key, keeps what it is sent and passes it on.
+    pub fn registry_dir_encrypted() -> Fixture {
+        let env = Env::empty();
+        let token = Registry::token(&env, "conformance", "admin", None);
+        let root = env.path("store");
+        let registry = Registry::start(&env, root.to_str().unwrap(), &["--max-body", "128MiB"]);
+        let corrupt: Tamper = Box::new(move |name: &str, version: &str| {
+            let file = root.join(name).join(version).join("content.md");
+            std::fs::write(file, b"tampered behind the store's back").unwrap();
+        });
+        let keys = age_keys(env.root.path());
+        Self::registry(env, registry, token, None, corrupt, Some(keys))
     }
 
     /// A registry over an S3 store on moto (whose conditional writes are atomic).
@@ -298,7 +376,7 @@ impl Fixture {
                 .unwrap();
             assert_eq!(swapped, Swapped::Done);
         });
-        Self::registry(env, registry, token, Some(server), corrupt, true)
+        Self::registry(env, registry, token, Some(server), corrupt, None)
     }
 
     fn registry(
@@ -307,7 +385,7 @@ impl Fixture {
         token: String,
         s3: Option<S3Server>,
         corrupt: Tamper,
-        atomic: bool,
+        keys: Option<Arc<pulse::crypt::Keys>>,
     ) -> Fixture {
         let mut config = BTreeMap::new();
         config.insert("token".to_owned(), token);
@@ -319,6 +397,7 @@ impl Fixture {
                 mode: CacheMode::Off,
                 ..CacheOptions::default()
             },
+            keys.unwrap_or_default(),
         )
         .unwrap();
         let registry = Arc::new(Mutex::new(Some(registry)));
@@ -331,7 +410,7 @@ impl Fixture {
             make_unavailable: Some(Box::new(move || {
                 drop(keep.lock().unwrap().take());
             })),
-            atomic,
+            atomic: true,
             _server: s3.map(|s| Arc::new(Mutex::new(Some(s)))),
             _static: None,
             _registry: Some((registry, env)),

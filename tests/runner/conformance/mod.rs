@@ -119,6 +119,9 @@ conformance_suite!(memory, Fixture::memory(), can: [Atomic]);
 conformance_suite!(git, Fixture::git(), can: [Corrupt, Atomic]);
 conformance_suite!(git_bare, Fixture::git_bare(), can: [Corrupt, Atomic]);
 conformance_suite!(dir, Fixture::dir(), can: [Corrupt, Atomic]);
+// Encrypted with age: the same cases hold, content and checksums being the plaintext's.
+conformance_suite!(dir_encrypted, Fixture::dir_encrypted(), can: [Corrupt, Atomic]);
+conformance_suite!(s3_moto_encrypted, Fixture::s3_encrypted(crate::common::s3::Kind::Moto), can: [Corrupt, Unavailable, Atomic]);
 conformance_suite!(s3_moto, Fixture::s3(crate::common::s3::Kind::Moto), can: [Corrupt, Unavailable, Atomic]);
 // Through the on-disk cache: an unreachable server is answered from it, so that case is
 // not this store's (the cache tests cover it).
@@ -133,3 +136,5 @@ conformance_suite!(static_export_cached, Fixture::static_export_cached(), can: [
 // The registry: pulse serve over a directory store and over S3, through the HTTP store.
 conformance_suite!(registry_dir, Fixture::registry_dir(), can: [Corrupt, Unavailable, Atomic]);
 conformance_suite!(registry_s3, Fixture::registry_s3(), can: [Corrupt, Unavailable, Atomic]);
+// Encrypted by the client: the registry holds no key and passes the ciphertext on.
+conformance_suite!(registry_dir_encrypted, Fixture::registry_dir_encrypted(), can: [Corrupt, Unavailable, Atomic]);

@@ -241,9 +241,15 @@ fn load_identities(source: &IdentitySource) -> Result<Vec<Identity>> {
     let text = match source {
         IdentitySource::Inline => std::env::var(IDENTITY_VAR).unwrap_or_default(),
         IdentitySource::File(path, _) => {
+            // A file that cannot be read is a key the reader lacks (exit 6); one that is
+            // not a regular file, or too large, is not an identity file at all (exit 2).
             let bytes = bounded::read_file(Path::new(path), KEY_FILE_LIMIT, Links::Follow)
                 .map_err(|e| {
-                    Error::unavailable(format!("cannot read {}: {e}", source.describe()))
+                    let kind = match e {
+                        bounded::ReadError::Io(_) => Kind::Unavailable,
+                        bounded::ReadError::Refused(_) => Kind::Usage,
+                    };
+                    Error::new(kind, format!("cannot read {}: {e}", source.describe()))
                 })?;
             String::from_utf8(bytes)
                 .map_err(|_| Error::usage(format!("{} is not UTF-8 text", source.describe())))?

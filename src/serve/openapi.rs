@@ -98,7 +98,12 @@ pub(crate) fn document() -> Result<Value> {
     Ok(value)
 }
 
-/// Every response header this document names is sent with every answer it is named for,
+/// The response headers sent only with some answers (`Pulse-Encryption`: only for content
+/// kept encrypted).
+const SOMETIMES_SENT: &[&str] = &["Pulse-Encryption"];
+
+/// Every response header this document names is sent with every answer it is named for
+/// (but those of [`SOMETIMES_SENT`]),
 /// which OpenAPI says with `required: true`; utoipa's header object has no such field, so
 /// it is set here on the serialized document.
 fn require_headers(document: &mut Value) {
@@ -113,9 +118,10 @@ fn require_headers(document: &mut Value) {
         .flat_map(|responses| responses.values_mut());
     for response in responses {
         let headers = response.get_mut("headers").and_then(Value::as_object_mut);
-        for header in headers.into_iter().flat_map(|h| h.values_mut()) {
+        for (name, header) in headers.into_iter().flat_map(|h| h.iter_mut()) {
             if let Some(header) = header.as_object_mut() {
-                header.insert("required".to_owned(), Value::Bool(true));
+                let sent_always = !SOMETIMES_SENT.contains(&name.as_str());
+                header.insert("required".to_owned(), Value::Bool(sent_always));
             }
         }
     }
@@ -690,15 +696,34 @@ fn release_content() -> Operation {
                 "getContent",
                 "layout",
                 "A release's content",
-                "`content.md`: the content of the release, byte for byte.",
+                "`content.md`: the content of the release, byte for byte. A release kept \
+                 encrypted with age is answered as the age file the store holds \
+                 (`application/octet-stream`, `Pulse-Encryption: age`): the registry passes \
+                 it on undecrypted, and the client decrypts it and checks the plaintext \
+                 against the checksum in `metadata.json`.",
             )
         },
-        found(
-            "The content.",
-            Body::Text("text/markdown"),
-            CONTENT_ETAG,
-            IMMUTABLE,
-        ),
+        {
+            let (plain, plain_content) = media(Body::Text("text/markdown"));
+            let (sealed, sealed_content) = media(Body::Text("application/octet-stream"));
+            ResponseBuilder::new()
+                .description("The content (or, for a release kept encrypted, its age file).")
+                .content(plain, plain_content)
+                .content(sealed, sealed_content)
+                .header("ETag", etag_header(CONTENT_ETAG))
+                .header("Cache-Control", cache_header(IMMUTABLE))
+                .header(
+                    "Pulse-Encryption",
+                    HeaderBuilder::new()
+                        .schema(Some(string()))
+                        .description(Some(
+                            "`age` when the body is the release's content encrypted with age; \
+                             absent for content in the clear.",
+                        ))
+                        .build(),
+                )
+                .build()
+        },
         IMMUTABLE,
     )
 }
@@ -901,7 +926,8 @@ fn put_content() -> Operation {
             header_parameter(
                 "Pulse-Release",
                 "The release's metadata: a JSON object (schema `ReleaseHeader`: description, \
-                 tags, message, author `Name <email>`, created RFC 3339; every field \
+                 tags, message, author `Name <email>`, created RFC 3339, and for content the \
+                 client encrypted, encryption `age` and the plaintext's size; every field \
                  optional), percent-encoded (every byte outside `A-Z a-z 0-9 - . _ ~` as \
                  `%XX`). Without an author the release is authored by the token's name.",
                 string(),
@@ -909,17 +935,24 @@ fn put_content() -> Operation {
             header_parameter(
                 "Pulse-Checksum",
                 "The SHA-256 of the body: a body that does not match it is refused (`400`) \
-                 and nothing is written.",
+                 and nothing is written. For an encrypted body, the SHA-256 of the plaintext \
+                 (required; the registry cannot check it, every reader does).",
                 string_matching(DIGEST_PATTERN),
             ),
         ],
         body: Some(
             RequestBodyBuilder::new()
                 .description(Some(
-                    "The content, byte for byte (read whole before anything is written).",
+                    "The content, byte for byte (read whole before anything is written); or, \
+                     with encryption `age` in `Pulse-Release`, the age file of it, which is \
+                     kept as it is.",
                 ))
                 .content(
                     "text/markdown",
+                    ContentBuilder::new().schema(Some(bytes())).build(),
+                )
+                .content(
+                    "application/octet-stream",
                     ContentBuilder::new().schema(Some(bytes())).build(),
                 )
                 .required(Some(Required::True))

@@ -13,6 +13,7 @@ mod concurrency;
 mod config;
 mod conformance;
 mod crash;
+mod encryption;
 mod errors;
 mod fuzz_corpus;
 mod hardening;

@@ -345,6 +345,12 @@ impl S3Server {
         self.aws_cmd(args).output().unwrap()
     }
 
+    /// Where s3s-fs keeps its buckets' objects as files (`None` for moto, which keeps them
+    /// in memory).
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        (self.kind == Kind::S3sFs).then(|| self.dir.path().join("data"))
+    }
+
     /// Creates bucket `name`; asserts it worked. moto: the aws CLI's CreateBucket.
     /// s3s-fs: a directory in its root, which is all its CreateBucket makes (the
     /// `s3_servers` tests show the aws CLI lists and uses a bucket made so); this saves a

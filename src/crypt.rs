@@ -140,6 +140,15 @@ impl Keys {
         })
     }
 
+    /// Keys that encrypt to `identity`'s public key and decrypt with it (the fuzzer's).
+    pub(crate) fn for_identity(identity: age::x25519::Identity) -> Keys {
+        Keys {
+            recipients: vec![identity.to_public()],
+            identity: Some(IdentitySource::Inline),
+            identities: OnceLock::from(Ok(vec![Box::new(identity) as Identity])),
+        }
+    }
+
     /// The keys with the recipients replaced (`pulse sync --recipient`; none: write in
     /// the clear).
     pub fn with_recipients(mut self, recipients: Vec<age::x25519::Recipient>) -> Keys {

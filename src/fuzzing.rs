@@ -27,6 +27,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("config", config),
     ("address", address),
     ("serve_path", serve_path),
+    ("age_content", age_content),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {
@@ -160,4 +161,54 @@ pub fn address(data: &[u8]) {
 pub fn serve_path(data: &[u8]) {
     let Some(s) = text(data) else { return };
     crate::serve::fuzz_path(s);
+}
+
+/// A throwaway age key, published here on purpose: the fuzzer decrypts with it, and the
+/// seeds include files encrypted to it.
+pub const FUZZ_AGE_KEY: &str =
+    "AGE-SECRET-KEY-1D7RUM5EEZMCNQA3XFN5FHQK3Z3AUC40M2WH50JALUQ7NYLHKM8WQ75NLHL";
+
+/// Encryption at rest: the first byte picks what the rest is. `r`: a recipients list
+/// (`age_recipients`), whose keys read back as themselves; `o`: stored content opened
+/// with [`FUZZ_AGE_KEY`] (a failure is an integrity failure or a key that does not fit,
+/// never a panic); `s`: plaintext, which seals and opens back to itself.
+pub fn age_content(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(identity) = FUZZ_AGE_KEY.parse::<age::x25519::Identity>() else {
+        panic!("the fuzz key does not parse");
+    };
+    let keys = crate::crypt::Keys::for_identity(identity);
+    match mode {
+        b'r' => {
+            let Some(s) = text(rest) else { return };
+            if let Ok(list) = crate::crypt::parse_recipients(s, "fuzz") {
+                for r in list {
+                    let shown = r.to_string();
+                    let again = crate::crypt::parse_recipient(&shown, "fuzz");
+                    assert_eq!(again.ok().map(|r| r.to_string()), Some(shown));
+                }
+            }
+        }
+        b'o' => {
+            if let Err(e) = keys.open(rest, "fuzz") {
+                assert!(
+                    matches!(
+                        e.kind(),
+                        crate::error::Kind::Integrity | crate::error::Kind::Unavailable
+                    ),
+                    "{e}"
+                );
+            }
+        }
+        b's' => {
+            let Ok(Some(sealed)) = keys.seal(rest) else {
+                panic!("sealing to the fuzz key failed");
+            };
+            assert!(sealed.starts_with(crate::crypt::AGE_MAGIC));
+            assert_eq!(keys.open(&sealed, "fuzz").ok().as_deref(), Some(rest));
+        }
+        _ => {}
+    }
 }

@@ -326,6 +326,16 @@ impl Fixture {
     /// A registry (`pulse serve`, a real process on 127.0.0.1) over a directory store,
     /// written and read through the HTTP store with an admin token.
     pub fn registry_dir() -> Fixture {
+        Self::registry_over_dir(false)
+    }
+
+    /// [`Fixture::registry_dir`] with content encrypted with age by the client: the
+    /// registry holds no key, keeps what it is sent and passes it on.
+    pub fn registry_dir_encrypted() -> Fixture {
+        Self::registry_over_dir(true)
+    }
+
+    fn registry_over_dir(encrypted: bool) -> Fixture {
         let env = Env::empty();
         let token = Registry::token(&env, "conformance", "admin", None);
         let root = env.path("store");
@@ -335,22 +345,8 @@ impl Fixture {
             let file = root.join(name).join(version).join("content.md");
             std::fs::write(file, b"tampered behind the store's back").unwrap();
         });
-        Self::registry(env, registry, token, None, corrupt, None)
-    }
-
-    /// [`Fixture::registry_dir`] with content encrypted with age by the client: the
-    /// registry holds no key, keeps what it is sent and passes it on.
-    pub fn registry_dir_encrypted() -> Fixture {
-        let env = Env::empty();
-        let token = Registry::token(&env, "conformance", "admin", None);
-        let root = env.path("store");
-        let registry = Registry::start(&env, root.to_str().unwrap(), &["--max-body", "128MiB"]);
-        let corrupt: Tamper = Box::new(move |name: &str, version: &str| {
-            let file = root.join(name).join(version).join("content.md");
-            std::fs::write(file, b"tampered behind the store's back").unwrap();
-        });
-        let keys = age_keys(env.root.path());
-        Self::registry(env, registry, token, None, corrupt, Some(keys))
+        let keys = encrypted.then(|| age_keys(env.root.path()));
+        Self::registry(env, registry, token, None, corrupt, keys)
     }
 
     /// A registry over an S3 store on moto (whose conditional writes are atomic).

@@ -72,6 +72,18 @@ pub const INDEX_JSON: Limits = Limits {
     max_depth: MAX_DEPTH,
 };
 
+/// A consumer's `pulse.yaml`: a few lines per prompt it uses, three levels deep.
+pub const MANIFEST: Limits = Limits {
+    max_bytes: 1 << 20,
+    max_depth: MAX_DEPTH,
+};
+
+/// A consumer's `pulse.lock`: seven short lines per prompt.
+pub const LOCK: Limits = Limits {
+    max_bytes: 4 << 20,
+    max_depth: MAX_DEPTH,
+};
+
 /// A directory store's `_pulse.json`: its format version and what it allows.
 pub const STORE_JSON: Limits = Limits {
     max_bytes: 64 << 10,

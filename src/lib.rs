@@ -59,6 +59,7 @@ pub mod parallel;
 
 // The git engine, the stores built on it and beside it, and remotes.
 pub mod client;
+pub mod consumer;
 pub mod mirror;
 pub mod remote;
 pub mod repo;

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod config;
 mod conformance;
+mod consumer;
 mod crash;
 mod encryption;
 mod errors;

@@ -12,17 +12,21 @@ mod export;
 mod fetch;
 mod import;
 mod init;
+mod install;
 mod label;
 mod lint;
 mod list;
 mod log;
+mod outdated;
 mod pull;
 mod push;
 mod release;
 mod serve;
 mod show;
+mod status;
 mod sync;
 mod token;
+mod update;
 mod verify;
 mod versions;
 
@@ -62,6 +66,10 @@ pub enum Command {
     Token(token::TokenArgs),
     Check(check::CheckArgs),
     Lint(lint::LintArgs),
+    Install(install::InstallArgs),
+    Status(status::StatusArgs),
+    Outdated(outdated::OutdatedArgs),
+    Update(update::UpdateArgs),
     /// The on-disk cache in front of remote stores: info, clear, prune.
     #[command(subcommand)]
     Cache(cache::CacheCommand),
@@ -95,6 +103,10 @@ pub(crate) fn single(name: &str) -> Option<clap::Command> {
         "token" => token::TokenArgs::augment_args(C::new("token")),
         "check" => check::CheckArgs::augment_args(C::new("check")),
         "lint" => lint::LintArgs::augment_args(C::new("lint")),
+        "install" => install::InstallArgs::augment_args(C::new("install")),
+        "status" => status::StatusArgs::augment_args(C::new("status")),
+        "outdated" => outdated::OutdatedArgs::augment_args(C::new("outdated")),
+        "update" => update::UpdateArgs::augment_args(C::new("update")),
         "completions" => completions::CompletionsArgs::augment_args(C::new("completions")),
         "config" => config::ConfigArgs::augment_args(C::new("config")),
         // A command with subcommands of its own is left to the full parser.
@@ -128,6 +140,10 @@ pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         Command::Token(a) => token::run(a, ctx, out),
         Command::Check(a) => check::run(a, ctx, out),
         Command::Lint(a) => lint::run(a, ctx, out),
+        Command::Install(a) => install::run(a, ctx, out),
+        Command::Status(a) => status::run(a, ctx, out),
+        Command::Outdated(a) => outdated::run(a, ctx, out),
+        Command::Update(a) => update::run(a, ctx, out),
         Command::Completions(a) => completions::run(a, out),
         Command::Config(a) => config::run(a, ctx, out),
     }

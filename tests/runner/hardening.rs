@@ -98,6 +98,18 @@ fn a_closed_stdout_is_a_quiet_success_for_every_command() {
     let clone = env.path("clone");
     let layout = env.path("layout");
     env.pulse(&["export", layout.to_str().unwrap()]).assert_ok();
+    // A consumer repository of the prompts.
+    let app = env.path("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("pulse.yaml"),
+        format!(
+            "store: {}\nprompts:\n  p:\n    version: production\n    install: [A.md, B.md]\n",
+            env.repo.display()
+        ),
+    )
+    .unwrap();
+    let app_s: String = app.to_str().unwrap().into();
     let commands: Vec<Vec<String>> = vec![
         vec!["--help".into()],
         vec!["--version".into()],
@@ -130,6 +142,10 @@ fn a_closed_stdout_is_a_quiet_success_for_every_command() {
         vec!["verify".into()],
         vec!["check".into()],
         vec!["config".into()],
+        vec!["install".into(), "--manifest".into(), app_s.clone()],
+        vec!["status".into(), "--manifest".into(), app_s.clone()],
+        vec!["outdated".into(), app_s.clone()],
+        vec!["update".into(), "--manifest".into(), app_s.clone()],
         vec!["export".into(), export.to_str().unwrap().into()],
         vec!["import".into(), layout.to_str().unwrap().into()],
         vec!["push".into()],

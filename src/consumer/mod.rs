@@ -281,8 +281,10 @@ pub fn install(project: &Project, open: Opener, options: &InstallOptions) -> Res
             },
         );
     }
-    // 2. Look at every file: what is there decides what may be done.
+    // 2. Look at every file: what is there decides what may be done. Two installs in
+    // one project at once take turns (a lock on the project's directory).
     let root = Dir::open(&project.root)?;
+    let _turn = root.lock()?;
     let mut plan = Vec::new();
     let mut files = Vec::new();
     let mut blocked = Vec::new();

@@ -72,6 +72,13 @@ pub const INDEX_JSON: Limits = Limits {
     max_depth: MAX_DEPTH,
 };
 
+/// A registry's answer to a search: one entry per matching line (a line is at most what a
+/// release holds), four levels deep.
+pub const SEARCH_JSON: Limits = Limits {
+    max_bytes: 256 << 20,
+    max_depth: MAX_DEPTH,
+};
+
 /// A consumer's `pulse.yaml`: a few lines per prompt it uses, three levels deep.
 pub const MANIFEST: Limits = Limits {
     max_bytes: 1 << 20,

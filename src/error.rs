@@ -118,6 +118,7 @@ pub struct Error {
     message: String,
     hints: Vec<Hint>,
     retryable: bool,
+    silent: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -133,6 +134,7 @@ impl Error {
             message: message.into(),
             hints: Vec::new(),
             retryable: kind == Kind::Unavailable,
+            silent: false,
             source: None,
         }
     }
@@ -184,6 +186,18 @@ impl Error {
     pub fn retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
         self
+    }
+
+    /// Mark an outcome that only sets the exit code and needs no message (a search that
+    /// found nothing exits 1, as grep does, and says nothing).
+    pub fn silent(mut self) -> Self {
+        self.silent = true;
+        self
+    }
+
+    /// Whether the error is an outcome to exit with, without a message.
+    pub fn is_silent(&self) -> bool {
+        self.silent
     }
 
     /// Keep this error's kind, hints and cause, with `context: ` in front of its message.

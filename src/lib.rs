@@ -64,6 +64,7 @@ pub mod mirror;
 pub mod remote;
 pub mod repo;
 pub mod report;
+pub mod search;
 pub mod store;
 pub mod sync;
 

@@ -560,6 +560,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`pulse … | head`): that is not a failure.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) if e.is_silent() => {
+            let _ = out.flush();
+            ExitCode::from(e.kind().exit_code())
+        }
         Err(e) => {
             let _ = out.flush();
             log::report_error(&e, std::io::stderr().is_terminal());

@@ -30,6 +30,7 @@ use crate::error::{Error, Hint, Kind, Result};
 use crate::meta::{Expect, MetadataUpdate};
 use crate::name::{Label, Name, NamePrefix};
 use crate::report::ReleaseReport;
+use crate::search::{Query, SearchReport};
 use crate::selector::Selector;
 use crate::store::layout::{Catalog, PromptIndex, ReleaseFile, to_json};
 use crate::store::{Kept, LabelSet, NewRelease, Recorded, Store, StoreExt, Stored};
@@ -481,6 +482,18 @@ impl App {
                         .filter(|r| tags.iter().all(|t| r.tags.contains(t)))
                         .collect();
                         to_json(&rows)
+                    })
+                    .await?,
+                )
+            }
+            Target::ApiSearch => {
+                let query = search_query(query, grant)?;
+                json(
+                    self.with_store(move |s| match s.search(&query) {
+                        Ok(report) => to_json(&report),
+                        // A store nothing was written to yet has nothing to find.
+                        Err(e) if e.kind() == Kind::NotFound => to_json(&SearchReport::default()),
+                        Err(e) => Err(e),
                     })
                     .await?,
                 )
@@ -1193,6 +1206,52 @@ fn selector(query: Option<&str>) -> Result<Selector> {
         Some(s) => Ok(Selector::parse(&s)?),
         None => Ok(Selector::Latest),
     }
+}
+
+/// The search a request's query asks for, within the prompts the grant covers; a query
+/// that is not one (no pattern, a pattern too long or not valid, a flag that is not
+/// `true` or `false`) is a usage error (`400`).
+fn search_query(query: Option<&str>, grant: &Grant) -> Result<Query> {
+    let flag = |key: &str| -> Result<bool> {
+        match paths::query_param(query, key)?.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(Error::usage(format!(
+                "the query parameter '{key}' is '{}', neither 'true' nor 'false'",
+                crate::name::printable(other)
+            ))),
+        }
+    };
+    let pattern = paths::query_param(query, "q")?.ok_or_else(|| {
+        Error::usage("a search needs its pattern in the query parameter 'q'")
+            .with_hint("add '?q=TEXT' (percent-encoded) to the request")
+    })?;
+    let search = Query {
+        pattern,
+        regex: flag("regex")?,
+        ignore_case: flag("ignore_case")?,
+        all_versions: flag("all_versions")?,
+        tags: paths::query_param(query, "tags")?
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        label: paths::query_param(query, "label")?
+            .map(|l| Label::parse(&l))
+            .transpose()?,
+        prefix: match paths::query_param(query, "prefix")? {
+            Some(p) => NamePrefix::parse(&p)?,
+            None => NamePrefix::all(),
+        },
+        within: Some(grant.prefixes.clone()),
+    };
+    // Refused here, before a worker is taken.
+    search.matcher()?;
+    Ok(search)
 }
 
 /// The prompts the store lists; a store nothing was written to yet lists none.

@@ -169,7 +169,7 @@ pub fn fuzz_path(path: &str) {
             | Target::Content(n, _)
             | Target::Metadata(n, _) => Some(n),
             Target::Api(n, _) => Some(n),
-            Target::StoreInfo | Target::Catalog | Target::ApiPrompts => None,
+            Target::StoreInfo | Target::Catalog | Target::ApiPrompts | Target::ApiSearch => None,
         };
         if let Some(n) = name {
             assert_eq!(crate::name::Name::parse(n.as_str()).ok().as_ref(), Some(n));

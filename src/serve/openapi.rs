@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::meta::{LabelMove, ReleaseMeta};
 use crate::name::{Label, MAX_LABEL_LEN, MAX_NAME_LEN, Name};
 use crate::report::ReleaseReport;
+use crate::search::{MAX_PATTERN_BYTES, SearchReport};
 use crate::store::PromptSummary;
 use crate::store::layout::{Catalog, PromptIndex, ReleaseFile, StoreInfo};
 use crate::version::{MAX_VERSION_LEN, Version};
@@ -170,6 +171,7 @@ fn openapi() -> OpenApi {
     collect::<ReleaseReport>(&mut schemas);
     collect::<ReleaseMeta>(&mut schemas);
     collect::<LabelMove>(&mut schemas);
+    collect::<SearchReport>(&mut schemas);
     collect::<Uploaded>(&mut schemas);
     collect::<ReleaseHeader>(&mut schemas);
     collect::<ErrorBody<'static>>(&mut schemas);
@@ -245,6 +247,7 @@ fn paths() -> utoipa::openapi::Paths {
         )
         .path("/{name}/{version}/metadata.json", reads(metadata()))
         .path("/_api/v1/prompts", reads(api_prompts()))
+        .path("/_api/v1/search", reads(api_search()))
         .path("/_api/v1/prompts/{name}/versions", reads(api_versions()))
         .path("/_api/v1/prompts/{name}/resolve", reads(api_resolve()))
         .path("/_api/v1/prompts/{name}/history", reads(api_history()))
@@ -796,6 +799,102 @@ fn api_prompts() -> Operation {
     .build()
 }
 
+fn api_search() -> Operation {
+    let boolean = || one_of(&["true", "false"]);
+    Op {
+        parameters: vec![
+            ParameterBuilder::new()
+                .name("q")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::True)
+                .description(Some(
+                    "What to find: text as written, or with `regex=true` a regular expression \
+                     (the syntax of Rust's `regex` crate). Each line of a release's content is \
+                     searched alone, and the prompt's name, description and keywords. At most \
+                     4096 bytes; a pattern whose compiled form would be too large is `400`.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(MAX_PATTERN_BYTES)),
+                ))
+                .example(Some(Value::from("refund policy")))
+                .build(),
+            query(
+                "regex",
+                "`true`: `q` is a regular expression.",
+                boolean(),
+                "false",
+            ),
+            query(
+                "ignore_case",
+                "`true`: match without regard to case.",
+                boolean(),
+                "false",
+            ),
+            query(
+                "all_versions",
+                "`true`: search every release, not only the latest (not with `label`).",
+                boolean(),
+                "false",
+            ),
+            query(
+                "label",
+                "Search the release this label points to; prompts without it are passed over.",
+                Ref::from_schema_name(Label::name()),
+                "production",
+            ),
+            query(
+                "prefix",
+                "Only the prompts under this name prefix (whole segments).",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(format!("^({SEGMENT}(/{SEGMENT})*)?/?$")))
+                    .max_length(Some(MAX_NAME_LEN + 1)),
+                "team",
+            ),
+            query(
+                "tags",
+                "Only the prompts that have every one of these keywords, comma-separated.",
+                string(),
+                "support",
+            ),
+            if_none_match(),
+        ],
+        answers: Answers::new()
+            .ok(
+                200,
+                found(
+                    "The hits among the prompts the token may read, as `pulse search --format \
+                     json` prints them (no hits is `200` with none).",
+                    Body::Json("SearchReport"),
+                    JSON_ETAG,
+                    NO_CACHE,
+                ),
+            )
+            .ok(304, not_modified(NO_CACHE))
+            .error(
+                400,
+                "No `q`, a pattern that is too long or not a valid regular expression, or \
+                 another parameter that cannot be one (`usage`).",
+            )
+            .errors(&[401, 500, 503]),
+        ..op(
+            "getSearch",
+            "api",
+            "Search prompts",
+            "Search the latest release of every prompt the token may read (or the release a \
+             label points to, or every release) line by line, and each prompt's name, \
+             description and keywords. Hits are sorted by name, version, field and line; a \
+             line that is not UTF-8 is sent as text with U+FFFD and as its exact `bytes`, \
+             and content with a NUL byte in its first 8000 bytes is one hit with `binary` and \
+             no line.",
+        )
+    }
+    .build()
+}
+
 fn api_versions() -> Operation {
     prompt_read(
         Op {
@@ -1317,6 +1416,7 @@ mod tests {
             Target::Content(name.clone(), version.clone()),
             Target::Metadata(name.clone(), version),
             Target::ApiPrompts,
+            Target::ApiSearch,
             Target::Api(name.clone(), ApiRequest::Versions),
             Target::Api(name.clone(), ApiRequest::Resolve),
             Target::Api(name.clone(), ApiRequest::History),
@@ -1332,6 +1432,7 @@ mod tests {
                 | Target::Content(..)
                 | Target::Metadata(..)
                 | Target::ApiPrompts
+                | Target::ApiSearch
                 | Target::Api(
                     _,
                     ApiRequest::Versions

@@ -12,6 +12,9 @@ use crate::version::Version;
 /// The JSON API's root.
 pub(crate) const API_PROMPTS: &str = "/_api/v1/prompts";
 
+/// The JSON API's search.
+pub(crate) const API_SEARCH: &str = "/_api/v1/search";
+
 /// A request of the JSON API about one prompt (the last segment of its path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ApiRequest {
@@ -42,6 +45,8 @@ pub(crate) enum Target {
     Metadata(Name, Version),
     /// `/_api/v1/prompts`.
     ApiPrompts,
+    /// `/_api/v1/search`.
+    ApiSearch,
     /// `/_api/v1/prompts/<name>/<request>`.
     Api(Name, ApiRequest),
 }
@@ -57,6 +62,7 @@ impl Target {
             Target::Content(..) => "/{name}/{version}/content.md",
             Target::Metadata(..) => "/{name}/{version}/metadata.json",
             Target::ApiPrompts => API_PROMPTS,
+            Target::ApiSearch => API_SEARCH,
             Target::Api(_, ApiRequest::Versions) => "/_api/v1/prompts/{name}/versions",
             Target::Api(_, ApiRequest::Resolve) => "/_api/v1/prompts/{name}/resolve",
             Target::Api(_, ApiRequest::History) => "/_api/v1/prompts/{name}/history",
@@ -67,7 +73,7 @@ impl Target {
     /// The prompt the request is about, if it names one.
     pub(crate) fn name(&self) -> Option<&Name> {
         match self {
-            Target::StoreInfo | Target::Catalog | Target::ApiPrompts => None,
+            Target::StoreInfo | Target::Catalog | Target::ApiPrompts | Target::ApiSearch => None,
             Target::Index(n)
             | Target::Labels(n)
             | Target::Content(n, _)
@@ -106,6 +112,9 @@ pub(crate) fn parse(path: &str) -> std::result::Result<Target, Unrouted> {
     let path: &str = &decoded;
     if path == API_PROMPTS || path == "/_api/v1/prompts/" {
         return Ok(Target::ApiPrompts);
+    }
+    if path == API_SEARCH {
+        return Ok(Target::ApiSearch);
     }
     if let Some(rest) = path.strip_prefix("/_api/v1/prompts/") {
         let (name, request) = rest.rsplit_once('/').ok_or(Unrouted::Unknown)?;
@@ -213,6 +222,7 @@ mod tests {
             Target::Metadata(n("a"), v("1.0.0-rc.1"))
         );
         assert_eq!(ok("/_api/v1/prompts"), Target::ApiPrompts);
+        assert_eq!(ok("/_api/v1/search"), Target::ApiSearch);
         assert_eq!(
             ok("/_api/v1/prompts/team/versions/versions"),
             Target::Api(n("team/versions"), ApiRequest::Versions)

@@ -35,6 +35,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Hint, Kind, Result};
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix, printable};
+use crate::search::{Query, SearchReport};
 use crate::version::Version;
 
 /// The settings an HTTP store takes in `storage_config`.
@@ -377,14 +378,21 @@ impl HttpBackend {
     /// Send a JSON API request; `None` when the server has no such request (a static
     /// web server) or no such thing.
     fn api<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.api_within(key, bounded::INDEX_JSON)
+    }
+
+    /// [`HttpBackend::api`] for an answer bounded by `limits`.
+    fn api_within<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        limits: bounded::Limits,
+    ) -> Result<Option<T>> {
         super::runtime::block_on(&self.describe(), async {
             let Some(response) = self.get_response(key).await? else {
                 return Ok(None);
             };
-            let body = self
-                .body(key, response, bounded::INDEX_JSON.max_bytes as u64)
-                .await?;
-            bounded::check_json(&body, bounded::INDEX_JSON).map_err(|why| {
+            let body = self.body(key, response, limits.max_bytes as u64).await?;
+            bounded::check_json(&body, limits).map_err(|why| {
                 Error::integrity(format!("the answer for {} {why}", self.url(key)))
             })?;
             serde_json::from_slice(&body).map(Some).map_err(|e| {
@@ -803,6 +811,23 @@ impl Store for HttpStore {
             })
     }
 
+    /// A registry searches where the releases are (`GET /_api/v1/search`): only the hits
+    /// come back. A static web server (which has no such request) and `--offline` are
+    /// searched through the layout's files, as any store is.
+    fn search(&self, query: &Query) -> Result<SearchReport> {
+        query.matcher()?;
+        if !self.offline {
+            let key = format!("_api/v1/search?{}", search_parameters(query));
+            if let Some(report) = self
+                .http()
+                .api_within::<SearchReport>(&key, bounded::SEARCH_JSON)?
+            {
+                return Ok(SearchReport::new(report.searched, report.hits));
+            }
+        }
+        crate::search::search_store(self, query)
+    }
+
     fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {
         let query = if prefix.as_str().is_empty() {
             String::new()
@@ -833,6 +858,36 @@ impl Store for HttpStore {
         }
         Ok(out)
     }
+}
+
+/// The query string of a search request: what [`crate::serve`] reads back into the query.
+fn search_parameters(query: &Query) -> String {
+    let mut out = format!("q={}", percent_encode(query.pattern.as_bytes()));
+    for (key, on) in [
+        ("regex", query.regex),
+        ("ignore_case", query.ignore_case),
+        ("all_versions", query.all_versions),
+    ] {
+        if on {
+            out.push_str(&format!("&{key}=true"));
+        }
+    }
+    if !query.tags.is_empty() {
+        out.push_str(&format!(
+            "&tags={}",
+            percent_encode(query.tags.join(",").as_bytes())
+        ));
+    }
+    if let Some(label) = &query.label {
+        out.push_str(&format!("&label={label}"));
+    }
+    if !query.prefix.as_str().is_empty() {
+        out.push_str(&format!(
+            "&prefix={}",
+            percent_encode(query.prefix.as_str().as_bytes())
+        ));
+    }
+    out
 }
 
 /// One prompt of the registry's listing, as sent (checked before it is believed).

@@ -396,6 +396,15 @@ pub trait Store: Send + Sync {
         Ok(out)
     }
 
+    /// Search the releases the query chooses, and their prompts' names, descriptions and
+    /// keywords ([`crate::search`]). Every store gives the same answer to the same query;
+    /// the default reads releases through this interface, checked against their
+    /// checksums, and a store that can read faster (or search where the releases are)
+    /// overrides it.
+    fn search(&self, query: &crate::search::Query) -> Result<crate::search::SearchReport> {
+        crate::search::search_store(self, query)
+    }
+
     /// Check every release (or those of `only`): content present and matching its
     /// checksum. Stores with more to check (the form of a git tag) override this.
     fn verify(&self, only: Option<&Name>) -> Result<Verified> {
@@ -574,7 +583,7 @@ pub(crate) fn refuse_sealed(r: &NewRelease, store: &str) -> Result<()> {
 }
 
 /// The bytes of `raw`, once they match the checksum and size it records.
-fn verified(name: &Name, version: &Version, raw: Unverified) -> Result<Vec<u8>> {
+pub(crate) fn verified(name: &Name, version: &Version, raw: Unverified) -> Result<Vec<u8>> {
     let mut seen = Hasher::new();
     seen.update(&raw.content);
     check_content(name, version, &raw.recorded(), seen)?;

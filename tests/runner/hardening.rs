@@ -127,6 +127,7 @@ fn a_closed_stdout_is_a_quiet_success_for_every_command() {
         vec!["show".into(), "p@1.0.0".into()],
         vec!["list".into()],
         vec!["versions".into(), "p".into()],
+        vec!["search".into(), "--all-versions".into(), "o".into()],
         vec!["log".into(), "p".into()],
         vec!["diff".into(), "p@1.0.0".into(), "p@1.1.0".into()],
         vec!["label".into(), "list".into()],

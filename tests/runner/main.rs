@@ -32,6 +32,7 @@ mod resolution;
 mod roundtrip;
 mod s3_servers;
 mod s3_stores;
+mod search;
 mod serve;
 mod signing;
 mod sync;

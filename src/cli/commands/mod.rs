@@ -21,6 +21,7 @@ mod outdated;
 mod pull;
 mod push;
 mod release;
+mod search;
 mod serve;
 mod show;
 mod status;
@@ -66,6 +67,7 @@ pub enum Command {
     Token(token::TokenArgs),
     Check(check::CheckArgs),
     Lint(lint::LintArgs),
+    Search(search::SearchArgs),
     Install(install::InstallArgs),
     Status(status::StatusArgs),
     Outdated(outdated::OutdatedArgs),
@@ -103,6 +105,7 @@ pub(crate) fn single(name: &str) -> Option<clap::Command> {
         "token" => token::TokenArgs::augment_args(C::new("token")),
         "check" => check::CheckArgs::augment_args(C::new("check")),
         "lint" => lint::LintArgs::augment_args(C::new("lint")),
+        "search" => search::SearchArgs::augment_args(C::new("search")),
         "install" => install::InstallArgs::augment_args(C::new("install")),
         "status" => status::StatusArgs::augment_args(C::new("status")),
         "outdated" => outdated::OutdatedArgs::augment_args(C::new("outdated")),
@@ -140,6 +143,7 @@ pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         Command::Token(a) => token::run(a, ctx, out),
         Command::Check(a) => check::run(a, ctx, out),
         Command::Lint(a) => lint::run(a, ctx, out),
+        Command::Search(a) => search::run(a, ctx, out),
         Command::Install(a) => install::run(a, ctx, out),
         Command::Status(a) => status::run(a, ctx, out),
         Command::Outdated(a) => outdated::run(a, ctx, out),

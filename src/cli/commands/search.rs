@@ -1,0 +1,163 @@
+//! `pulse search`: find prompts by content, name, description and keywords, in any store.
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::{Ctx, Report};
+use crate::error::{Error, Result};
+use crate::name::{Label, NamePrefix};
+use crate::search::{Field, Hit, Query, SearchReport};
+
+/// Find prompts by their content, name, description and keywords, in any store.
+///
+/// Searches the latest release of each prompt (or the release --label points to, or every
+/// release with --all-versions) for PATTERN, line by line, and each prompt's name,
+/// description and keywords. PATTERN is found as written; --regex makes it a regular
+/// expression (the syntax of Rust's regex crate, matched in time linear in the input).
+/// Prints `name@version:LINE:text` for each matching line of content and
+/// `name@version:description:text` (or `name:`, `keywords:`) for the prompt's own matches,
+/// the matches highlighted on a terminal; content that looks binary is reported as
+/// `binary release name@version matches`, without its lines. Exits 0 when something
+/// matched, 1 when nothing did, 2 for a pattern that is not valid.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// What to find: text as written, or a regular expression with --regex.
+    #[arg(value_name = "PATTERN", allow_hyphen_values = true)]
+    pub pattern: String,
+    /// PATTERN is a regular expression (`refund|return`, `GPT-?4`, `^You are`).
+    #[arg(long, short = 'E')]
+    pub regex: bool,
+    /// Match without regard to case.
+    #[arg(long, short = 'i')]
+    pub ignore_case: bool,
+    /// Only prompts with all of these comma-separated keywords.
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Search the release this label points to (prompts without it are passed over).
+    #[arg(long, value_name = "LABEL", conflicts_with = "all_versions")]
+    pub label: Option<String>,
+    /// Search every release, not only the latest.
+    #[arg(long)]
+    pub all_versions: bool,
+    /// Only prompts under this name prefix (whole segments).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Print only `name@version` of each release that matched, once.
+    #[arg(long, short = 'l')]
+    pub files_with_matches: bool,
+}
+
+/// The report, and how text shows it.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct Found {
+    report: SearchReport,
+    #[serde(skip)]
+    releases_only: bool,
+    #[serde(skip)]
+    color: bool,
+}
+
+const MAGENTA: &str = "\x1b[35m";
+const GREEN: &str = "\x1b[32m";
+const MATCH: &str = "\x1b[1;31m";
+const RESET: &str = "\x1b[0m";
+
+impl Found {
+    fn paint(&self, text: &mut Vec<u8>, color: &str, what: &str) {
+        if self.color {
+            text.extend_from_slice(color.as_bytes());
+            text.extend_from_slice(what.as_bytes());
+            text.extend_from_slice(RESET.as_bytes());
+        } else {
+            text.extend_from_slice(what.as_bytes());
+        }
+    }
+
+    /// One hit's line: `name@version:LINE:text`, the matches highlighted in colour.
+    fn hit(&self, text: &mut Vec<u8>, h: &Hit) {
+        if h.binary {
+            text.extend_from_slice(b"binary release ");
+            self.paint(text, MAGENTA, &format!("{}@{}", h.name, h.version));
+            text.extend_from_slice(b" matches\n");
+            return;
+        }
+        self.paint(text, MAGENTA, &format!("{}@{}", h.name, h.version));
+        text.push(b':');
+        match (h.field, h.line) {
+            (Field::Content, Some(n)) => self.paint(text, GREEN, &n.to_string()),
+            (field, _) => self.paint(text, GREEN, field.as_str()),
+        }
+        text.push(b':');
+        // Shown as text: bytes that are not UTF-8 become U+FFFD, each piece on its own so
+        // the highlighted ranges stay where they are in the bytes.
+        let line = h.line_bytes();
+        let mut at = 0;
+        for &[start, end] in &h.ranges {
+            let (start, end) = (start.clamp(at, line.len()), end.clamp(at, line.len()));
+            text.extend_from_slice(String::from_utf8_lossy(&line[at..start]).as_bytes());
+            self.paint(text, MATCH, &String::from_utf8_lossy(&line[start..end]));
+            at = end;
+        }
+        text.extend_from_slice(String::from_utf8_lossy(&line[at..]).as_bytes());
+        text.push(b'\n');
+    }
+}
+
+impl Report for Found {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes()).into_owned()
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut text = Vec::new();
+        if self.releases_only {
+            let mut last = None;
+            for h in &self.report.hits {
+                if last != Some((&h.name, &h.version)) {
+                    self.paint(&mut text, MAGENTA, &format!("{}@{}", h.name, h.version));
+                    text.push(b'\n');
+                    last = Some((&h.name, &h.version));
+                }
+            }
+            return text;
+        }
+        for h in &self.report.hits {
+            self.hit(&mut text, h);
+        }
+        text
+    }
+}
+
+pub(super) fn run(args: SearchArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
+    let query = Query {
+        pattern: args.pattern,
+        regex: args.regex,
+        ignore_case: args.ignore_case,
+        tags: args.tags,
+        label: args.label.as_deref().map(Label::parse).transpose()?,
+        all_versions: args.all_versions,
+        prefix: match &args.prefix {
+            Some(p) => NamePrefix::parse(p)?,
+            None => NamePrefix::all(),
+        },
+        within: None,
+    };
+    // A bad pattern is refused before any store is opened.
+    query.matcher()?;
+    let report = ctx.access.store()?.search(&query)?;
+    let nothing = report.hits.is_empty();
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    ctx.out.emit(
+        out,
+        &Found {
+            report,
+            releases_only: args.files_with_matches,
+            color,
+        },
+    )?;
+    if nothing {
+        return Err(Error::other("nothing matched").silent());
+    }
+    Ok(())
+}

@@ -75,6 +75,16 @@ pub trait Backend: Send + Sync {
     /// or `None` if there is no such file.
     fn get_into(&self, key: &str, out: &mut dyn Write) -> Result<Option<u64>>;
 
+    /// The files at `keys`, each whole and at most its limit in bytes (`None` for a missing
+    /// one), in order: for reading many small files at once (a search). The default gets
+    /// them one by one; a backend that can read them cheaper together (a local directory,
+    /// which opens each directory once) overrides this.
+    fn get_many(&self, keys: &[(String, u64)]) -> Result<Vec<Option<Bytes>>> {
+        keys.iter()
+            .map(|(key, limit)| Ok(self.get(key, *limit)?.map(|o| o.bytes)))
+            .collect()
+    }
+
     /// Whether the store itself is there (the directory, the bucket). A store that is
     /// not holds no files: `get` and `list` find none, and the first write creates it.
     fn exists(&self) -> Result<bool> {

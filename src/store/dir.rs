@@ -137,6 +137,54 @@ impl Backend for DirBackend {
         }
     }
 
+    /// Opens the root once, and each prompt's directory once for its releases (keys of
+    /// one prompt come together), rather than every directory of every key.
+    fn get_many(&self, keys: &[(String, u64)]) -> Result<Vec<Option<Bytes>>> {
+        let Some(root) = self.open_root(false)? else {
+            return Ok(keys.iter().map(|_| None).collect());
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        // The directory above the last one of the previous key, and its segments.
+        let mut held: Option<(Vec<&str>, Dir)> = None;
+        for (key, limit) in keys {
+            let (dirs, file) = split_key(key)?;
+            let Some((last, upper)) = dirs.split_last() else {
+                out.push(root.read(file, limit.saturating_add(1))?.map(Bytes::from));
+                continue;
+            };
+            if held
+                .as_ref()
+                .is_none_or(|(segments, _)| segments[..] != upper[..])
+            {
+                held = root
+                    .subdirs(upper.iter().copied(), false)?
+                    .map(|d| (upper.to_vec(), d));
+            }
+            let Some((_, upper_dir)) = &held else {
+                out.push(None);
+                continue;
+            };
+            let Some(dir) = upper_dir.subdir(last, false)? else {
+                out.push(None);
+                continue;
+            };
+            let bytes = dir.read(file, limit.saturating_add(1))?;
+            if let Some(b) = &bytes
+                && b.len() as u64 > *limit
+            {
+                return Err(Error::integrity(format!(
+                    "'{}' {}",
+                    dir.path().join(file).display(),
+                    crate::bounded::Refusal::TooLarge {
+                        limit: usize::try_from(*limit).unwrap_or(usize::MAX)
+                    }
+                )));
+            }
+            out.push(bytes.map(Bytes::from));
+        }
+        Ok(out)
+    }
+
     fn exists(&self) -> Result<bool> {
         Ok(self.open_root(false)?.is_some())
     }

@@ -15,7 +15,7 @@ use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
 use crate::repo::{AddRequest, Content, ImportRelease, PromptRepo, Provenance, VersionChoice};
 use crate::report::ReleaseId;
-use crate::search::{Plan, Query, SearchReport};
+use crate::search::{Hit, Plan, Query, SearchReport};
 use crate::version::{Version, latest};
 
 /// A prompt repository seen through the [`Store`] interface, with labels and prompt
@@ -300,66 +300,109 @@ impl Store for GitStore {
     /// The same answer as [`crate::search::search_store`], read faster: the release tags
     /// from one pass over the refs, the prompts' metadata from one walk of the branch,
     /// and each release's tag and blob straight from the object database, several
-    /// threads at once, each content checked against its tag's checksum.
+    /// threads at once, each content checked against its tag's checksum. When the
+    /// releases to read do not depend on the metadata (no label, no keywords), the branch
+    /// is read on one thread while the releases are read on the others.
     fn search(&self, query: &Query) -> Result<SearchReport> {
         let matcher = query.matcher()?;
-        let repo = self.repo();
-        let refs = repo.all_release_refs()?;
-        let commit = repo.branch(self.branch())?.read_commit();
-        let entries = repo.prompts_at(commit)?;
-        let on_branch: std::collections::HashMap<&Name, _> =
-            entries.iter().map(|e| (&e.name, e)).collect();
-        // What each prompt is searched for, and the releases to read.
-        let mut prompts = Vec::new();
-        let mut reads: Vec<(usize, Version, gix::ObjectId)> = Vec::new();
-        for (name, releases) in refs.iter().filter(|(n, _)| query.covers(n)) {
-            // As `prompt_metadata` says: a prompt not on the branch has no metadata.
-            let sidecar = match on_branch.get(name) {
-                Some(entry) => repo.sidecar_of(entry)?,
-                None => crate::meta::Sidecar::default(),
-            };
-            let meta = sidecar.prompt_meta();
-            if !query.keeps(&meta) {
-                continue;
-            }
-            let labels = match (&query.label, on_branch.contains_key(name)) {
-                (None, _) => None,
-                (Some(_), true) => Some(sidecar.typed_labels()),
-                (Some(_), false) => Some(repo.sidecar_at(commit, name)?.typed_labels()),
-            };
-            let versions: Vec<Version> = releases.iter().map(|(v, _)| v.clone()).collect();
-            let Some(plan) = Plan::new(query, &versions, labels.as_ref()) else {
-                continue;
-            };
-            for version in &plan.versions {
-                if let Some((_, tag)) = releases.iter().find(|(v, _)| v == version) {
-                    reads.push((prompts.len(), version.clone(), *tag));
+        let (refs, commit) = {
+            let repo = self.repo();
+            (
+                repo.all_release_refs()?,
+                repo.branch(self.branch())?.read_commit(),
+            )
+        };
+        let prompts: Vec<(&Name, &Vec<(Version, gix::ObjectId)>)> =
+            refs.iter().filter(|(n, _)| query.covers(n)).collect();
+        // Each prompt's metadata, and its labels when the query names one.
+        let metadata = || -> Result<Vec<(PromptMeta, Option<BTreeMap<Label, Version>>)>> {
+            let repo = self.repo();
+            let entries = repo.prompts_at(commit)?;
+            let on_branch: std::collections::HashMap<&Name, _> =
+                entries.iter().map(|e| (&e.name, e)).collect();
+            prompts
+                .iter()
+                .map(|(name, _)| {
+                    // As `prompt_metadata` says: a prompt not on the branch has none.
+                    let sidecar = match on_branch.get(name) {
+                        Some(entry) => repo.sidecar_of(entry)?,
+                        None if query.label.is_some() => repo.sidecar_at(commit, name)?,
+                        None => crate::meta::Sidecar::default(),
+                    };
+                    let labels = query.label.as_ref().map(|_| sidecar.typed_labels());
+                    let meta = match on_branch.contains_key(name) {
+                        true => sidecar.prompt_meta(),
+                        false => PromptMeta::default(),
+                    };
+                    Ok((meta, labels))
+                })
+                .collect()
+        };
+        let plan = |p: usize, labels: Option<&BTreeMap<Label, Version>>| {
+            let versions: Vec<Version> = prompts[p].1.iter().map(|(v, _)| v.clone()).collect();
+            Plan::new(query, &versions, labels)
+        };
+        let reads_of = |plans: &[Option<Plan>]| -> Vec<(usize, Version, gix::ObjectId)> {
+            let mut reads = Vec::new();
+            for (p, plan) in plans.iter().enumerate() {
+                for version in plan.iter().flat_map(|plan| &plan.versions) {
+                    if let Some((_, tag)) = prompts[p].1.iter().find(|(v, _)| v == version) {
+                        reads.push((p, version.clone(), *tag));
+                    }
                 }
             }
-            prompts.push((name, meta, plan.meta_version));
+            reads
+        };
+        let read = |reads: &[(usize, Version, gix::ObjectId)]| -> Result<Vec<Hit>> {
+            const CHUNK: usize = 32;
+            let parts = crate::parallel::try_map(
+                reads.len().div_ceil(CHUNK),
+                crate::search::jobs_for(self),
+                |c| {
+                    let repo = self.repo();
+                    let mut hits = Vec::new();
+                    for (p, version, tag) in &reads[c * CHUNK..reads.len().min((c + 1) * CHUNK)] {
+                        let name = prompts[*p].0;
+                        let release = repo.read_release(name, version, *tag)?;
+                        let raw = repo.release_blob(&release)?;
+                        let content = super::verified(name, version, raw)?;
+                        matcher.content_hits(name, version, &content, &mut hits);
+                    }
+                    Ok(hits)
+                },
+            )?;
+            Ok(parts.into_iter().flatten().collect())
+        };
+        let (metas, plans, mut hits) = if query.label.is_none() && query.tags.is_empty() {
+            let plans: Vec<Option<Plan>> = (0..prompts.len()).map(|p| plan(p, None)).collect();
+            let reads = reads_of(&plans);
+            let (metas, hits) = std::thread::scope(|scope| {
+                let branch = scope.spawn(metadata);
+                let hits = read(&reads);
+                let metas = branch
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::other("reading the branch's metadata failed")));
+                (metas, hits)
+            });
+            (metas?, plans, hits?)
+        } else {
+            let metas = metadata()?;
+            let plans: Vec<Option<Plan>> = metas
+                .iter()
+                .enumerate()
+                .map(|(p, (meta, labels))| query.keeps(meta).then(|| plan(p, labels.as_ref()))?)
+                .collect();
+            let hits = read(&reads_of(&plans))?;
+            (metas, plans, hits)
+        };
+        let mut searched = 0;
+        for (p, plan) in plans.iter().enumerate() {
+            if let Some(plan) = plan {
+                searched += plan.versions.len() as u64;
+                matcher.meta_hits(prompts[p].0, &plan.meta_version, &metas[p].0, &mut hits);
+            }
         }
-        drop(repo);
-        const CHUNK: usize = 32;
-        let parts = crate::parallel::try_map(
-            reads.len().div_ceil(CHUNK),
-            crate::search::jobs_for(self),
-            |c| {
-                let repo = self.repo();
-                let mut hits = Vec::new();
-                for (p, version, tag) in &reads[c * CHUNK..reads.len().min((c + 1) * CHUNK)] {
-                    let name = prompts[*p].0;
-                    let release = repo.read_release(name, version, *tag)?;
-                    let content = super::verified(name, version, repo.release_blob(&release)?)?;
-                    matcher.content_hits(name, version, &content, &mut hits);
-                }
-                Ok(hits)
-            },
-        )?;
-        let mut hits: Vec<_> = parts.into_iter().flatten().collect();
-        for (name, meta, version) in &prompts {
-            matcher.meta_hits(name, version, meta, &mut hits);
-        }
-        Ok(SearchReport::new(reads.len() as u64, hits))
+        Ok(SearchReport::new(searched, hits))
     }
 
     /// Also checks what only a git release has: an annotated tag named `name@version`

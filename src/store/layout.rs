@@ -37,6 +37,7 @@ use crate::error::{Error, Hint, Result};
 use crate::meta::{MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
 use crate::report::ReleaseId;
+use crate::search::{Plan, Query, SearchReport};
 use crate::version::{Version, latest};
 
 /// The layout's format version, recorded in `_pulse.json`.
@@ -474,11 +475,7 @@ impl<B: Backend> LayoutStore<B> {
 
     /// The ciphertext of a release kept encrypted (`meta` is its metadata).
     fn sealed_content(&self, name: &Name, version: &Version, meta: &ReleaseMeta) -> Result<Bytes> {
-        // The plaintext's size, 16 bytes of tag per 64 KiB chunk, and room for the header.
-        let limit = meta
-            .size
-            .saturating_add(meta.size / 4096)
-            .saturating_add(1 << 20);
+        let limit = sealed_limit(meta.size);
         match self
             .backend
             .get(&release_key(name, version, CONTENT_FILE), limit)?
@@ -922,6 +919,12 @@ fn metadata_update(r: &NewRelease) -> MetadataUpdate {
     }
 }
 
+/// The most bytes an age file of `size` bytes of plaintext takes: the plaintext, 16 bytes
+/// of tag per 64 KiB chunk, and room for the header.
+fn sealed_limit(size: u64) -> u64 {
+    size.saturating_add(size / 4096).saturating_add(1 << 20)
+}
+
 fn release_key(name: &Name, version: &Version, file: &str) -> String {
     format!("{name}/{version}/{file}")
 }
@@ -1353,6 +1356,91 @@ impl<B: Backend> Store for LayoutStore<B> {
 
     fn conditional_writes_are_atomic(&self) -> bool {
         self.backend.atomic_conditional_writes()
+    }
+
+    /// In a store pulse writes to a local directory: the prompts from `_catalog.json`
+    /// (which every release updates before it is done; a store without one is listed),
+    /// each prompt's versions, checksums, description and keywords from its `_index.json`,
+    /// and only each release's `content.md`, checked against the index. Content that does
+    /// not match (kept encrypted, or damaged) is read again as [`StoreExt::fetch`] reads
+    /// it, which decrypts it or reports the damage. Any other store is searched through
+    /// the store interface.
+    fn search(&self, query: &Query) -> Result<SearchReport> {
+        let matcher = query.matcher()?;
+        if !self.backend.listing_is_cheap() || !self.is_pulse_store()? {
+            return crate::search::search_store(self, query);
+        }
+        let names: Vec<Name> = match self.json::<Catalog>(CATALOG_FILE, bounded::INDEX_JSON)? {
+            Some((catalog, _)) => catalog
+                .prompts
+                .iter()
+                .map(|p| {
+                    Name::parse(p).map_err(|e| {
+                        Error::integrity(format!(
+                            "'{CATALOG_FILE}' in {} lists '{}': {e}",
+                            self.backend.describe(),
+                            crate::name::printable(p)
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?,
+            None => self.list(&query.prefix)?,
+        };
+        let names: Vec<Name> = names.into_iter().filter(|n| query.covers(n)).collect();
+        let parts = crate::parallel::try_map(names.len(), crate::search::jobs_for(self), |i| {
+            let name = &names[i];
+            let mut hits = Vec::new();
+            let index = self.load_index(name)?.index;
+            let meta = index.meta();
+            if !query.keeps(&meta) {
+                return Ok((0, hits));
+            }
+            let labels = match query.label {
+                Some(_) => Some(self.labels(name)?),
+                None => None,
+            };
+            let Some(plan) = Plan::new(query, &index.sorted_versions(), labels.as_ref()) else {
+                return Ok((0, hits));
+            };
+            let entries: Vec<&IndexEntry> = plan
+                .versions
+                .iter()
+                .filter_map(|v| index.versions.get(&v.to_string()))
+                .collect();
+            let keys: Vec<(String, u64)> = plan
+                .versions
+                .iter()
+                .zip(&entries)
+                // Room for an age file of that plaintext, which is then read as any is.
+                .map(|(v, e)| (release_key(name, v, CONTENT_FILE), sealed_limit(e.size)))
+                .collect();
+            let read = self.backend.get_many(&keys)?;
+            for ((version, entry), bytes) in plan.versions.iter().zip(&entries).zip(read) {
+                let mut seen = Hasher::new();
+                let matches = bytes.as_ref().is_some_and(|b| {
+                    seen.update(b);
+                    seen.len() == entry.size && seen.finish() == entry.checksum
+                });
+                match bytes {
+                    Some(content) if matches => {
+                        matcher.content_hits(name, version, &content, &mut hits);
+                    }
+                    _ => {
+                        let content = self.fetch(name, version)?;
+                        matcher.content_hits(name, version, &content, &mut hits);
+                    }
+                }
+            }
+            matcher.meta_hits(name, &plan.meta_version, &meta, &mut hits);
+            Ok((plan.versions.len() as u64, hits))
+        })?;
+        let mut searched = 0;
+        let mut hits = Vec::new();
+        for (n, part) in parts {
+            searched += n;
+            hits.extend(part);
+        }
+        Ok(SearchReport::new(searched, hits))
     }
 
     fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {

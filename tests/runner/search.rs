@@ -120,11 +120,29 @@ fn one_query_set_gives_the_same_answers_in_every_store() {
         .output()
         .unwrap()
         .assert_ok();
+    // A directory store that keeps content encrypted with age, read with the identity.
+    let sealed = env.path("sealed-store");
+    let (identity, public) = crate::common::stores::age_key(env.root.path(), "age.txt");
+    env.pulse(&[
+        "sync",
+        &repo,
+        sealed.to_str().unwrap(),
+        "--recipient",
+        &public,
+    ])
+    .assert_ok();
     let over_git = Registry::start(&env, &repo, &["--allow-anonymous-read"]);
     let over_dir = Registry::start(&env, dir.to_str().unwrap(), &["--allow-anonymous-read"]);
     let web = StaticServer::start(&dir);
     let stores: Vec<(String, Vec<(String, String)>)> = vec![
         (dir.to_str().unwrap().to_owned(), Vec::new()),
+        (
+            sealed.to_str().unwrap().to_owned(),
+            vec![(
+                "PULSE_AGE_IDENTITY".to_owned(),
+                identity.to_str().unwrap().to_owned(),
+            )],
+        ),
         ("s3://prompts/search".to_owned(), s3.env()),
         (over_git.url().to_owned(), Vec::new()),
         (over_dir.url().to_owned(), Vec::new()),

@@ -69,6 +69,11 @@ impl Digest {
         out
     }
 
+    /// The digest whose bytes are `bytes`.
+    pub fn from_bytes(bytes: [u8; 32]) -> Digest {
+        Digest(bytes)
+    }
+
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

@@ -15,6 +15,7 @@ mod pack;
 pub mod paths;
 mod read;
 mod release;
+pub(crate) mod search_cache;
 pub mod sign;
 mod worktree;
 
@@ -131,6 +132,14 @@ impl PromptRepo {
         }
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         Ok(PromptRepo { repo })
+    }
+
+    /// A handle without an object cache, for reading many objects once each (a search):
+    /// keeping copies of them would cost more than it saves.
+    pub(crate) fn uncached(shared: &gix::ThreadSafeRepository) -> PromptRepo {
+        let mut repo = shared.to_thread_local();
+        repo.object_cache_size(0);
+        PromptRepo { repo }
     }
 
     /// A handle made from the thread-safe form of an already opened repository.

@@ -13,6 +13,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
 use crate::name::{Label, Name, NamePrefix};
+use crate::repo::search_cache::{self, SearchCache};
 use crate::repo::{AddRequest, Content, ImportRelease, PromptRepo, Provenance, VersionChoice};
 use crate::report::ReleaseId;
 use crate::search::{Hit, Plan, Query, SearchReport};
@@ -29,6 +30,8 @@ pub struct GitStore {
     pool: Mutex<Vec<PromptRepo>>,
     branch: Option<String>,
     path: PathBuf,
+    /// The git directory, where the search cache lives.
+    git_dir: PathBuf,
 }
 
 /// A repository handle borrowed from a [`GitStore`]'s pool; it goes back on drop.
@@ -64,11 +67,13 @@ impl GitStore {
     /// The store over an already open repository.
     pub fn from_repo(repo: PromptRepo, branch: Option<String>) -> GitStore {
         let path = repo.display_path();
+        let git_dir = repo.git().common_dir().to_path_buf();
         GitStore {
             shared: repo.git().clone().into_sync(),
             pool: Mutex::new(vec![repo]),
             branch,
             path,
+            git_dir,
         }
     }
 
@@ -315,7 +320,7 @@ impl Store for GitStore {
         let prompts: Vec<(&Name, &Vec<(Version, gix::ObjectId)>)> =
             refs.iter().filter(|(n, _)| query.covers(n)).collect();
         // Each prompt's metadata, and its labels when the query names one.
-        let metadata = || -> Result<Vec<(PromptMeta, Option<BTreeMap<Label, Version>>)>> {
+        let metadata = || -> Result<Vec<PromptFacts>> {
             let repo = self.repo();
             let entries = repo.prompts_at(commit)?;
             let on_branch: std::collections::HashMap<&Name, _> =
@@ -353,25 +358,53 @@ impl Store for GitStore {
             }
             reads
         };
+        // Releases are read from the search cache when it has them (checked against the
+        // checksum it keeps with them), else from the object database, and then cached.
+        let cache = SearchCache::open(&self.git_dir);
         let read = |reads: &[(usize, Version, gix::ObjectId)]| -> Result<Vec<Hit>> {
-            const CHUNK: usize = 32;
+            const CHUNK: usize = 64;
             let parts = crate::parallel::try_map(
                 reads.len().div_ceil(CHUNK),
                 crate::search::jobs_for(self),
                 |c| {
-                    let repo = self.repo();
+                    let mut repo = None;
                     let mut hits = Vec::new();
+                    let mut missed = Vec::new();
                     for (p, version, tag) in &reads[c * CHUNK..reads.len().min((c + 1) * CHUNK)] {
                         let name = prompts[*p].0;
+                        let spec = format!("{name}@{version}");
+                        if let Some((_, content)) = cache.get(tag, &spec) {
+                            matcher.content_hits(name, version, &content, &mut hits);
+                            continue;
+                        }
+                        let repo = repo.get_or_insert_with(|| PromptRepo::uncached(&self.shared));
                         let release = repo.read_release(name, version, *tag)?;
                         let raw = repo.release_blob(&release)?;
                         let content = super::verified(name, version, raw)?;
                         matcher.content_hits(name, version, &content, &mut hits);
+                        if content.len() <= search_cache::MAX_CONTENT {
+                            missed.push(search_cache::Record {
+                                tag: *tag,
+                                spec,
+                                sha256: release.trailers.sha256,
+                                content,
+                            });
+                        }
                     }
-                    Ok(hits)
+                    Ok((hits, missed))
                 },
             )?;
-            Ok(parts.into_iter().flatten().collect())
+            let (mut hits, mut missed) = (Vec::new(), Vec::new());
+            for (h, m) in parts {
+                hits.extend(h);
+                missed.extend(m);
+            }
+            if !missed.is_empty() {
+                let releases: std::collections::HashSet<&gix::ObjectId> =
+                    refs.values().flatten().map(|(_, tag)| tag).collect();
+                cache.write(&self.git_dir, |t| releases.contains(t), &missed);
+            }
+            Ok(hits)
         };
         let (metas, plans, mut hits) = if query.label.is_none() && query.tags.is_empty() {
             let plans: Vec<Option<Plan>> = (0..prompts.len()).map(|p| plan(p, None)).collect();
@@ -420,6 +453,10 @@ impl std::fmt::Debug for GitStore {
             .finish()
     }
 }
+
+/// What a search needs of a prompt from the branch: its metadata, and its labels when the
+/// query names one.
+type PromptFacts = (PromptMeta, Option<BTreeMap<Label, Version>>);
 
 /// A release of another store, as the bulk import takes it.
 fn import_release(meta: &ReleaseMeta) -> ImportRelease {

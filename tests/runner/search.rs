@@ -430,3 +430,33 @@ fn the_registry_searches_only_what_a_token_may_read_and_bounds_the_query() {
         assert_eq!(r.error_kind(), "usage");
     }
 }
+
+/// The git repository's search cache (`pulse-search.cache` in the git directory) is
+/// derived: damaged, replaced by garbage or deleted, it changes no answer, and a release
+/// made again with other content is never answered with the old bytes.
+#[test]
+fn the_search_cache_is_derived_and_never_trusted_over_the_releases() {
+    let env = seeded();
+    let query = ["--all-versions", "-i", "refund"];
+    let first = json(&env, &query);
+    let cache = env.repo.join(".git/pulse-search.cache");
+    assert!(cache.exists());
+    assert_eq!(json(&env, &query), first);
+    // Content changed behind the cache's checksums: read from the object database.
+    let bytes = std::fs::read(&cache).unwrap();
+    let damaged: Vec<u8> = String::from_utf8_lossy(&bytes)
+        .replace("refund", "return")
+        .into_bytes();
+    std::fs::write(&cache, damaged).unwrap();
+    assert_eq!(json(&env, &query), first);
+    std::fs::write(&cache, b"not a cache at all").unwrap();
+    assert_eq!(json(&env, &query), first);
+    std::fs::remove_file(&cache).unwrap();
+    assert_eq!(json(&env, &query), first);
+    assert!(cache.exists());
+    // Deleted and released again with other content: a new tag object, a new entry.
+    env.pulse(&["delete", "team/a@1.0.0"]).assert_ok();
+    env.add("team/a", "1.0.0", b"team refund, released again\n");
+    let again = json(&env, &["--prefix", "team", "refund"]);
+    assert_eq!(again["hits"][0]["text"], "team refund, released again");
+}

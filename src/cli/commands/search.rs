@@ -73,17 +73,34 @@ impl Found {
         }
     }
 
+    /// `name@version`, in colour on a terminal.
+    fn release(&self, text: &mut Vec<u8>, h: &Hit) {
+        if self.color {
+            text.extend_from_slice(MAGENTA.as_bytes());
+        }
+        text.extend_from_slice(h.name.as_str().as_bytes());
+        text.push(b'@');
+        // Versions are short: written without an allocation.
+        let _ = write!(text, "{}", h.version);
+        if self.color {
+            text.extend_from_slice(RESET.as_bytes());
+        }
+    }
+
     /// One hit's line: `name@version:LINE:text`, the matches highlighted in colour.
     fn hit(&self, text: &mut Vec<u8>, h: &Hit) {
         if h.binary {
             text.extend_from_slice(b"binary release ");
-            self.paint(text, MAGENTA, &format!("{}@{}", h.name, h.version));
+            self.release(text, h);
             text.extend_from_slice(b" matches\n");
             return;
         }
-        self.paint(text, MAGENTA, &format!("{}@{}", h.name, h.version));
+        self.release(text, h);
         text.push(b':');
         match (h.field, h.line) {
+            (Field::Content, Some(n)) if !self.color => {
+                let _ = write!(text, "{n}");
+            }
             (Field::Content, Some(n)) => self.paint(text, GREEN, &n.to_string()),
             (field, _) => self.paint(text, GREEN, field.as_str()),
         }
@@ -91,6 +108,14 @@ impl Found {
         // Shown as text: bytes that are not UTF-8 become U+FFFD, each piece on its own so
         // the highlighted ranges stay where they are in the bytes.
         let line = h.line_bytes();
+        if !self.color {
+            match &h.text {
+                Some(t) => text.extend_from_slice(t.as_bytes()),
+                None => text.extend_from_slice(String::from_utf8_lossy(line).as_bytes()),
+            }
+            text.push(b'\n');
+            return;
+        }
         let mut at = 0;
         for &[start, end] in &h.ranges {
             let (start, end) = (start.clamp(at, line.len()), end.clamp(at, line.len()));
@@ -114,7 +139,7 @@ impl Report for Found {
             let mut last = None;
             for h in &self.report.hits {
                 if last != Some((&h.name, &h.version)) {
-                    self.paint(&mut text, MAGENTA, &format!("{}@{}", h.name, h.version));
+                    self.release(&mut text, h);
                     text.push(b'\n');
                     last = Some((&h.name, &h.version));
                 }

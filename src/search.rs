@@ -411,6 +411,19 @@ impl SearchReport {
     }
 }
 
+impl SearchReport {
+    /// The report of parts searched apart (each: how many releases, and their hits).
+    pub fn from_parts(parts: impl IntoIterator<Item = (u64, Vec<Hit>)>) -> SearchReport {
+        let mut searched = 0;
+        let mut hits = Vec::new();
+        for (n, part) in parts {
+            searched += n;
+            hits.extend(part);
+        }
+        SearchReport::new(searched, hits)
+    }
+}
+
 /// Which releases of one prompt a query searches, and which of them carries the
 /// prompt's own matches (name, description, keywords).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -497,13 +510,7 @@ pub fn search_store(store: &(impl Store + ?Sized), query: &Query) -> Result<Sear
         matcher.meta_hits(name, &plan.meta_version, &meta, &mut hits);
         Ok((plan.versions.len() as u64, hits))
     })?;
-    let mut searched = 0;
-    let mut hits = Vec::new();
-    for (n, part) in parts {
-        searched += n;
-        hits.extend(part);
-    }
-    Ok(SearchReport::new(searched, hits))
+    Ok(SearchReport::from_parts(parts))
 }
 
 #[cfg(test)]

@@ -455,19 +455,8 @@ impl App {
                 Ok(reply::file(file, head, headers))
             }
             Target::ApiPrompts => {
-                let prefix = match paths::query_param(query, "prefix")? {
-                    Some(p) => NamePrefix::parse(&p)?,
-                    None => NamePrefix::all(),
-                };
-                let tags: Vec<String> = paths::query_param(query, "tags")?
-                    .map(|t| {
-                        t.split(',')
-                            .map(str::trim)
-                            .filter(|t| !t.is_empty())
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let prefix = prefix_param(query)?;
+                let tags = tags_param(query)?;
                 let grant = grant.clone();
                 json(
                     self.with_store(move |s| {
@@ -1208,6 +1197,27 @@ fn selector(query: Option<&str>) -> Result<Selector> {
     }
 }
 
+/// The `prefix` query parameter (every name when there is none).
+fn prefix_param(query: Option<&str>) -> Result<NamePrefix> {
+    match paths::query_param(query, "prefix")? {
+        Some(p) => Ok(NamePrefix::parse(&p)?),
+        None => Ok(NamePrefix::all()),
+    }
+}
+
+/// The `tags` query parameter: comma-separated keywords, all of which a prompt must have.
+fn tags_param(query: Option<&str>) -> Result<Vec<String>> {
+    Ok(paths::query_param(query, "tags")?
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// The search a request's query asks for, within the prompts the grant covers; a query
 /// that is not one (no pattern, a pattern too long or not valid, a flag that is not
 /// `true` or `false`) is a usage error (`400`).
@@ -1231,22 +1241,11 @@ fn search_query(query: Option<&str>, grant: &Grant) -> Result<Query> {
         regex: flag("regex")?,
         ignore_case: flag("ignore_case")?,
         all_versions: flag("all_versions")?,
-        tags: paths::query_param(query, "tags")?
-            .map(|t| {
-                t.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        tags: tags_param(query)?,
         label: paths::query_param(query, "label")?
             .map(|l| Label::parse(&l))
             .transpose()?,
-        prefix: match paths::query_param(query, "prefix")? {
-            Some(p) => NamePrefix::parse(&p)?,
-            None => NamePrefix::all(),
-        },
+        prefix: prefix_param(query)?,
         within: Some(grant.prefixes.clone()),
     };
     // Refused here, before a worker is taken.

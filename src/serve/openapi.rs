@@ -758,16 +758,7 @@ fn metadata() -> Operation {
 fn api_prompts() -> Operation {
     Op {
         parameters: vec![
-            query(
-                "prefix",
-                "Only the prompts under this name prefix (whole segments: `team` matches \
-                 `team/a`, never `teammate`; a trailing `/` is the same prefix).",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(format!("^({SEGMENT}(/{SEGMENT})*)?/?$")))
-                    .max_length(Some(MAX_NAME_LEN + 1)),
-                "team",
-            ),
+            prefix_parameter(),
             query(
                 "tags",
                 "Only the prompts that have every one of these keywords, comma-separated.",
@@ -797,6 +788,19 @@ fn api_prompts() -> Operation {
         )
     }
     .build()
+}
+
+fn prefix_parameter() -> Parameter {
+    query(
+        "prefix",
+        "Only the prompts under this name prefix (whole segments: `team` matches `team/a`, \
+         never `teammate`; a trailing `/` is the same prefix).",
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^({SEGMENT}(/{SEGMENT})*)?/?$")))
+            .max_length(Some(MAX_NAME_LEN + 1)),
+        "team",
+    )
 }
 
 fn api_search() -> Operation {
@@ -845,15 +849,7 @@ fn api_search() -> Operation {
                 Ref::from_schema_name(Label::name()),
                 "production",
             ),
-            query(
-                "prefix",
-                "Only the prompts under this name prefix (whole segments).",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(format!("^({SEGMENT}(/{SEGMENT})*)?/?$")))
-                    .max_length(Some(MAX_NAME_LEN + 1)),
-                "team",
-            ),
+            prefix_parameter(),
             query(
                 "tags",
                 "Only the prompts that have every one of these keywords, comma-separated.",

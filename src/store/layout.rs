@@ -1434,13 +1434,7 @@ impl<B: Backend> Store for LayoutStore<B> {
             matcher.meta_hits(name, &plan.meta_version, &meta, &mut hits);
             Ok((plan.versions.len() as u64, hits))
         })?;
-        let mut searched = 0;
-        let mut hits = Vec::new();
-        for (n, part) in parts {
-            searched += n;
-            hits.extend(part);
-        }
-        Ok(SearchReport::new(searched, hits))
+        Ok(SearchReport::from_parts(parts))
     }
 
     fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {

@@ -10,6 +10,12 @@
 //! or a file that is not a cache) is read from the object database, as without a cache.
 //! Deleting the file at any time loses nothing; the next search writes it again.
 //!
+//! Beside it, `pulse-search-meta.cache` keeps what a search needs of the branch: each
+//! prompt's description, keywords and labels as of one commit of the branch, named in the
+//! file. It is used only for that commit (any change to the branch is a new commit), so it
+//! cannot be out of date either; for any other commit the branch is read and the file
+//! written anew.
+//!
 //! The file: `PULSESC1`, the number of entries (u32, little-endian), then per entry, sorted
 //! by tag id, the tag id (20 bytes), the checksum (32 bytes), the offset of its record
 //! (u64) and the record's length (u32); then the records, each `name@version`, a NUL and
@@ -24,9 +30,58 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::digest::Digest;
+use crate::meta::Sidecar;
+use crate::name::Name;
 
 /// The cache's file name in the git directory.
 pub(crate) const FILE: &str = "pulse-search.cache";
+
+/// The file of the branch's metadata, in the git directory.
+pub(crate) const META_FILE: &str = "pulse-search-meta.cache";
+
+/// The branch's metadata as of one commit: each prompt's sidecar.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BranchFacts {
+    commit: String,
+    prompts: BTreeMap<Name, Sidecar>,
+}
+
+/// The sidecar of every prompt on the branch at `commit`, if the cache has them for
+/// exactly that commit.
+pub(crate) fn branch_facts(git_dir: &Path, commit: ObjectId) -> Option<BTreeMap<Name, Sidecar>> {
+    let limits = crate::bounded::INDEX_JSON;
+    let bytes = crate::bounded::read_file(
+        &git_dir.join(META_FILE),
+        limits.max_bytes,
+        crate::bounded::Links::Refuse,
+    )
+    .ok()?;
+    crate::bounded::check_json(&bytes, limits).ok()?;
+    let facts: BranchFacts = serde_json::from_slice(&bytes).ok()?;
+    (facts.commit == commit.to_string()).then_some(facts.prompts)
+}
+
+/// Keep the sidecar of every prompt on the branch at `commit` for the next search.
+/// Failing to write (a read-only repository) changes nothing.
+pub(crate) fn keep_branch_facts(
+    git_dir: &Path,
+    commit: ObjectId,
+    prompts: BTreeMap<Name, Sidecar>,
+) {
+    let facts = BranchFacts {
+        commit: commit.to_string(),
+        prompts,
+    };
+    let tmp = git_dir.join(format!("{META_FILE}.tmp-{}", std::process::id()));
+    let written = serde_json::to_vec(&facts)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&tmp, bytes))
+        .and_then(|()| std::fs::rename(&tmp, git_dir.join(META_FILE)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        log::debug!("the search cache of the branch was not written: {e}");
+    }
+}
 
 const MAGIC: &[u8; 8] = b"PULSESC1";
 const ENTRY: usize = 20 + 32 + 8 + 4;

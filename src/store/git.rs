@@ -322,23 +322,41 @@ impl Store for GitStore {
         // Each prompt's metadata, and its labels when the query names one.
         let metadata = || -> Result<Vec<PromptFacts>> {
             let repo = self.repo();
-            let entries = repo.prompts_at(commit)?;
-            let on_branch: std::collections::HashMap<&Name, _> =
-                entries.iter().map(|e| (&e.name, e)).collect();
+            // Every prompt on the branch with its sidecar: from the search cache when it
+            // has them for this very commit, else from one walk of the branch.
+            let cached = commit.and_then(|c| search_cache::branch_facts(&self.git_dir, c));
+            let on_branch = match cached {
+                Some(sidecars) => sidecars,
+                None => {
+                    let mut sidecars = BTreeMap::new();
+                    for entry in repo.prompts_at(commit)? {
+                        let sidecar = repo.sidecar_of(&entry)?;
+                        sidecars.insert(entry.name, sidecar);
+                    }
+                    if let Some(c) = commit {
+                        search_cache::keep_branch_facts(&self.git_dir, c, sidecars.clone());
+                    }
+                    sidecars
+                }
+            };
             prompts
                 .iter()
                 .map(|(name, _)| {
                     // As `prompt_metadata` says: a prompt not on the branch has none.
-                    let sidecar = match on_branch.get(name) {
-                        Some(entry) => repo.sidecar_of(entry)?,
-                        None if query.label.is_some() => repo.sidecar_at(commit, name)?,
-                        None => crate::meta::Sidecar::default(),
+                    let (meta, sidecar) = match on_branch.get(*name) {
+                        Some(sidecar) => (sidecar.prompt_meta(), None),
+                        None if query.label.is_some() => {
+                            (PromptMeta::default(), Some(repo.sidecar_at(commit, name)?))
+                        }
+                        None => (PromptMeta::default(), None),
                     };
-                    let labels = query.label.as_ref().map(|_| sidecar.typed_labels());
-                    let meta = match on_branch.contains_key(name) {
-                        true => sidecar.prompt_meta(),
-                        false => PromptMeta::default(),
-                    };
+                    let labels = query.label.as_ref().map(|_| {
+                        sidecar
+                            .as_ref()
+                            .or_else(|| on_branch.get(*name))
+                            .map(|s| s.typed_labels())
+                            .unwrap_or_default()
+                    });
                     Ok((meta, labels))
                 })
                 .collect()

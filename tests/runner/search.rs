@@ -454,6 +454,22 @@ fn the_search_cache_is_derived_and_never_trusted_over_the_releases() {
     std::fs::remove_file(&cache).unwrap();
     assert_eq!(json(&env, &query), first);
     assert!(cache.exists());
+    // The branch's metadata is kept for one commit: a label moved, or a description
+    // changed, is a new commit, and is searched at once.
+    assert!(env.repo.join(".git/pulse-search-meta.cache").exists());
+    let labelled = |label: &str| json(&env, &["--label", label, "GPT"])["hits"].clone();
+    assert_eq!(labelled("production")[0]["version"], "1.0.0");
+    env.pulse(&["label", "set", "support/refunds", "production", "1.1.0"])
+        .assert_ok();
+    let moved = labelled("production");
+    assert!(
+        moved
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"] == "support/refunds" && h["version"] == "1.1.0"),
+        "{moved}"
+    );
     // Deleted and released again with other content: a new tag object, a new entry.
     env.pulse(&["delete", "team/a@1.0.0"]).assert_ok();
     env.add("team/a", "1.0.0", b"team refund, released again\n");

@@ -58,7 +58,7 @@ pub(crate) fn branch_facts(git_dir: &Path, commit: ObjectId) -> Option<BTreeMap<
     .ok()?;
     crate::bounded::check_json(&bytes, limits).ok()?;
     let facts: BranchFacts = serde_json::from_slice(&bytes).ok()?;
-    (facts.commit == commit.to_string()).then_some(facts.prompts)
+    (ObjectId::from_hex(facts.commit.as_bytes()).ok()? == commit).then_some(facts.prompts)
 }
 
 /// Keep the sidecar of every prompt on the branch at `commit` for the next search.

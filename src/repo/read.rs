@@ -138,14 +138,35 @@ impl PromptRepo {
     /// `name@version` are skipped (`verify` reports the malformed ones).
     pub fn all_release_refs(&self) -> Result<BTreeMap<Name, Vec<(Version, ObjectId)>>> {
         let mut out: BTreeMap<Name, Vec<(Version, ObjectId)>> = BTreeMap::new();
+        // A prompt's tags come one after another (`packed-refs` is sorted, and every tag
+        // of a prompt starts with `name@`): its name is parsed, and the map entered, once
+        // per run rather than once per tag.
+        let mut run: Option<TagRun> = None;
+        let mut flush = |run: &mut Option<TagRun>| {
+            if let Some((_, Some(name), releases)) = run.take() {
+                out.entry(name).or_default().extend(releases);
+            }
+        };
         self.for_each_tag("refs/tags/", |short, id| {
-            if let (Some(id), Some((name, version))) = (id, split_release(short))
-                && let Ok(name) = Name::parse(name)
+            let Some(at) = short.iter().rposition(|b| *b == b'@') else {
+                return Ok(());
+            };
+            let (name, version) = (&short[..at], &short[at + 1..]);
+            if run.as_ref().is_none_or(|(bytes, _, _)| bytes[..] != *name) {
+                flush(&mut run);
+                let parsed = std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| Name::parse(n).ok());
+                run = Some((name.to_vec(), parsed, Vec::new()));
+            }
+            if let (Some(id), Some(version), Some((_, _, releases))) =
+                (id, parse_version(version), run.as_mut())
             {
-                out.entry(name).or_default().push((version, id));
+                releases.push((version, id));
             }
             Ok(())
         })?;
+        flush(&mut run);
         Ok(out)
     }
 
@@ -593,12 +614,9 @@ impl PromptRepo {
     }
 }
 
-/// Split a tag's short name (`name@version`) at its last `@`, parsing the version.
-fn split_release(short: &[u8]) -> Option<(&str, Version)> {
-    let at = short.iter().rposition(|b| *b == b'@')?;
-    let name = std::str::from_utf8(&short[..at]).ok()?;
-    Some((name, parse_version(&short[at + 1..])?))
-}
+/// The tags of one prompt read one after another: its name as written, the name parsed
+/// (`None`: not a valid name, whose tags are passed over), and its releases.
+type TagRun = (Vec<u8>, Option<Name>, Vec<(Version, ObjectId)>);
 
 fn parse_version(bytes: &[u8]) -> Option<Version> {
     Version::parse(std::str::from_utf8(bytes).ok()?).ok()

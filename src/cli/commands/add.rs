@@ -195,6 +195,7 @@ pub(super) fn run(args: AddArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
         allow_older: args.allow_older,
         provenance: Default::default(),
         sign: args.signing.choice(),
+        check_templates: true,
     };
     let added = ctx.access.repo()?.add(ctx.access.branch(), &req)?;
     report(ctx, out, &name, &added)

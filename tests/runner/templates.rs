@@ -1,8 +1,16 @@
 //! Strict templates: `pulse render`, the variables a frontmatter declares, the releases
 //! that break them, and the lint and review checks that report them.
 
+use std::process::Output;
+
 use crate::bounds::mkfifo;
 use crate::common::{Env, OutputExt};
+
+/// Check that `out` exited with `code` and that its stderr says `says`.
+fn refused(out: Output, code: i32, says: &str) {
+    let err = out.assert_code(code).stderr_str();
+    assert!(err.contains(says), "{err}");
+}
 
 const SUPPORT: &str = "---\nvariables:\n  - name: product\n    required: true\n    description: The product's name\n  - name: tone\n    default: friendly\n---\nYou are a support agent for {{ product }}. Be {{ tone }}.";
 
@@ -79,34 +87,34 @@ fn missing_and_undeclared_variables_are_exit_2_naming_them() {
         .stderr_str();
     assert!(err.contains("variable 'colour' is not declared"), "{err}");
     assert!(err.contains("product, tone"), "{err}");
-    let err = env
-        .pulse(&["render", "support", "--var", "product"])
-        .assert_code(2)
-        .stderr_str();
-    assert!(err.contains("has no '='"), "{err}");
-    let err = env
-        .pulse(&[
+    refused(
+        env.pulse(&["render", "support", "--var", "product"]),
+        2,
+        "has no '='",
+    );
+    refused(
+        env.pulse(&[
             "render",
             "support",
             "--var",
             "product=a",
             "--var",
             "product=b",
-        ])
-        .assert_code(2)
-        .stderr_str();
-    assert!(err.contains("given twice"), "{err}");
+        ]),
+        2,
+        "given twice",
+    );
     // A template that uses a variable it does not declare never renders it as a blank.
     env.add(
         "sloppy",
         "1.0.0",
         b"---\nvariables:\n  - name: a\n---\n{{ a }} and {{ b }}\n",
     );
-    let err = env
-        .pulse(&["render", "sloppy", "--var", "a=1"])
-        .assert_code(2)
-        .stderr_str();
-    assert!(err.contains("uses variable 'b'"), "{err}");
+    refused(
+        env.pulse(&["render", "sloppy", "--var", "a=1"]),
+        2,
+        "uses variable 'b'",
+    );
     // Not found stays not found.
     env.pulse(&["render", "nope", "--var", "a=1"])
         .assert_code(3);
@@ -225,12 +233,10 @@ fn a_breaking_change_needs_a_major_version() {
         assert!(err.contains("--bump major"), "{err}");
         assert!(err.contains("2.0.0"), "{err}");
     }
-    let versions: serde_json::Value = serde_json::from_slice(
-        &env.pulse(&["--format", "json", "versions", "support"])
-            .assert_ok()
-            .stdout,
-    )
-    .unwrap();
+    let versions: serde_json::Value = env
+        .pulse(&["--format", "json", "versions", "support"])
+        .assert_ok()
+        .stdout_json();
     assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
     // A major version passes, by --bump or by --version.
     let out = env
@@ -247,19 +253,23 @@ fn a_breaking_change_needs_a_major_version() {
         .assert_ok();
     // Making it required, or a new required variable, does.
     let extra_required = b"---\nvariables:\n  - name: product\n  - name: extra\n    required: true\n---\nFor {{ product }}{{ extra }}.";
-    let err = env
-        .pulse_stdin(&["add", "support", "--bump", "minor"], extra_required)
-        .assert_code(4)
-        .stderr_str();
-    assert!(err.contains("variable 'extra' is now required"), "{err}");
-    env.pulse_stdin(&["add", "support", "--version", "3.0.0"], extra_required)
-        .assert_ok();
     let new_required = b"---\nvariables:\n  - name: product\n  - name: extra\n    required: true\n  - name: more\n    required: true\n---\n{{ product }}{{ extra }}{{ more }}";
-    let err = env
-        .pulse_stdin(&["add", "support", "--bump", "patch"], new_required)
-        .assert_code(4)
-        .stderr_str();
-    assert!(err.contains("variable 'more' is new and required"), "{err}");
+    for (content, says, major) in [
+        (
+            &extra_required[..],
+            "variable 'extra' is now required",
+            "3.0.0",
+        ),
+        (new_required, "variable 'more' is new and required", "4.0.0"),
+    ] {
+        refused(
+            env.pulse_stdin(&["add", "support", "--bump", "minor"], content),
+            4,
+            says,
+        );
+        env.pulse_stdin(&["add", "support", "--version", major], content)
+            .assert_ok();
+    }
     // `pulse release` checks the committed working content the same way.
     std::fs::write(
         env.repo.join("prompts/support.md"),
@@ -358,11 +368,11 @@ fn vars_files_yaml_json_stdin_and_flags_over_them() {
     // A variable in the file that the prompt does not declare is refused like a flag.
     std::fs::write(env.path("extra.yaml"), "product: A\nsurprise: B\n").unwrap();
     let extra = env.path("extra.yaml");
-    let err = env
-        .pulse(&["render", "support", "--vars-file", extra.to_str().unwrap()])
-        .assert_code(2)
-        .stderr_str();
-    assert!(err.contains("'surprise'"), "{err}");
+    refused(
+        env.pulse(&["render", "support", "--vars-file", extra.to_str().unwrap()]),
+        2,
+        "'surprise'",
+    );
     for (file, body, says) in [
         ("list.yaml", "- a\n- b\n", "not a mapping"),
         ("nested.yaml", "product: [a]\n", "not a string"),
@@ -397,17 +407,17 @@ fn a_vars_file_that_is_a_fifo_is_refused_without_blocking() {
     let env = support();
     let fifo = env.path("vars.fifo");
     mkfifo(&fifo);
-    let err = env
-        .pulse(&["render", "support", "--vars-file", fifo.to_str().unwrap()])
-        .assert_code(2)
-        .stderr_str();
-    assert!(err.contains("FIFO"), "{err}");
+    refused(
+        env.pulse(&["render", "support", "--vars-file", fifo.to_str().unwrap()]),
+        2,
+        "FIFO",
+    );
     let dir = env.path("home");
-    let err = env
-        .pulse(&["render", "support", "--vars-file", dir.to_str().unwrap()])
-        .assert_code(2)
-        .stderr_str();
-    assert!(err.contains("directory"), "{err}");
+    refused(
+        env.pulse(&["render", "support", "--vars-file", dir.to_str().unwrap()]),
+        2,
+        "directory",
+    );
 }
 
 #[test]
@@ -455,12 +465,10 @@ fn lint_reports_undeclared_and_unused_variables() {
 prompts/tmpl.md:7:7: undeclared-variable: template uses variable 'missing', which its frontmatter does not declare\n\
 2 prompts checked, 2 findings (1 error)\n"
     );
-    let json: serde_json::Value = serde_json::from_slice(
-        &env.pulse(&["--format", "json", "lint"])
-            .assert_code(1)
-            .stdout,
-    )
-    .unwrap();
+    let json: serde_json::Value = env
+        .pulse(&["--format", "json", "lint"])
+        .assert_code(1)
+        .stdout_json();
     assert_eq!(json["findings"][0]["severity"], "warning");
     assert_eq!(json["findings"][1]["severity"], "error");
     // An allow marker on the line before silences a finding.
@@ -486,12 +494,10 @@ prompts/tmpl.md:7:7: undeclared-variable: template uses variable 'missing', whic
         "{}",
         out.stdout_str()
     );
-    let sarif: serde_json::Value = serde_json::from_slice(
-        &env.pulse(&["lint", "--format", "sarif"])
-            .assert_code(1)
-            .stdout,
-    )
-    .unwrap();
+    let sarif: serde_json::Value = env
+        .pulse(&["lint", "--format", "sarif"])
+        .assert_code(1)
+        .stdout_json();
     let rules = sarif["runs"][0]["tool"]["driver"]["rules"].to_string();
     for id in ["undeclared-variable", "unused-variable", "template-error"] {
         assert!(rules.contains(id), "{rules}");
@@ -515,12 +521,10 @@ fn check_reports_a_breaking_change_in_the_review_summary() {
         md.contains("**release pending, breaking** (since 1.0.0): variable 'tone' was removed — the next release must be a major version: after merging, `pulse release support --bump major`"),
         "{md}"
     );
-    let json: serde_json::Value = serde_json::from_slice(
-        &env.pulse(&["--format", "json", "check", "--base", "main"])
-            .assert_ok()
-            .stdout,
-    )
-    .unwrap();
+    let json: serde_json::Value = env
+        .pulse(&["--format", "json", "check", "--base", "main"])
+        .assert_ok()
+        .stdout_json();
     assert_eq!(
         json["changes"][0]["breaking"],
         serde_json::json!([{ "variable": "tone", "change": "removed" }])
@@ -531,11 +535,9 @@ fn check_reports_a_breaking_change_in_the_review_summary() {
         .assert_code(4);
     env.pulse(&["release", "support", "--bump", "major"])
         .assert_ok();
-    let json: serde_json::Value = serde_json::from_slice(
-        &env.pulse(&["--format", "json", "check", "--base", "main"])
-            .assert_ok()
-            .stdout,
-    )
-    .unwrap();
+    let json: serde_json::Value = env
+        .pulse(&["--format", "json", "check", "--base", "main"])
+        .assert_ok()
+        .stdout_json();
     assert_eq!(json["changes"][0]["breaking"], serde_json::json!([]));
 }

@@ -468,6 +468,13 @@ pub fn hint_text(hint: &Hint) -> String {
         Hint::ForceDelete { spec } => {
             format!("pass --force to delete it anyway: 'pulse delete {spec} --force'")
         }
+        Hint::GiveVariables { names } => {
+            let flags: Vec<String> = names.iter().map(|n| format!("--var {n}=VALUE")).collect();
+            format!("pass {}", flags.join(" "))
+        }
+        Hint::MajorVersion { version } => format!(
+            "release it as a new major version: --bump major, or --version {version} or higher"
+        ),
         Hint::ReleaseFile { name, path } => format!(
             "release exactly that file with 'pulse add {name} --file {}'",
             path.as_deref().unwrap_or("FILE")

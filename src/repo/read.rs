@@ -250,7 +250,7 @@ impl PromptRepo {
     /// The blob that holds the content of `release`: the one its tag records (no commit
     /// or tree needs reading), or for an older release the one at its path in its commit
     /// (an integrity failure if there is none).
-    fn release_blob_id(&self, release: &Release) -> Result<ObjectId> {
+    pub(super) fn release_blob_id(&self, release: &Release) -> Result<ObjectId> {
         if let Some(id) = release
             .trailers
             .blob

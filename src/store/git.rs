@@ -116,6 +116,8 @@ impl Store for GitStore {
                 // A copy (sync, an upload to the registry) keeps its author: it is not
                 // signed by whoever runs the copy.
                 sign: crate::repo::sign::SignChoice::Never,
+                // A copy keeps what was released elsewhere; it is not a new release.
+                check_templates: false,
             },
         )?;
         Ok(if added.created {

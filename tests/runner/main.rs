@@ -35,6 +35,7 @@ mod s3_stores;
 mod serve;
 mod signing;
 mod sync;
+mod templates;
 mod verify;
 mod web;
 mod worktree;

@@ -61,10 +61,10 @@ impl GitStore {
     }
 
     /// The store over an already open repository.
-    pub fn from_repo(repo: PromptRepo, branch: Option<String>) -> GitStore {
+    pub fn from_repo(mut repo: PromptRepo, branch: Option<String>) -> GitStore {
         let path = repo.display_path();
         GitStore {
-            shared: repo.git().clone().into_sync(),
+            shared: repo.take_shared(),
             pool: Mutex::new(vec![repo]),
             branch,
             path,

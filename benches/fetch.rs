@@ -166,6 +166,7 @@ fn small_repo(dir: &Path) -> Res<(PromptRepo, Name, Version)> {
                 allow_older: false,
                 provenance: Default::default(),
                 sign: Default::default(),
+                check_templates: true,
             },
         )?;
     }

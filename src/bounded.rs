@@ -97,6 +97,22 @@ pub const STORE_JSON: Limits = Limits {
     max_depth: MAX_DEPTH,
 };
 
+/// A prompt's frontmatter (the YAML between its first two `---` lines, which declares its
+/// template variables): a few hundred bytes and three levels deep in practice. The whole
+/// frontmatter, with its two `---` lines, must fit in this many bytes at the start of the
+/// content.
+pub const FRONTMATTER: Limits = Limits {
+    max_bytes: 64 << 10,
+    max_depth: MAX_DEPTH,
+};
+
+/// A file of values for a template's variables (`pulse render --vars-file`): one flat
+/// mapping, whose values may be whole documents to put into a prompt.
+pub const VARS_FILE: Limits = Limits {
+    max_bytes: 4 << 20,
+    max_depth: MAX_DEPTH,
+};
+
 /// The most bytes a release tag's message may have (the release message and the
 /// trailers). Its trailers are read line by line, so there is no nesting to bound.
 pub const TAG_MESSAGE_BYTES: usize = 1 << 20;

@@ -90,6 +90,16 @@ pub enum Hint {
         /// `name@version`.
         spec: String,
     },
+    /// Give a value to each of these template variables.
+    GiveVariables {
+        /// The variables.
+        names: Vec<String>,
+    },
+    /// A change that breaks earlier renders needs a new major version.
+    MajorVersion {
+        /// The first major version after the release it breaks.
+        version: String,
+    },
     /// Release a given file instead of the working content.
     ReleaseFile {
         /// The prompt.

@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("address", address),
     ("serve_path", serve_path),
     ("age_content", age_content),
+    ("template", template),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {
@@ -210,5 +211,64 @@ pub fn age_content(data: &[u8]) {
             assert_eq!(keys.open(&sealed, "fuzz").ok().as_deref(), Some(rest));
         }
         _ => {}
+    }
+}
+
+/// A prompt read as a template: its frontmatter's declaration, its body, a render, and a
+/// vars file. What is declared is valid; the start of a content declares what the whole
+/// does (a release reads only the start); a render that is given every required variable
+/// and uses only declared ones fails only as a usage error.
+pub fn template(data: &[u8]) {
+    use crate::template::{
+        Template, breaking_changes, declarations, declares_validly, is_variable_name,
+        vars_from_document,
+    };
+    let declared = declarations(data);
+    if let Ok(Some(vars)) = &declared {
+        for (i, v) in vars.iter().enumerate() {
+            assert!(is_variable_name(&v.name), "{:?}", v.name);
+            assert!(!(v.required && v.default.is_some()), "{:?}", v.name);
+            assert!(vars[..i].iter().all(|w| w.name != v.name), "{:?}", v.name);
+        }
+        assert!(breaking_changes(vars, vars).is_empty());
+    }
+    let head = &data[..data.len().min(crate::bounded::FRONTMATTER.max_bytes)];
+    assert_eq!(
+        format!(
+            "{:?}",
+            declarations(head).map_err(|e| e.message().to_owned())
+        ),
+        format!("{:?}", declared.map_err(|e| e.message().to_owned())),
+        "the start of the content reads differently from the whole"
+    );
+    let _ = declares_validly(data);
+    let _ = vars_from_document(data, "fuzz.yaml");
+    let Ok(t) = Template::parse(data) else { return };
+    for name in t.variables_used() {
+        let _ = t.used_at(name);
+    }
+    for v in t.variables() {
+        let _ = t.declared_at(&v.name);
+    }
+    let given: BTreeMap<String, String> = t
+        .variables()
+        .iter()
+        .filter(|v| v.required)
+        .map(|v| (v.name.clone(), "x".to_owned()))
+        .collect();
+    if let Err(e) = t.render(&given) {
+        assert_eq!(e.kind(), crate::Kind::Usage, "{}", e.message());
+    }
+    let mut extra = given;
+    extra.insert("not_declared_by_anyone".to_owned(), String::new());
+    if !t
+        .variables()
+        .iter()
+        .any(|v| v.name == "not_declared_by_anyone")
+    {
+        assert!(
+            t.render(&extra).is_err(),
+            "an undeclared variable was taken"
+        );
     }
 }

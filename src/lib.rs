@@ -56,6 +56,7 @@ pub mod diff;
 pub mod fsutil;
 pub mod lint;
 pub mod parallel;
+pub mod template;
 
 // The git engine, the stores built on it and beside it, and remotes.
 pub mod client;

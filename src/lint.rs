@@ -1,6 +1,8 @@
 //! Content checks for prompts: characters that make text read differently from what is
-//! stored (bidirectional controls, invisible characters) and likely secrets (provider API
-//! keys, private keys, high-entropy tokens).
+//! stored (bidirectional controls, invisible characters), likely secrets (provider API
+//! keys, private keys, high-entropy tokens), and in a prompt whose frontmatter declares
+//! template variables, the variables it uses without declaring or declares without using
+//! (see [`crate::template`]).
 //!
 //! [`lint`] takes a path and the bytes of one prompt and returns its [`Finding`]s, each
 //! with a stable [`Rule`] id, a 1-based line and column (in characters) and a message that
@@ -52,16 +54,25 @@ pub enum Rule {
     NotUtf8,
     /// A file with so many findings that the rest were not reported.
     TooManyFindings,
+    /// A template that uses a variable its frontmatter does not declare.
+    UndeclaredVariable,
+    /// A declared template variable that the template never uses.
+    UnusedVariable,
+    /// A frontmatter whose `variables` are malformed, or a body that is not a valid template.
+    TemplateError,
 }
 
 impl Rule {
     /// Every rule, in the order they are documented.
-    pub const ALL: [Rule; 5] = [
+    pub const ALL: [Rule; 8] = [
         Rule::BidiControl,
         Rule::InvisibleChar,
         Rule::Secret,
         Rule::NotUtf8,
         Rule::TooManyFindings,
+        Rule::UndeclaredVariable,
+        Rule::UnusedVariable,
+        Rule::TemplateError,
     ];
 
     /// The stable id (`bidi-control`, `secret`, …), as allow markers and reports name it.
@@ -72,6 +83,9 @@ impl Rule {
             Rule::Secret => "secret",
             Rule::NotUtf8 => "not-utf8",
             Rule::TooManyFindings => "too-many-findings",
+            Rule::UndeclaredVariable => "undeclared-variable",
+            Rule::UnusedVariable => "unused-variable",
+            Rule::TemplateError => "template-error",
         }
     }
 
@@ -94,13 +108,25 @@ impl Rule {
             }
             Rule::NotUtf8 => "Content is not valid UTF-8: checked only as far as it decodes",
             Rule::TooManyFindings => "So many findings in one file that the rest were not reported",
+            Rule::UndeclaredVariable => {
+                "Template variable used but not declared: every render of the prompt fails"
+            }
+            Rule::UnusedVariable => "Template variable declared but never used",
+            Rule::TemplateError => {
+                "Template declaration or syntax error: the prompt declares variables but cannot be rendered"
+            }
         }
     }
 
     /// How serious a finding of this rule is.
     pub fn severity(self) -> Severity {
         match self {
-            Rule::BidiControl | Rule::InvisibleChar | Rule::Secret => Severity::Error,
+            Rule::BidiControl
+            | Rule::InvisibleChar
+            | Rule::Secret
+            | Rule::UndeclaredVariable
+            | Rule::TemplateError => Severity::Error,
+            Rule::UnusedVariable => Severity::Warning,
             Rule::NotUtf8 | Rule::TooManyFindings => Severity::Info,
         }
     }
@@ -839,6 +865,7 @@ fn char_finding(rule: Rule, run: &[char]) -> String {
 /// by line and column; at most [`MAX_FINDINGS_PER_FILE`] of them, then one that says so.
 pub fn lint(path: &str, bytes: &[u8]) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let mut template = template_findings(bytes);
     let mut allowed_before: Vec<Rule> = Vec::new();
     let mut in_private_key = false;
     let mut reported_utf8 = false;
@@ -891,6 +918,12 @@ pub fn lint(path: &str, bytes: &[u8]) -> Vec<Finding> {
             }
         }
 
+        for (column, rule, message) in template.remove(&(n + 1)).unwrap_or_default() {
+            if !allowed(rule) {
+                found.push((column.saturating_sub(1), rule, message));
+            }
+        }
+
         let (secrets, _) = line_secrets(&line, &mut in_private_key);
         if !allowed(Rule::Secret) {
             for s in &secrets {
@@ -934,6 +967,45 @@ pub fn lint(path: &str, bytes: &[u8]) -> Vec<Finding> {
         allowed_before = allowed_here;
     }
     findings
+}
+
+/// The template findings of a prompt that declares variables, by line: each with its
+/// column, rule and message. A prompt that declares none (no frontmatter, no `variables`,
+/// or a frontmatter for another tool) has none: many prompts hold literal braces.
+fn template_findings(bytes: &[u8]) -> BTreeMap<usize, Vec<(usize, Rule, String)>> {
+    use crate::template::{Template, declares_validly};
+    let mut out: BTreeMap<usize, Vec<(usize, Rule, String)>> = BTreeMap::new();
+    let mut add = |(line, column): (usize, usize), rule: Rule, message: String| {
+        out.entry(line).or_default().push((column, rule, message));
+    };
+    let template = match declares_validly(bytes)
+        .and_then(|declares| declares.then(|| Template::parse(bytes)).transpose())
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => return out,
+        Err(e) => {
+            add((1, 1), Rule::TemplateError, e.message().to_owned());
+            return out;
+        }
+    };
+    for name in template.undeclared() {
+        add(
+            template.used_at(name).unwrap_or((template.body_line(), 1)),
+            Rule::UndeclaredVariable,
+            format!("template uses variable '{name}', which its frontmatter does not declare"),
+        );
+    }
+    for v in template.unused() {
+        add(
+            template.declared_at(&v.name).unwrap_or((1, 1)),
+            Rule::UnusedVariable,
+            format!(
+                "variable '{}' is declared but the template never uses it",
+                v.name
+            ),
+        );
+    }
+    out
 }
 
 /// The findings of a set of files: what `pulse lint` reports.
@@ -1217,6 +1289,31 @@ mod tests {
         assert_eq!(rules(&f), [("not-utf8", 2, 5), ("bidi-control", 2, 13)]);
         assert!(!f[0].is_error());
         assert!(f[1].snippet.as_deref().unwrap().contains("\\xFF\\xFE"));
+    }
+
+    #[test]
+    fn template_variables_are_checked_only_where_declared() {
+        let content = b"---\nvariables:\n  - name: a\n  - name: b\n---\n{{ a }} {{ c }}\n";
+        let f = lint("p.md", content);
+        assert_eq!(
+            rules(&f),
+            [("unused-variable", 4, 11), ("undeclared-variable", 6, 12)]
+        );
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(f[1].severity, Severity::Error);
+        assert!(f[1].message.contains("'c'"), "{}", f[1].message);
+        // Literal braces in a prompt that declares nothing are not a template.
+        assert!(lint("p.md", b"{{ x }} {% y %}\n").is_empty());
+        assert!(lint("p.md", b"---\ntitle: t\n---\n{{ x }}\n").is_empty());
+        // A declaration that is broken is one finding.
+        let f = lint("p.md", b"---\nvariables: 1\n---\n");
+        assert_eq!(rules(&f), [("template-error", 1, 1)]);
+        // Allowed on its line.
+        let f = lint(
+            "p.md",
+            b"---\nvariables: []\n---\n{{ c }} {# pulse-lint: allow undeclared-variable #}\n",
+        );
+        assert!(f.is_empty(), "{f:?}");
     }
 
     #[test]

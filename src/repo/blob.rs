@@ -96,6 +96,30 @@ impl BlobReader {
         }
     }
 
+    /// The first `max` bytes of the blob (all of it if it is smaller); a large blob is
+    /// inflated only as far as needed.
+    pub(crate) fn head(self, max: usize) -> Result<Vec<u8>> {
+        let id = self.id;
+        match self.source {
+            Source::Whole(mut bytes) => {
+                bytes.truncate(max);
+                Ok(bytes)
+            }
+            Source::Stream(mut stream) => {
+                let mut out = std::mem::take(&mut stream.body_start);
+                let mut chunk = vec![0; CHUNK];
+                let mut end = false;
+                while out.len() < max && !end {
+                    let (n, ended) = stream.inflate_into(&mut chunk, id)?;
+                    out.extend_from_slice(&chunk[..n]);
+                    end = ended;
+                }
+                out.truncate(max);
+                Ok(out)
+            }
+        }
+    }
+
     /// The blob's bytes in one buffer, allocated once at the size its header gives.
     pub(crate) fn into_vec(self) -> Result<Vec<u8>> {
         if let Source::Whole(bytes) = self.source {

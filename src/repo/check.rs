@@ -11,6 +11,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::meta::Sidecar;
 use crate::name::{Label, Name};
+use crate::template::BreakingChange;
 use crate::version::{Version, latest};
 
 /// How one prompt changed between the base and the checked revision.
@@ -32,6 +33,12 @@ pub struct PromptChange {
     pub matches_release: Option<String>,
     /// Whether the new content still has to be released.
     pub release_pending: bool,
+    /// What the new content's template declaration breaks for renders of the highest
+    /// release that is not a pre-release (empty: nothing, or no pending release). The next
+    /// release must then be a major version; `pulse release` refuses anything less.
+    pub breaking: Vec<BreakingChange>,
+    /// The release `breaking` is relative to.
+    pub breaking_since: Option<String>,
 }
 
 /// The outcome of `check`.
@@ -53,6 +60,30 @@ pub struct CheckReport {
 }
 
 impl PromptRepo {
+    /// What `content` breaks for renders of the highest release of `name` that is not a
+    /// pre-release, and that release (nothing without such a release or a breaking change).
+    fn breaking_since(
+        &self,
+        name: &Name,
+        versions: &[(Version, ObjectId)],
+        content: &[u8],
+    ) -> Result<(Vec<BreakingChange>, Option<String>)> {
+        let Some((base, tag)) = versions
+            .iter()
+            .filter(|(v, _)| !v.is_prerelease())
+            .max_by(|a, b| a.0.cmp(&b.0))
+        else {
+            return Ok((Vec::new(), None));
+        };
+        let release = self.read_release(name, base, *tag)?;
+        let head = self
+            .open_blob(self.release_blob_id(&release)?)?
+            .head(crate::bounded::FRONTMATTER.max_bytes)?;
+        let breaking = crate::template::breaking_between(&head, content);
+        let since = (!breaking.is_empty()).then(|| base.to_string());
+        Ok((breaking, since))
+    }
+
     fn files_under(&self, commit: ObjectId, dir: &str) -> Result<BTreeMap<String, ObjectId>> {
         let prefix = format!("{dir}/");
         Ok(self
@@ -185,6 +216,12 @@ impl PromptRepo {
                         }
                     }
                 }
+                let (breaking, breaking_since) = match &after_bytes {
+                    Some(after) if matches_release.is_none() => {
+                        self.breaking_since(&name, &versions, after)?
+                    }
+                    _ => (Vec::new(), None),
+                };
                 changes.push(PromptChange {
                     name: name.to_string(),
                     change: match (&before_bytes, &after_bytes) {
@@ -197,6 +234,8 @@ impl PromptRepo {
                     after: after_bytes,
                     latest_release: latest_release.map(|v| v.to_string()),
                     matches_release,
+                    breaking,
+                    breaking_since,
                 });
             }
         }

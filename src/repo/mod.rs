@@ -41,6 +41,10 @@ pub const SETTINGS_PATH: &str = ".pulse/config.yaml";
 /// A git repository that pulse manages.
 pub struct PromptRepo {
     repo: gix::Repository,
+    /// The thread-safe form this handle was made from, when it was opened here: kept for
+    /// [`PromptRepo::take_shared`], so a store that wants both forms does not clone the
+    /// handle (which costs as much as making a second one).
+    shared: Option<gix::ThreadSafeRepository>,
 }
 
 /// The branch an operation reads or writes.
@@ -99,8 +103,9 @@ fn open_error(path: &Path, err: gix::Error) -> Error {
 impl PromptRepo {
     /// Find the repository containing `start` (this directory or a parent), as git does.
     pub fn discover(start: &Path) -> Result<PromptRepo> {
-        let repo = gix::discover(start).map_err(|e| open_error(start, e))?;
-        Self::from_gix(repo, start)
+        let shared =
+            gix::ThreadSafeRepository::discover(start).map_err(|e| open_error(start, e))?;
+        Self::from_shared(shared, start)
     }
 
     /// Open the repository at exactly `path` (a worktree or a bare repository).
@@ -114,8 +119,23 @@ impl PromptRepo {
                 ),
             );
         }
-        let repo = gix::open(path).map_err(|e| open_error(path, e))?;
-        Self::from_gix(repo, path)
+        let shared = gix::ThreadSafeRepository::open(path).map_err(|e| open_error(path, e))?;
+        Self::from_shared(shared, path)
+    }
+
+    /// A handle made from the thread-safe form just opened at `path`, which it keeps.
+    fn from_shared(shared: gix::ThreadSafeRepository, path: &Path) -> Result<PromptRepo> {
+        let mut repo = Self::from_gix(shared.to_thread_local(), path)?;
+        repo.shared = Some(shared);
+        Ok(repo)
+    }
+
+    /// The thread-safe form of this repository: the one it was opened from, or else one
+    /// made from a clone of this handle.
+    pub(crate) fn take_shared(&mut self) -> gix::ThreadSafeRepository {
+        self.shared
+            .take()
+            .unwrap_or_else(|| self.repo.clone().into_sync())
     }
 
     fn from_gix(mut repo: gix::Repository, path: &Path) -> Result<PromptRepo> {
@@ -131,7 +151,7 @@ impl PromptRepo {
             ));
         }
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
-        Ok(PromptRepo { repo })
+        Ok(PromptRepo { repo, shared: None })
     }
 
     /// A handle without an object cache, for reading many objects once each (a search):
@@ -139,14 +159,14 @@ impl PromptRepo {
     pub(crate) fn uncached(shared: &gix::ThreadSafeRepository) -> PromptRepo {
         let mut repo = shared.to_thread_local();
         repo.object_cache_size(0);
-        PromptRepo { repo }
+        PromptRepo { repo, shared: None }
     }
 
     /// A handle made from the thread-safe form of an already opened repository.
     pub(crate) fn from_thread_safe(shared: &gix::ThreadSafeRepository) -> PromptRepo {
         let mut repo = shared.to_thread_local();
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
-        PromptRepo { repo }
+        PromptRepo { repo, shared: None }
     }
 
     /// Make a new repository at `path` (non-bare, or bare), with HEAD on `branch`.

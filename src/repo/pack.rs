@@ -27,6 +27,7 @@ impl PromptRepo {
     pub(crate) fn buffered(&self) -> PromptRepo {
         PromptRepo {
             repo: self.repo.clone().with_object_memory(),
+            shared: None,
         }
     }
 }

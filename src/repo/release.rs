@@ -18,7 +18,11 @@ use crate::digest::{Digest, Hasher};
 use crate::error::{Error, GitResultExt, Hint, Result};
 use crate::meta::{FORMAT_VERSION, MetadataUpdate, Trailers, render_tag_message};
 use crate::name::Name;
+use crate::template;
 use crate::version::{Bump, Version};
+
+/// How much of a content is read to find its frontmatter: the most a frontmatter may be.
+const TEMPLATE_HEAD: usize = crate::bounded::FRONTMATTER.max_bytes;
 
 /// Where `add` takes the content from.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +97,11 @@ pub struct AddRequest<'a> {
     pub provenance: Provenance,
     /// Whether to sign the release tag (`--sign`, `--no-sign`, else `tag.gpgSign`).
     pub sign: SignChoice,
+    /// Check the template variables the content declares: a declaration that is valid, a
+    /// body that is a valid template, and no change that breaks renders of the release
+    /// below it unless the version is a major step. A copy of a release that exists
+    /// elsewhere (sync, an upload) is not checked: it is already released.
+    pub check_templates: bool,
 }
 
 /// The outcome of `add` / `release`.
@@ -258,6 +267,7 @@ impl PromptRepo {
         let path = content_path(name);
         // The checksum and size of what is released; committed working content is hashed
         // as it is read, never held whole.
+        let mut working = None;
         let (sha256, size) = match req.content {
             Content::Given(bytes) => (Digest::of(bytes), bytes.len() as u64),
             Content::Working => {
@@ -279,6 +289,7 @@ impl PromptRepo {
                     })?;
                 let mut seen = Hasher::new();
                 let size = self.copy_blob(blob, &mut seen)?;
+                working = Some(blob);
                 (seen.finish(), size)
             }
         };
@@ -302,6 +313,9 @@ impl PromptRepo {
                 "'{name}@{version}' is lower than the highest release '{name}@{h}'"
             ))
             .with_hint(Hint::AllowOlder));
+        }
+        if req.check_templates {
+            self.check_templates(name, &refs, &version, req.content, working)?;
         }
         let spec = tag_name(name, &version);
         let tagger = self.tagger(&req.provenance)?;
@@ -357,6 +371,55 @@ impl PromptRepo {
             commit,
             tag,
         })
+    }
+
+    /// Check what a new release declares for its template (see
+    /// [`AddRequest::check_templates`]): only the start of a content is read, unless it
+    /// declares variables and its body must be checked too.
+    fn check_templates(
+        &self,
+        name: &Name,
+        refs: &[(Version, ObjectId)],
+        version: &Version,
+        content: Content<'_>,
+        working: Option<ObjectId>,
+    ) -> Result<()> {
+        let head = match (content, working) {
+            (Content::Given(bytes), _) => bytes[..bytes.len().min(TEMPLATE_HEAD)].to_vec(),
+            (Content::Working, Some(blob)) => self.open_blob(blob)?.head(TEMPLATE_HEAD)?,
+            (Content::Working, None) => return Ok(()),
+        };
+        let place = || format!("prompt '{name}'");
+        if template::declares_validly(&head).map_err(|e| e.context(place()))? {
+            let whole = match (content, working) {
+                (Content::Given(bytes), _) => std::borrow::Cow::Borrowed(bytes),
+                (_, Some(blob)) => std::borrow::Cow::Owned(self.open_blob(blob)?.into_vec()?),
+                (_, None) => std::borrow::Cow::Borrowed(&head[..]),
+            };
+            template::Template::parse(&whole).map_err(|e| e.context(place()))?;
+        }
+        let Some(base) = template::baseline(refs.iter().map(|(v, _)| v), version) else {
+            return Ok(());
+        };
+        let Some((_, tag)) = refs.iter().find(|(v, _)| v == base) else {
+            return Ok(());
+        };
+        // A release below that cannot be read (a shallow clone lacks its commit, a tag made
+        // by hand is malformed) is for `verify` to report; the release goes on, with a warning.
+        let base_head = match self.read_release(name, base, *tag).and_then(|r| {
+            self.open_blob(self.release_blob_id(&r)?)?
+                .head(TEMPLATE_HEAD)
+        }) {
+            Ok(head) => head,
+            Err(e) => {
+                log::warn!(
+                    "cannot read '{name}@{base}' to compare its template variables, so they were not compared: {}",
+                    e.message()
+                );
+                return Ok(());
+            }
+        };
+        template::check_bump(name, base, &base_head, version, &head)
     }
 
     /// Record `.pulse/config.yaml` (the format version) on the branch if it is not there.

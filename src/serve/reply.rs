@@ -296,6 +296,10 @@ pub(crate) fn hint_text(hint: &Hint) -> String {
         }
         Hint::ForceDelete { .. } => "the store refuses to delete this release".to_owned(),
         Hint::ReleaseFile { .. } => "upload the content as a release".to_owned(),
+        Hint::GiveVariables { names } => format!("give a value to {}", names.join(", ")),
+        Hint::MajorVersion { version } => {
+            format!("upload it under a new major version ({version} or higher)")
+        }
     }
 }
 

@@ -309,6 +309,18 @@ impl Request<'_> {
                 .insert(header::ALLOW, HeaderValue::from_static(allowed));
             return reply;
         }
+        // Signing in or out is never started by another site (a login CSRF would sign a
+        // browser in as someone else): a browser says where a request came from.
+        if matches!(page, Page::Login | Page::Logout) && self.cross_site() {
+            self.refused(None, None, StatusCode::FORBIDDEN);
+            return error_page(
+                &self.root,
+                None,
+                StatusCode::FORBIDDEN,
+                "Signing in or out is refused when another site starts it. Open the sign-in page of this registry yourself.",
+                &[],
+            );
+        }
         match page {
             Page::Bare => return redirect("_ui/", None),
             Page::Style => return self.style(),
@@ -428,6 +440,14 @@ impl Request<'_> {
             cache: reply::NO_CACHE,
         };
         reply::file(file, false, self.headers)
+    }
+
+    /// Whether the browser says another site started this request (`Sec-Fetch-Site:
+    /// cross-site`). A request without the header (a program, an old browser) is not.
+    fn cross_site(&self) -> bool {
+        self.headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
     }
 
     /// `/_ui/login`: without a token, the sign-in form; with a good one (`?token=`, or

@@ -65,11 +65,11 @@ impl GitStore {
     }
 
     /// The store over an already open repository.
-    pub fn from_repo(repo: PromptRepo, branch: Option<String>) -> GitStore {
+    pub fn from_repo(mut repo: PromptRepo, branch: Option<String>) -> GitStore {
         let path = repo.display_path();
         let git_dir = repo.git().common_dir().to_path_buf();
         GitStore {
-            shared: repo.git().clone().into_sync(),
+            shared: repo.take_shared(),
             pool: Mutex::new(vec![repo]),
             branch,
             path,
@@ -122,6 +122,8 @@ impl Store for GitStore {
                 // A copy (sync, an upload to the registry) keeps its author: it is not
                 // signed by whoever runs the copy.
                 sign: crate::repo::sign::SignChoice::Never,
+                // A copy keeps what was released elsewhere; it is not a new release.
+                check_templates: false,
             },
         )?;
         Ok(if added.created {

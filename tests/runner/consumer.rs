@@ -309,6 +309,27 @@ fn manifest_errors_name_the_line_and_unknown_keys_warn() {
         "{}",
         out.stderr_str()
     );
+    // --manifest names pulse.yaml or its directory, nothing else.
+    run(
+        &env,
+        env.root.path(),
+        &[
+            "status",
+            "--manifest",
+            app.join("pulse.yaml").to_str().unwrap(),
+        ],
+    )
+    .assert_ok();
+    run(
+        &env,
+        env.root.path(),
+        &[
+            "status",
+            "--manifest",
+            app.join("other.yaml").to_str().unwrap(),
+        ],
+    )
+    .assert_code(2);
     // No pulse.yaml anywhere above: exit 3.
     let empty = env.path("empty");
     std::fs::create_dir_all(&empty).unwrap();

@@ -124,6 +124,7 @@ fn a_closed_stdout_is_a_quiet_success_for_every_command() {
             "1.1.0".into(),
         ],
         vec!["fetch".into(), "p".into()],
+        vec!["render".into(), "p".into()],
         vec!["show".into(), "p@1.0.0".into()],
         vec!["list".into()],
         vec!["versions".into(), "p".into()],

@@ -36,6 +36,7 @@ mod search;
 mod serve;
 mod signing;
 mod sync;
+mod templates;
 mod verify;
 mod web;
 mod worktree;

@@ -480,6 +480,33 @@ fn without_a_token_the_pages_ask_for_one_and_sign_in_keeps_it_in_a_cookie() {
     );
     assert!(!login.text().contains(&token));
     assert_guarded(&login, "login");
+    // Another site cannot sign a browser in (or out): a login CSRF is refused.
+    let forged = reg.request(
+        "POST",
+        "/_ui/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        format!("token={token}").as_bytes(),
+    );
+    assert_eq!(forged.status, 403, "{}", forged.text());
+    assert!(forged.header("set-cookie").is_none());
+    let linked = reg.request(
+        "GET",
+        &format!("/_ui/login?token={token}"),
+        &[("Sec-Fetch-Site", "cross-site")],
+        b"",
+    );
+    assert_eq!(linked.status, 403);
+    assert!(linked.header("set-cookie").is_none());
+    let same = reg.request(
+        "GET",
+        &format!("/_ui/login?token={token}"),
+        &[("Sec-Fetch-Site", "same-origin")],
+        b"",
+    );
+    assert_eq!(same.status, 303);
     // The form sends it in its body rather than the address.
     let posted = reg.request(
         "POST",

@@ -84,7 +84,10 @@ impl VersionArgs {
 /// Store content (from --file, or stdin) as the prompt's working content on the branch, in
 /// one commit, and release it as NAME@VERSION. Prints NAME@VERSION. The same version with
 /// identical content is a success that changes nothing; with other content it is a
-/// conflict (exit 4). An uncommitted edit to the prompt's file is never overwritten.
+/// conflict (exit 4). An uncommitted edit to the prompt's file is never overwritten. A
+/// content whose frontmatter declares template variables must be a valid template (exit
+/// 2), and a change to them that breaks renders of the release below (a variable removed
+/// or newly required) needs a major version (exit 4).
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
     /// The prompt's name, e.g. reviewer or team-a/code.reviewer.
@@ -195,6 +198,7 @@ pub(super) fn run(args: AddArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
         allow_older: args.allow_older,
         provenance: Default::default(),
         sign: args.signing.choice(),
+        check_templates: true,
     };
     let added = ctx.access.repo()?.add(ctx.access.branch(), &req)?;
     report(ctx, out, &name, &added)

@@ -12,9 +12,11 @@ use crate::repo::CheckReport;
 /// The pull-request gate for CI. Checks the branch: the format file, every name and path
 /// under prompts/, every metadata file and label, and every release (annotated tag with
 /// trailers, a commit that holds the prompt, a matching checksum). With --base, prints a
-/// Markdown review summary of the prompts changed since BASE: the content diff and whether
-/// a release is still pending. Every prompt's content is linted as 'pulse lint' does
-/// (hidden characters, likely secrets). Exits 5 if any rule is broken or a lint error is
+/// Markdown review summary of the prompts changed since BASE: the content diff, whether
+/// a release is still pending, and whether the change to its template variables breaks
+/// renders of the latest release (so the next release must be a major version; reported,
+/// not failed). Every prompt's content is linted as 'pulse lint' does (hidden characters,
+/// likely secrets, template variables). Exits 5 if any rule is broken or a lint error is
 /// found. --format sarif writes the findings as a SARIF 2.1.0 log for code scanning. In CI,
 /// fetch the full history and the tags (a shallow checkout lacks them).
 #[derive(Debug, clap::Args)]
@@ -120,6 +122,19 @@ impl Report for CheckReport {
             }
             for c in &self.changes {
                 let status = match (&c.matches_release, &c.latest_release, c.release_pending) {
+                    (None, _, true) if !c.breaking.is_empty() => {
+                        let list: Vec<String> = c
+                            .breaking
+                            .iter()
+                            .map(|b| md_escape(&b.to_string()))
+                            .collect();
+                        format!(
+                            "**release pending, breaking** (since {}): {} — the next release must be a major version: after merging, `pulse release {} --bump major`",
+                            c.breaking_since.as_deref().unwrap_or("the latest release"),
+                            list.join("; "),
+                            c.name
+                        )
+                    }
                     (_, _, false) if c.change == "deleted" => {
                         "deleted; its releases stay".to_owned()
                     }

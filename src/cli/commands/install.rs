@@ -111,10 +111,20 @@ impl Report for Installed {
 pub(super) fn project(manifest: Option<&Path>) -> Result<Project> {
     let root = match manifest {
         Some(p) if p.is_dir() => p.to_path_buf(),
-        Some(p) => p
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        Some(p) => {
+            if p.file_name()
+                .is_none_or(|n| n != crate::consumer::MANIFEST_FILE)
+            {
+                return Err(crate::error::Error::usage(format!(
+                    "--manifest '{}' is neither a directory nor a file named {}",
+                    p.display(),
+                    crate::consumer::MANIFEST_FILE
+                )));
+            }
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        }
         None => {
             let cwd = std::env::current_dir()
                 .map_err(|e| crate::error::Error::io("cannot read the current directory", e))?;

@@ -1,4 +1,5 @@
-//! `pulse lint`: check the content of prompts for hidden characters and secrets.
+//! `pulse lint`: check the content of prompts for hidden characters, secrets and template
+//! variables.
 
 use std::io::Write;
 
@@ -8,11 +9,13 @@ use crate::lint::{LintReport, lint, sarif_log};
 use crate::name::Name;
 use crate::repo::paths::content_path;
 
-/// Check prompts for hidden characters and likely secrets (exit 1 on a finding).
+/// Check prompts for hidden characters, likely secrets and template variables (exit 1 on a finding).
 ///
 /// Check the working content of every prompt on the branch (or NAME's) for bidirectional
-/// control characters (Trojan Source), invisible characters (zero-width, tag characters)
-/// and likely secrets (provider API keys, private keys, high-entropy tokens). Prints
+/// control characters (Trojan Source), invisible characters (zero-width, tag characters),
+/// likely secrets (provider API keys, private keys, high-entropy tokens) and, in prompts
+/// whose frontmatter declares variables, variables used but not declared (an error) or
+/// declared but never used (a warning). Prints
 /// path:line:column: rule: message for each finding, never the secret itself. A line is
 /// allowed on purpose with a comment on it or on the line before, e.g.
 /// <!-- pulse-lint: allow secret -->. --format sarif writes a SARIF 2.1.0 log for code

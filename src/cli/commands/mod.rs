@@ -21,6 +21,7 @@ mod outdated;
 mod pull;
 mod push;
 mod release;
+mod render;
 mod search;
 mod serve;
 mod show;
@@ -47,6 +48,7 @@ pub enum Command {
     Add(add::AddArgs),
     Release(release::ReleaseArgs),
     Fetch(fetch::FetchArgs),
+    Render(render::RenderArgs),
     Show(show::ShowArgs),
     List(list::ListArgs),
     Versions(versions::VersionsArgs),
@@ -88,6 +90,7 @@ pub(crate) fn single(name: &str) -> Option<clap::Command> {
         "add" => add::AddArgs::augment_args(C::new("add")),
         "release" => release::ReleaseArgs::augment_args(C::new("release")),
         "fetch" => fetch::FetchArgs::augment_args(C::new("fetch")),
+        "render" => render::RenderArgs::augment_args(C::new("render")),
         "show" => show::ShowArgs::augment_args(C::new("show")),
         "list" => list::ListArgs::augment_args(C::new("list")),
         "versions" => versions::VersionsArgs::augment_args(C::new("versions")),
@@ -124,6 +127,7 @@ pub fn dispatch(command: Command, ctx: &Ctx, out: &mut dyn Write) -> Result<()> 
         Command::Add(a) => add::run(a, ctx, out),
         Command::Release(a) => release::run(a, ctx, out),
         Command::Fetch(a) => fetch::run(a, ctx, out),
+        Command::Render(a) => render::run(a, ctx, out),
         Command::Show(a) => show::run(a, ctx, out),
         Command::List(a) => list::run(a, ctx, out),
         Command::Versions(a) => versions::run(a, ctx, out),

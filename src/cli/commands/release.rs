@@ -11,7 +11,9 @@ use crate::repo::{AddRequest, Content};
 /// Release a prompt's committed working content on the branch.
 ///
 /// Release the prompt's content as committed on the branch (prompts/NAME.md), e.g. after
-/// a pull request that edited it was merged. Prints NAME@VERSION.
+/// a pull request that edited it was merged. Prints NAME@VERSION. Template variables are
+/// checked as 'pulse add' checks them: a change that breaks renders of the release below
+/// needs a major version (exit 4).
 #[derive(Debug, clap::Args)]
 pub struct ReleaseArgs {
     /// The prompt's name.
@@ -39,6 +41,7 @@ pub(super) fn run(args: ReleaseArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<(
         allow_older: args.allow_older,
         provenance: Default::default(),
         sign: args.signing.choice(),
+        check_templates: true,
     };
     let added = ctx.access.repo()?.add(ctx.access.branch(), &req)?;
     report(ctx, out, &name, &added)

@@ -187,6 +187,8 @@ pub trait OutputExt {
     fn assert_code(self, code: i32) -> Output;
     fn stdout_str(&self) -> String;
     fn stderr_str(&self) -> String;
+    /// stdout parsed as JSON (`--format json`, `--format sarif`).
+    fn stdout_json(&self) -> serde_json::Value;
 }
 
 impl OutputExt for Output {
@@ -218,6 +220,11 @@ impl OutputExt for Output {
 
     fn stderr_str(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    fn stdout_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", self.stdout_str()))
     }
 }
 

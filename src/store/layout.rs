@@ -709,11 +709,7 @@ impl<B: Backend> LayoutStore<B> {
             // encrypted write), or is plaintext left by a write in the clear that was
             // interrupted before its metadata: that is replaced by the ciphertext if it
             // is this release, and otherwise a conflict.
-            let limit = meta
-                .size
-                .saturating_add(meta.size / 4096)
-                .saturating_add(1 << 20);
-            let Some(there) = self.backend.get(&content_key, limit)? else {
+            let Some(there) = self.backend.get(&content_key, sealed_limit(meta.size))? else {
                 return Err(self.no_content(name, version));
             };
             if !there.bytes.starts_with(AGE_MAGIC) {

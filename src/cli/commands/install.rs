@@ -27,11 +27,19 @@ pub struct InstallArgs {
     /// Install exactly what pulse.lock records; exit 4 if pulse.yaml and the lock disagree.
     #[arg(long)]
     pub locked: bool,
+    #[command(flatten)]
+    pub how: InstallFlags,
+}
+
+/// What `install` and `update` share: how files in the way are treated, whether anything
+/// is written, and which project.
+#[derive(Debug, clap::Args)]
+pub struct InstallFlags {
     /// Replace files in the way (edited since installed, or not installed by pulse),
     /// keeping each as FILE.orig.
     #[arg(long)]
     pub force: bool,
-    /// Say what would be installed, and write nothing.
+    /// Say what would be done, and write nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
     /// The pulse.yaml to use (or its directory), instead of the nearest one.
@@ -140,35 +148,32 @@ pub(super) fn opener(ctx: &Ctx) -> Result<impl Fn(&str) -> Result<Arc<dyn Store>
     Ok(move |address: &str| crate::store::open(address, &options))
 }
 
-/// Install (or update) and print what was done; warnings of the manifest first.
+/// Install (or update) in `mode` and print what was done; warnings of the manifest first.
 pub(super) fn install_with(
     ctx: &Ctx,
     out: &mut dyn Write,
-    manifest: Option<&Path>,
-    options: InstallOptions,
+    how: &InstallFlags,
+    mode: Mode,
 ) -> Result<()> {
-    let project = project(manifest)?;
+    let project = project(how.manifest.as_deref())?;
     for w in &project.manifest.warnings {
         ctx.out.warn(w);
     }
     let open = opener(ctx)?;
+    let options = InstallOptions {
+        mode,
+        force: how.force,
+        dry_run: how.dry_run,
+    };
     let report = crate::consumer::install(&project, &open, &options)?;
     ctx.out.emit(out, &report)
 }
 
 pub(super) fn run(args: InstallArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
-    install_with(
-        ctx,
-        out,
-        args.manifest.as_deref(),
-        InstallOptions {
-            mode: if args.locked {
-                Mode::Locked
-            } else {
-                Mode::Install
-            },
-            force: args.force,
-            dry_run: args.dry_run,
-        },
-    )
+    let mode = if args.locked {
+        Mode::Locked
+    } else {
+        Mode::Install
+    };
+    install_with(ctx, out, &args.how, mode)
 }

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::PathBuf;
 
 use crate::cli::Ctx;
-use crate::consumer::{InstallOptions, Mode};
+use crate::consumer::Mode;
 use crate::error::Result;
 use crate::name::Name;
 
@@ -21,15 +20,8 @@ pub struct UpdateArgs {
     /// Only these prompts.
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
-    /// Replace files in the way, keeping each as FILE.orig.
-    #[arg(long)]
-    pub force: bool,
-    /// Say what would change, and write nothing.
-    #[arg(long, short = 'n')]
-    pub dry_run: bool,
-    /// The pulse.yaml to use (or its directory), instead of the nearest one.
-    #[arg(long, value_name = "PATH")]
-    pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: super::install::InstallFlags,
 }
 
 pub(super) fn run(args: UpdateArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()> {
@@ -43,14 +35,5 @@ pub(super) fn run(args: UpdateArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
                 .collect::<Result<BTreeSet<Name>>>()?,
         )
     };
-    super::install::install_with(
-        ctx,
-        out,
-        args.manifest.as_deref(),
-        InstallOptions {
-            mode: Mode::Update(names),
-            force: args.force,
-            dry_run: args.dry_run,
-        },
-    )
+    super::install::install_with(ctx, out, &args.how, Mode::Update(names))
 }

@@ -122,7 +122,7 @@ fn non_utf8_paths_are_handled() {
 /// to a document outside the repository.
 #[test]
 fn docs_help_and_comments_stand_alone() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = &crate::common::source_dir();
     // Built from pieces, so this file does not match itself.
     let outside = [
         ["SP", "EC "].concat(),

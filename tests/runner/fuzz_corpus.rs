@@ -3,11 +3,9 @@
 //! the fuzz targets run (`pulse::fuzzing`), on the stable toolchain: a bug found once
 //! stays found. Fuzzing itself is `bash scripts/fuzz.sh` (nightly).
 
-use std::path::Path;
-
 #[test]
 fn every_seed_and_regression_passes_its_target() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let root = crate::common::source_dir().join("fuzz");
     let mut ran = 0;
     for (target, check) in pulse::fuzzing::TARGETS {
         let fuzz_target = root.join("fuzz_targets").join(format!("{target}.rs"));
@@ -40,7 +38,7 @@ fn every_seed_and_regression_passes_its_target() {
 
 #[test]
 fn every_fuzz_target_is_listed() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");
+    let dir = crate::common::source_dir().join("fuzz/fuzz_targets");
     let mut on_disk: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| {

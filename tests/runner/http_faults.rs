@@ -16,8 +16,7 @@ struct Liar {
 
 impl Liar {
     fn start(export: &Path) -> Liar {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/runner/common/misbehaving_server.py");
+        let script = crate::common::source_dir().join("tests/runner/common/misbehaving_server.py");
         let (child, port) = python_server(&[script.as_os_str(), export.as_os_str()]);
         Liar { child, port }
     }

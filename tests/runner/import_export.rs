@@ -186,7 +186,7 @@ fn import_leaves_conflicts_alone_and_refuses_bad_layouts_before_writing() {
 #[test]
 fn import_reads_the_sample_layout_fixture() {
     let env = Env::new();
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-layout");
+    let fixture = crate::common::source_dir().join("fixtures/sample-layout");
     let out = env
         .pulse(&["import", fixture.to_str().unwrap()])
         .assert_ok();

@@ -21,10 +21,9 @@ const INSTALL_HINT: &str = "run `bash scripts/install-schemathesis.sh` (after `b
      scripts/s3-servers.sh install`, which makes the virtualenv it installs into)";
 
 /// The schemathesis configuration the test runs with.
-const CONFIG: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/runner/schemathesis.toml"
-);
+fn config() -> std::path::PathBuf {
+    crate::common::source_dir().join("tests/runner/schemathesis.toml")
+}
 
 /// A repository holding what the document's examples name: `reviewer` (three releases, a
 /// description, keywords, two labels), `team/reviewer`, and `team/versions`, whose name
@@ -423,7 +422,9 @@ fn schemathesis_finds_nothing_wrong_with_a_live_registry() {
         .env("PYTHONUTF8", "1")
         .env("NO_COLOR", "1")
         .current_dir(&work)
-        .args(["--config-file", CONFIG, "run"])
+        .arg("--config-file")
+        .arg(config())
+        .arg("run")
         .arg(&document)
         .args(["--url", reg.url()])
         .args(["--header", &format!("Authorization: Bearer {token}")])

@@ -49,8 +49,7 @@ fn run_as_newcomer(env: &Env, script: &str) -> std::process::Output {
 
 #[test]
 fn the_quick_start_runs_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(crate::common::source_dir().join("README.md")).unwrap();
     let script = block(&readme, "## Quick start");
     let env = Env::empty();
     let out = run_as_newcomer(&env, &script).assert_ok();
@@ -68,8 +67,7 @@ fn the_quick_start_runs_as_written() {
 
 #[test]
 fn five_commands_take_a_new_repository_to_an_installed_locked_prompt() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(crate::common::source_dir().join("README.md")).unwrap();
     let quick = block(&readme, "## Quick start");
     let consumer = block(&readme, "## Use released prompts in another repository");
     assert_eq!(consumer.lines().count(), 5, "{consumer}");

@@ -238,3 +238,13 @@ pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
         seed
     }
 }
+
+/// The checkout these tests belong to. Read when the test runs (cargo sets
+/// `CARGO_MANIFEST_DIR` for `cargo test`), not baked in at compile time: a target
+/// directory shared by two checkouts at different paths may reuse a test binary built
+/// from the other one.
+pub fn source_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}

@@ -616,14 +616,22 @@ fn packed_lines_under<'a>(
             hi = record;
         }
     }
-    records[lo.min(records.len())..]
-        .split(|b| *b == b'\n')
-        .filter(|line| !line.is_empty() && line[0] != b'^')
-        .map_while(move |line| {
-            let space = line.iter().position(|b| *b == b' ')?;
+    let rest = &records[lo.min(records.len())..];
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < rest.len() {
+            let end = memchr::memchr(b'\n', &rest[at..]).map_or(rest.len(), |i| at + i);
+            let line = &rest[at..end];
+            at = end + 1;
+            if line.is_empty() || line[0] == b'^' {
+                continue;
+            }
+            let space = memchr::memchr(b' ', line)?;
             let (hex, name) = (&line[..space], &line[space + 1..]);
-            name.starts_with(prefix).then_some((name, hex))
-        })
+            return name.starts_with(prefix).then_some((name, hex));
+        }
+        None
+    })
 }
 
 impl PromptRepo {

@@ -41,9 +41,9 @@ pub(crate) const META_FILE: &str = "pulse-search-meta.cache";
 
 /// The branch's metadata as of one commit: each prompt's sidecar.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct BranchFacts {
+struct BranchFacts<'a> {
     commit: String,
-    prompts: BTreeMap<Name, Sidecar>,
+    prompts: std::borrow::Cow<'a, BTreeMap<Name, Sidecar>>,
 }
 
 /// The sidecar of every prompt on the branch at `commit`, if the cache has them for
@@ -58,7 +58,8 @@ pub(crate) fn branch_facts(git_dir: &Path, commit: ObjectId) -> Option<BTreeMap<
     .ok()?;
     crate::bounded::check_json(&bytes, limits).ok()?;
     let facts: BranchFacts = serde_json::from_slice(&bytes).ok()?;
-    (ObjectId::from_hex(facts.commit.as_bytes()).ok()? == commit).then_some(facts.prompts)
+    (ObjectId::from_hex(facts.commit.as_bytes()).ok()? == commit)
+        .then_some(facts.prompts.into_owned())
 }
 
 /// Keep the sidecar of every prompt on the branch at `commit` for the next search.
@@ -66,11 +67,11 @@ pub(crate) fn branch_facts(git_dir: &Path, commit: ObjectId) -> Option<BTreeMap<
 pub(crate) fn keep_branch_facts(
     git_dir: &Path,
     commit: ObjectId,
-    prompts: BTreeMap<Name, Sidecar>,
+    prompts: &BTreeMap<Name, Sidecar>,
 ) {
     let facts = BranchFacts {
         commit: commit.to_string(),
-        prompts,
+        prompts: std::borrow::Cow::Borrowed(prompts),
     };
     let tmp = git_dir.join(format!("{META_FILE}.tmp-{}", std::process::id()));
     let written = serde_json::to_vec(&facts)
@@ -167,23 +168,27 @@ impl SearchCache {
         })
     }
 
+    /// How many releases the cache holds.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The content of the release `spec` whose tag object is `tag`, if the cache holds it
-    /// under that name and it matches the checksum the cache recorded with it; with that
-    /// checksum.
-    pub(crate) fn get(&self, tag: &ObjectId, spec: &str) -> Option<(Digest, Vec<u8>)> {
+    /// under that name and it matches the checksum the cache recorded with it. Read into
+    /// `buf`, which a caller reading many releases reuses.
+    pub(crate) fn get<'b>(
+        &self,
+        tag: &ObjectId,
+        spec: &str,
+        buf: &'b mut Vec<u8>,
+    ) -> Option<&'b [u8]> {
         let at = self.entries.binary_search_by(|e| e.tag.cmp(tag)).ok()?;
         let entry = &self.entries[at];
-        let mut record = vec![0u8; entry.len as usize];
-        self.file
-            .as_ref()?
-            .read_exact_at(&mut record, entry.offset)
-            .ok()?;
-        let nul = memchr::memchr(0, &record)?;
-        if &record[..nul] != spec.as_bytes() {
-            return None;
-        }
-        record.drain(..=nul);
-        (Digest::of(&record) == entry.sha256).then_some((entry.sha256, record))
+        buf.resize(entry.len as usize, 0);
+        self.file.as_ref()?.read_exact_at(buf, entry.offset).ok()?;
+        let record = &buf[..];
+        let content = record.strip_prefix(spec.as_bytes())?.strip_prefix(b"\0")?;
+        (Digest::of(content) == entry.sha256).then_some(content)
     }
 
     /// Write the cache anew: the entries of `self` whose tag `keep` says is still a

@@ -2,6 +2,7 @@
 //! branch (`docs/format.md`).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -11,7 +12,7 @@ use super::{
     no_release,
 };
 use crate::error::{Error, Result};
-use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta};
+use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta, Sidecar};
 use crate::name::{Label, Name, NamePrefix};
 use crate::repo::search_cache::{self, SearchCache};
 use crate::repo::{AddRequest, Content, ImportRelease, PromptRepo, Provenance, VersionChoice};
@@ -95,6 +96,129 @@ impl GitStore {
     /// The branch this store acts on (`None`: the one checked out).
     pub fn branch(&self) -> Option<&str> {
         self.branch.as_deref()
+    }
+
+    /// Every prompt on the branch at `commit` with its sidecar, for a search: from the
+    /// search cache when it has them for this very commit, else from one walk of the
+    /// branch (and then kept in the cache).
+    fn branch_sidecars(&self, commit: Option<gix::ObjectId>) -> Result<BTreeMap<Name, Sidecar>> {
+        if let Some(sidecars) = commit.and_then(|c| search_cache::branch_facts(&self.git_dir, c)) {
+            return Ok(sidecars);
+        }
+        let repo = self.repo();
+        let mut sidecars = BTreeMap::new();
+        for entry in repo.prompts_at(commit)? {
+            let sidecar = repo.sidecar_of(&entry)?;
+            sidecars.insert(entry.name, sidecar);
+        }
+        if let Some(c) = commit {
+            search_cache::keep_branch_facts(&self.git_dir, c, &sidecars);
+        }
+        Ok(sidecars)
+    }
+
+    /// Each of `prompts`' metadata, and its labels when the query names one, from the
+    /// sidecars on the branch (`on_branch`).
+    fn prompt_facts(
+        &self,
+        prompts: &[(&Name, &Vec<(Version, gix::ObjectId)>)],
+        on_branch: &BTreeMap<Name, Sidecar>,
+        query: &Query,
+        commit: Option<gix::ObjectId>,
+    ) -> Result<Vec<PromptFacts>> {
+        prompts
+            .iter()
+            .map(|(name, _)| {
+                // As `prompt_metadata` says: a prompt not on the branch has none.
+                let (meta, sidecar) = match on_branch.get(*name) {
+                    Some(sidecar) => (sidecar.prompt_meta(), None),
+                    None if query.label.is_some() => (
+                        PromptMeta::default(),
+                        Some(self.repo().sidecar_at(commit, name)?),
+                    ),
+                    None => (PromptMeta::default(), None),
+                };
+                let labels = query.label.as_ref().map(|_| {
+                    sidecar
+                        .as_ref()
+                        .or_else(|| on_branch.get(*name))
+                        .map(|s| s.typed_labels())
+                        .unwrap_or_default()
+                });
+                Ok((meta, labels))
+            })
+            .collect()
+    }
+
+    /// Read and match the releases `plans` chose (one plan per prompt of `prompts`):
+    /// from the search cache when it has them (checked against the checksum it keeps
+    /// with them), else from the object database, checked against the tag's checksum,
+    /// and then cached. Several threads at once, each reading into one buffer it reuses.
+    fn search_releases(
+        &self,
+        prompts: &[(&Name, &Vec<(Version, gix::ObjectId)>)],
+        plans: &[Option<Plan>],
+        cache: &SearchCache,
+        refs: &BTreeMap<Name, Vec<(Version, gix::ObjectId)>>,
+        matcher: &crate::search::Matcher,
+    ) -> Result<Vec<Hit>> {
+        const CHUNK: usize = 64;
+        let mut reads: Vec<(usize, &Version, gix::ObjectId)> = Vec::new();
+        for (p, plan) in plans.iter().enumerate() {
+            for version in plan.iter().flat_map(|plan| &plan.versions) {
+                if let Some((v, tag)) = prompts[p].1.iter().find(|(v, _)| v == version) {
+                    reads.push((p, v, *tag));
+                }
+            }
+        }
+        let parts = crate::parallel::try_map(
+            reads.len().div_ceil(CHUNK),
+            crate::search::jobs_for(self),
+            |c| {
+                // A clone of its own for each part: threads sharing one regex wait on
+                // each other for its scratch space.
+                let matcher = matcher.clone();
+                let mut repo = None;
+                let mut hits = Vec::new();
+                let mut missed = Vec::new();
+                let mut buf = Vec::new();
+                let mut spec = String::new();
+                for &(p, version, tag) in &reads[c * CHUNK..reads.len().min((c + 1) * CHUNK)] {
+                    let name = prompts[p].0;
+                    spec.clear();
+                    let _ = write!(spec, "{name}@{version}");
+                    if let Some(content) = cache.get(&tag, &spec, &mut buf) {
+                        matcher.content_hits(name, version, content, &mut hits);
+                        continue;
+                    }
+                    let repo = repo.get_or_insert_with(|| PromptRepo::uncached(&self.shared));
+                    let release = repo.read_release(name, version, tag)?;
+                    let raw = repo.release_blob(&release)?;
+                    let content = super::verified(name, version, raw)?;
+                    matcher.content_hits(name, version, &content, &mut hits);
+                    if content.len() <= search_cache::MAX_CONTENT {
+                        missed.push(search_cache::Record {
+                            tag,
+                            spec: spec.clone(),
+                            sha256: release.trailers.sha256,
+                            content,
+                        });
+                    }
+                }
+                Ok((hits, missed))
+            },
+        )?;
+        let (mut hits, mut missed) = (Vec::new(), Vec::new());
+        for (h, m) in parts {
+            hits.extend(h);
+            missed.extend(m);
+        }
+        if !missed.is_empty() {
+            let releases: std::collections::HashSet<&gix::ObjectId> =
+                refs.values().flatten().map(|(_, tag)| tag).collect();
+            cache.write(&self.git_dir, |t| releases.contains(t), &missed);
+        }
+        Ok(hits)
     }
 }
 
@@ -305,157 +429,79 @@ impl Store for GitStore {
     }
 
     /// The same answer as [`crate::search::search_store`], read faster: the release tags
-    /// from one pass over the refs, the prompts' metadata from one walk of the branch,
-    /// and each release's tag and blob straight from the object database, several
-    /// threads at once, each content checked against its tag's checksum. When the
-    /// releases to read do not depend on the metadata (no label, no keywords), the branch
-    /// is read on one thread while the releases are read on the others.
+    /// from one pass over the refs, the prompts' metadata from one walk of the branch (or
+    /// the search cache's copy of it), and each release's content from the search cache
+    /// or straight from the object database, several threads at once, each content
+    /// checked against its checksum. What does not depend on the refs (the branch's
+    /// metadata, the search cache's table) is read while the refs are; when the releases
+    /// to read do not depend on the metadata (no label, no keywords), they are read
+    /// without waiting for it.
     fn search(&self, query: &Query) -> Result<SearchReport> {
+        let started = std::time::Instant::now();
+        let ms = || started.elapsed().as_secs_f64() * 1e3;
         let matcher = query.matcher()?;
-        let (refs, commit) = {
-            let repo = self.repo();
-            (
-                repo.all_release_refs()?,
-                repo.branch(self.branch())?.read_commit(),
-            )
-        };
-        let prompts: Vec<(&Name, &Vec<(Version, gix::ObjectId)>)> =
-            refs.iter().filter(|(n, _)| query.covers(n)).collect();
-        // Each prompt's metadata, and its labels when the query names one.
-        let metadata = || -> Result<Vec<PromptFacts>> {
-            let repo = self.repo();
-            // Every prompt on the branch with its sidecar: from the search cache when it
-            // has them for this very commit, else from one walk of the branch.
-            let cached = commit.and_then(|c| search_cache::branch_facts(&self.git_dir, c));
-            let on_branch = match cached {
-                Some(sidecars) => sidecars,
-                None => {
-                    let mut sidecars = BTreeMap::new();
-                    for entry in repo.prompts_at(commit)? {
-                        let sidecar = repo.sidecar_of(&entry)?;
-                        sidecars.insert(entry.name, sidecar);
-                    }
-                    if let Some(c) = commit {
-                        search_cache::keep_branch_facts(&self.git_dir, c, sidecars.clone());
-                    }
-                    sidecars
-                }
-            };
-            prompts
-                .iter()
-                .map(|(name, _)| {
-                    // As `prompt_metadata` says: a prompt not on the branch has none.
-                    let (meta, sidecar) = match on_branch.get(*name) {
-                        Some(sidecar) => (sidecar.prompt_meta(), None),
-                        None if query.label.is_some() => {
-                            (PromptMeta::default(), Some(repo.sidecar_at(commit, name)?))
-                        }
-                        None => (PromptMeta::default(), None),
-                    };
-                    let labels = query.label.as_ref().map(|_| {
-                        sidecar
-                            .as_ref()
-                            .or_else(|| on_branch.get(*name))
-                            .map(|s| s.typed_labels())
-                            .unwrap_or_default()
-                    });
-                    Ok((meta, labels))
-                })
-                .collect()
-        };
-        let plan = |p: usize, labels: Option<&BTreeMap<Label, Version>>| {
-            let versions: Vec<Version> = prompts[p].1.iter().map(|(v, _)| v.clone()).collect();
-            Plan::new(query, &versions, labels)
-        };
-        let reads_of = |plans: &[Option<Plan>]| -> Vec<(usize, Version, gix::ObjectId)> {
-            let mut reads = Vec::new();
-            for (p, plan) in plans.iter().enumerate() {
-                for version in plan.iter().flat_map(|plan| &plan.versions) {
-                    if let Some((_, tag)) = prompts[p].1.iter().find(|(v, _)| v == version) {
-                        reads.push((p, version.clone(), *tag));
-                    }
-                }
-            }
-            reads
-        };
-        // Releases are read from the search cache when it has them (checked against the
-        // checksum it keeps with them), else from the object database, and then cached.
-        let cache = SearchCache::open(&self.git_dir);
-        let read = |reads: &[(usize, Version, gix::ObjectId)]| -> Result<Vec<Hit>> {
-            const CHUNK: usize = 64;
-            let parts = crate::parallel::try_map(
-                reads.len().div_ceil(CHUNK),
-                crate::search::jobs_for(self),
-                |c| {
-                    let mut repo = None;
-                    let mut hits = Vec::new();
-                    let mut missed = Vec::new();
-                    for (p, version, tag) in &reads[c * CHUNK..reads.len().min((c + 1) * CHUNK)] {
-                        let name = prompts[*p].0;
-                        let spec = format!("{name}@{version}");
-                        if let Some((_, content)) = cache.get(tag, &spec) {
-                            matcher.content_hits(name, version, &content, &mut hits);
-                            continue;
-                        }
-                        let repo = repo.get_or_insert_with(|| PromptRepo::uncached(&self.shared));
-                        let release = repo.read_release(name, version, *tag)?;
-                        let raw = repo.release_blob(&release)?;
-                        let content = super::verified(name, version, raw)?;
-                        matcher.content_hits(name, version, &content, &mut hits);
-                        if content.len() <= search_cache::MAX_CONTENT {
-                            missed.push(search_cache::Record {
-                                tag: *tag,
-                                spec,
-                                sha256: release.trailers.sha256,
-                                content,
-                            });
-                        }
-                    }
-                    Ok((hits, missed))
-                },
-            )?;
-            let (mut hits, mut missed) = (Vec::new(), Vec::new());
-            for (h, m) in parts {
-                hits.extend(h);
-                missed.extend(m);
-            }
-            if !missed.is_empty() {
-                let releases: std::collections::HashSet<&gix::ObjectId> =
-                    refs.values().flatten().map(|(_, tag)| tag).collect();
-                cache.write(&self.git_dir, |t| releases.contains(t), &missed);
-            }
-            Ok(hits)
-        };
-        let (metas, plans, mut hits) = if query.label.is_none() && query.tags.is_empty() {
-            let plans: Vec<Option<Plan>> = (0..prompts.len()).map(|p| plan(p, None)).collect();
-            let reads = reads_of(&plans);
-            let (metas, hits) = std::thread::scope(|scope| {
-                let branch = scope.spawn(metadata);
-                let hits = read(&reads);
-                let metas = branch
-                    .join()
-                    .unwrap_or_else(|_| Err(Error::other("reading the branch's metadata failed")));
-                (metas, hits)
+        let commit = self.repo().branch(self.branch())?.read_commit();
+        std::thread::scope(|scope| {
+            let on_branch = scope.spawn(|| {
+                let sidecars = self.branch_sidecars(commit);
+                log::trace!("search: read the branch's metadata at {:.3} ms", ms());
+                sidecars
             });
-            (metas?, plans, hits?)
-        } else {
-            let metas = metadata()?;
-            let plans: Vec<Option<Plan>> = metas
-                .iter()
-                .enumerate()
-                .map(|(p, (meta, labels))| query.keeps(meta).then(|| plan(p, labels.as_ref()))?)
-                .collect();
-            let hits = read(&reads_of(&plans))?;
-            (metas, plans, hits)
-        };
-        let mut searched = 0;
-        for (p, plan) in plans.iter().enumerate() {
-            if let Some(plan) = plan {
-                searched += plan.versions.len() as u64;
-                matcher.meta_hits(prompts[p].0, &plan.meta_version, &metas[p].0, &mut hits);
+            let cache = scope.spawn(|| SearchCache::open(&self.git_dir));
+            let refs = self.repo().all_release_refs()?;
+            log::trace!(
+                "search: read the release refs of {} prompts at {:.3} ms",
+                refs.len(),
+                ms()
+            );
+            let prompts: Vec<(&Name, &Vec<(Version, gix::ObjectId)>)> =
+                refs.iter().filter(|(n, _)| query.covers(n)).collect();
+            let joined = |what: &str| Error::other(format!("reading {what} failed"));
+            let cache = cache.join().map_err(|_| joined("the search cache"))?;
+            log::trace!(
+                "search: opened the search cache ({} releases) at {:.3} ms",
+                cache.len(),
+                ms()
+            );
+            let mut on_branch = Some(on_branch);
+            let mut branch_facts = || -> Result<BTreeMap<Name, Sidecar>> {
+                on_branch
+                    .take()
+                    .ok_or_else(|| joined("the branch's metadata"))?
+                    .join()
+                    .map_err(|_| joined("the branch's metadata"))?
+            };
+            let plan = |p: usize, labels: Option<&BTreeMap<Label, Version>>| {
+                let versions: Vec<Version> = prompts[p].1.iter().map(|(v, _)| v.clone()).collect();
+                Plan::new(query, &versions, labels)
+            };
+            let (metas, plans, mut hits) = if query.label.is_none() && query.tags.is_empty() {
+                let plans: Vec<Option<Plan>> = (0..prompts.len()).map(|p| plan(p, None)).collect();
+                let hits = self.search_releases(&prompts, &plans, &cache, &refs, &matcher)?;
+                let metas = self.prompt_facts(&prompts, &branch_facts()?, query, commit)?;
+                (metas, plans, hits)
+            } else {
+                let metas = self.prompt_facts(&prompts, &branch_facts()?, query, commit)?;
+                let plans: Vec<Option<Plan>> = metas
+                    .iter()
+                    .enumerate()
+                    .map(|(p, (meta, labels))| {
+                        query.keeps(meta).then(|| plan(p, labels.as_ref()))?
+                    })
+                    .collect();
+                let hits = self.search_releases(&prompts, &plans, &cache, &refs, &matcher)?;
+                (metas, plans, hits)
+            };
+            log::trace!("search: read and matched the releases at {:.3} ms", ms());
+            let mut searched = 0;
+            for (p, plan) in plans.iter().enumerate() {
+                if let Some(plan) = plan {
+                    searched += plan.versions.len() as u64;
+                    matcher.meta_hits(prompts[p].0, &plan.meta_version, &metas[p].0, &mut hits);
+                }
             }
-        }
-        Ok(SearchReport::new(searched, hits))
+            Ok(SearchReport::new(searched, hits))
+        })
     }
 
     /// Also checks what only a git release has: an annotated tag named `name@version`

@@ -4,8 +4,9 @@ use std::io::{IsTerminal, Write};
 
 use crate::cli::{Ctx, Report};
 use crate::error::{Error, Result};
-use crate::name::{Label, NamePrefix};
+use crate::name::{Label, Name, NamePrefix};
 use crate::search::{Field, Hit, Query, SearchReport};
+use crate::version::Version;
 
 /// Find prompts by their content, name, description and keywords, in any store.
 ///
@@ -44,6 +45,22 @@ pub struct SearchArgs {
     /// Print only `name@version` of each release that matched, once.
     #[arg(long, short = 'l')]
     pub files_with_matches: bool,
+}
+
+/// The release of the last hit written, and its `name@version` as written.
+type Prefix<'h> = (Option<(&'h Name, &'h Version)>, Vec<u8>);
+
+/// `n` in decimal, written into `buf`.
+fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
 }
 
 /// The report, and how text shows it.
@@ -88,18 +105,24 @@ impl Found {
     }
 
     /// One hit's line: `name@version:LINE:text`, the matches highlighted in colour.
-    fn hit(&self, text: &mut Vec<u8>, h: &Hit) {
+    fn hit<'h>(&self, text: &mut Vec<u8>, h: &'h Hit, prefix: &mut Prefix<'h>) {
         if h.binary {
             text.extend_from_slice(b"binary release ");
             self.release(text, h);
             text.extend_from_slice(b" matches\n");
             return;
         }
-        self.release(text, h);
+        // Hits come release by release: its `name@version` is written once and copied.
+        if prefix.0 != Some((&h.name, &h.version)) {
+            prefix.1.clear();
+            self.release(&mut prefix.1, h);
+            prefix.0 = Some((&h.name, &h.version));
+        }
+        text.extend_from_slice(&prefix.1);
         text.push(b':');
         match (h.field, h.line) {
             (Field::Content, Some(n)) if !self.color => {
-                let _ = write!(text, "{n}");
+                text.extend_from_slice(itoa(n, &mut [0; 20]));
             }
             (Field::Content, Some(n)) => self.paint(text, GREEN, &n.to_string()),
             (field, _) => self.paint(text, GREEN, field.as_str()),
@@ -146,8 +169,17 @@ impl Report for Found {
             }
             return text;
         }
+        // Room for every line as text shows it, so the buffer is not copied as it grows.
+        let room: usize = self
+            .report
+            .hits
+            .iter()
+            .map(|h| h.name.as_str().len() + h.line_bytes().len() + 32)
+            .sum();
+        text.reserve(room);
+        let mut prefix: Prefix<'_> = (None, Vec::new());
         for h in &self.report.hits {
-            self.hit(&mut text, h);
+            self.hit(&mut text, h, &mut prefix);
         }
         text
     }
@@ -170,17 +202,19 @@ pub(super) fn run(args: SearchArgs, ctx: &Ctx, out: &mut dyn Write) -> Result<()
     // A bad pattern is refused before any store is opened.
     query.matcher()?;
     let report = ctx.access.store()?.search(&query)?;
+    log::trace!("search: {} hits", report.hits.len());
     let nothing = report.hits.is_empty();
     let color = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    ctx.out.emit(
-        out,
-        &Found {
-            report,
-            releases_only: args.files_with_matches,
-            color,
-        },
-    )?;
+    let found = Found {
+        report,
+        releases_only: args.files_with_matches,
+        color,
+    };
+    ctx.out.emit(out, &found)?;
+    // The process ends after this command: freeing every hit one by one would only
+    // delay the exit.
+    std::mem::forget(found);
     if nothing {
         return Err(Error::other("nothing matched").silent());
     }

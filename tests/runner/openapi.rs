@@ -9,11 +9,11 @@
 //! on the `PATH`. A missing one fails the test with a message that says how to install it.
 
 use std::collections::BTreeSet;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::common::registry::{Registry, Response};
+use crate::common::tools::{self, Program};
 use crate::common::{Env, OutputExt};
 
 /// How to install schemathesis, in every "missing" message.
@@ -319,74 +319,36 @@ fn a_version_too_long_to_be_one_is_refused_not_a_server_error() {
 
 /// Where schemathesis is, as the module's top comment says.
 fn schemathesis() -> PathBuf {
-    let home_default = std::env::var_os("HOME")
-        .map(|home| PathBuf::from(home).join(".cache/progress-pulse-tools/venv/bin/schemathesis"));
-    locate(
-        std::env::var_os("PULSE_TEST_SCHEMATHESIS"),
-        home_default.as_deref(),
-        std::env::var_os("PATH"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    program(tools::under_tools_dir("venv/bin/schemathesis")).path()
 }
 
-fn locate(
-    var: Option<OsString>,
-    default: Option<&Path>,
-    path: Option<OsString>,
-) -> Result<PathBuf, String> {
-    let on_path = |name: &OsString| {
-        path.as_ref().and_then(|p| {
-            std::env::split_paths(p)
-                .map(|dir| dir.join(name))
-                .find(|f| is_executable(f))
-        })
-    };
-    if let Some(value) = var.filter(|v| !v.is_empty()) {
-        let named = PathBuf::from(&value);
-        let found = if named.components().count() > 1 {
-            is_executable(&named).then_some(named)
-        } else {
-            on_path(&value)
-        };
-        return found.ok_or_else(|| {
-            format!(
-                "PULSE_TEST_SCHEMATHESIS names {value:?}, which is not an executable; unset \
-                 it, or {INSTALL_HINT}"
-            )
-        });
+fn program(default: Option<PathBuf>) -> Program<'static> {
+    Program {
+        name: "schemathesis",
+        var: "PULSE_TEST_SCHEMATHESIS",
+        default,
+        needed_by: "the OpenAPI test runs it against a live registry",
+        install: INSTALL_HINT,
     }
-    if let Some(default) = default.filter(|d| is_executable(d)) {
-        return Ok(default.to_path_buf());
-    }
-    on_path(&"schemathesis".into()).ok_or_else(|| {
-        format!(
-            "schemathesis is missing: the OpenAPI test runs it against a live registry. To \
-             install it, {INSTALL_HINT}; it puts it at {}. Or set PULSE_TEST_SCHEMATHESIS to \
-             its path.",
-            default.map_or_else(
-                || "~/.cache/progress-pulse-tools/venv/bin/schemathesis".to_owned(),
-                |d| d.display().to_string()
-            )
-        )
-    })
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[test]
 fn a_missing_schemathesis_says_how_to_install_it() {
-    let none = locate(None, Some(Path::new("/nonexistent/schemathesis")), None).unwrap_err();
+    let none = program(Some("/nonexistent/schemathesis".into()))
+        .locate(None, None)
+        .unwrap_err();
     assert!(
         none.contains("bash scripts/install-schemathesis.sh"),
         "{none}"
     );
     assert!(none.contains("PULSE_TEST_SCHEMATHESIS"), "{none}");
-    let wrong = locate(Some("/nonexistent/st".into()), None, None).unwrap_err();
+    let wrong = program(None)
+        .locate(Some("/nonexistent/st".into()), None)
+        .unwrap_err();
     assert!(wrong.contains("/nonexistent/st"), "{wrong}");
-    let sh = locate(Some("sh".into()), None, std::env::var_os("PATH")).unwrap();
+    let sh = program(None)
+        .locate(Some("sh".into()), std::env::var_os("PATH"))
+        .unwrap();
     assert!(sh.ends_with("sh"));
 }
 

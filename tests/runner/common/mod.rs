@@ -7,6 +7,7 @@ pub mod registry;
 pub mod s3;
 pub mod servers;
 pub mod stores;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::tools::{self, Program};
+
 /// The access key every test server accepts (s3s-fs checks it; moto takes any).
 pub const ACCESS_KEY: &str = "pulse-test-access-key";
 /// The secret key every test server accepts.
@@ -83,15 +85,17 @@ impl Tool {
     /// The executable to run, found as the module's top comment says; panics with an
     /// install hint when it is nowhere.
     pub fn path(self) -> PathBuf {
-        let tools = std::env::var_os("HOME")
-            .map(|home| PathBuf::from(home).join(".cache/progress-pulse-tools"));
-        locate(
-            self,
-            std::env::var_os(self.var()),
-            tools.as_deref(),
-            std::env::var_os("PATH"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        self.program(tools::under_tools_dir("").as_deref()).path()
+    }
+
+    fn program(self, tools: Option<&Path>) -> Program<'static> {
+        Program {
+            name: self.name(),
+            var: self.var(),
+            default: tools.map(|t| self.default_path(t)),
+            needed_by: "the S3 tests need it",
+            install: INSTALL_HINT,
+        }
     }
 }
 
@@ -102,49 +106,7 @@ pub fn locate(
     tools: Option<&Path>,
     path: Option<OsString>,
 ) -> Result<PathBuf, String> {
-    let on_path = |name: &OsString| {
-        path.as_ref().and_then(|p| {
-            std::env::split_paths(p)
-                .map(|dir| dir.join(name))
-                .find(|f| is_executable(f))
-        })
-    };
-    if let Some(value) = var.filter(|v| !v.is_empty()) {
-        let named = PathBuf::from(&value);
-        let found = if named.components().count() > 1 {
-            is_executable(&named).then_some(named)
-        } else {
-            on_path(&value)
-        };
-        return found.ok_or_else(|| {
-            format!(
-                "{} names {:?}, which is not an executable; unset it, or {INSTALL_HINT}",
-                tool.var(),
-                value
-            )
-        });
-    }
-    if let Some(default) = tools.map(|t| tool.default_path(t))
-        && is_executable(&default)
-    {
-        return Ok(default);
-    }
-    on_path(&tool.name().into()).ok_or_else(|| {
-        format!(
-            "{name} is missing: the S3 tests need it. To install it, {INSTALL_HINT}; it puts \
-             it at {default}. Or set {var} to its path.",
-            name = tool.name(),
-            default = tools
-                .map(|t| tool.default_path(t).display().to_string())
-                .unwrap_or_else(|| "~/.cache/progress-pulse-tools".into()),
-            var = tool.var(),
-        )
-    })
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    tool.program(tools).locate(var, path)
 }
 
 /// Which S3 implementation a server is.

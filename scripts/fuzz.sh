@@ -2,7 +2,7 @@
 # Fuzz every parser pulse reads untrusted input with (fuzz/fuzz_targets/: names, versions,
 # selectors, tag messages, sidecars, metadata.json and _index.json, labels.json, the
 # configuration, store addresses, the registry's request paths, age content, template
-# frontmatter), each for SECONDS,
+# frontmatter, search patterns and the search cache file), each for SECONDS,
 # with cargo-fuzz (libFuzzer) on the nightly toolchain. The build itself stays on stable:
 # only this script needs nightly and cargo-fuzz.
 #

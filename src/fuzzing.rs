@@ -29,6 +29,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("serve_path", serve_path),
     ("age_content", age_content),
     ("template", template),
+    ("search", search),
+    ("search_cache", search_cache),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {
@@ -271,4 +273,101 @@ pub fn template(data: &[u8]) {
             "an undeclared variable was taken"
         );
     }
+}
+
+/// Search patterns and the lines they find. The input is a pattern (up to the first NUL;
+/// a leading `R` makes it a regular expression, a leading `I` folds case, in that order),
+/// then the text. Every line reported is a whole line of the text, numbered as it is
+/// there, in order, each match inside it; a case-sensitive literal finds exactly the
+/// lines that hold it.
+pub fn search(data: &[u8]) {
+    use crate::search::Query;
+    let (head, body) = match memchr::memchr(0, data) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &b""[..]),
+    };
+    let Some(mut pattern) = text(head) else {
+        return;
+    };
+    let regex = pattern.starts_with('R');
+    if regex {
+        pattern = &pattern[1..];
+    }
+    let ignore_case = pattern.starts_with('I');
+    if ignore_case {
+        pattern = &pattern[1..];
+    }
+    let mut query = Query::new(pattern);
+    query.regex = regex;
+    query.ignore_case = ignore_case;
+    let Ok(matcher) = query.matcher() else { return };
+    let found = matcher.lines(body, usize::MAX);
+    let mut last = 0;
+    for m in &found {
+        assert!(m.number > last, "line {} after {last}", m.number);
+        last = m.number;
+        assert!(m.span.start <= m.span.end && m.span.end <= body.len());
+        assert!(m.span.start == 0 || body[m.span.start - 1] == b'\n');
+        let line = &body[m.span.clone()];
+        assert!(memchr::memchr(b'\n', line).is_none());
+        let newlines = memchr::memchr_iter(b'\n', &body[..m.span.start]).count();
+        assert_eq!(m.number, newlines as u64 + 1);
+        for [start, end] in &m.ranges {
+            assert!(
+                start < end && *end <= line.len(),
+                "{start}..{end} in {}",
+                line.len()
+            );
+            if !regex && !ignore_case {
+                assert_eq!(&line[*start..*end], pattern.as_bytes());
+            }
+        }
+    }
+    if !regex && !ignore_case {
+        let holding = body
+            .split(|b| *b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .filter(|l| l.windows(pattern.len()).any(|w| w == pattern.as_bytes()))
+            .count();
+        assert_eq!(found.len(), holding, "lines holding {pattern:?}");
+    }
+    let (Ok(name), Ok(version)) = (Name::parse("fuzz/p"), Version::parse("1.0.0")) else {
+        return;
+    };
+    let mut hits = Vec::new();
+    matcher.content_hits(&name, &version, body, &mut hits);
+    assert!(hits.len() <= found.len().max(1));
+}
+
+/// The git repository's search cache file (`pulse-search.cache`), as any bytes: opening
+/// it never fails loudly, and writing it anew with one more release keeps what it held
+/// and gives that release back.
+pub fn search_cache(data: &[u8]) {
+    use crate::repo::search_cache::{FILE, Record, SearchCache};
+    let Ok(dir) = tempfile::tempdir() else { return };
+    if std::fs::write(dir.path().join(FILE), data).is_err() {
+        return;
+    }
+    let cache = SearchCache::open(dir.path());
+    let held = cache.len();
+    let tag = gix::ObjectId::from_bytes_or_panic(&[0xab; 20]);
+    let mut buf = Vec::new();
+    let _ = cache.get(&tag, "fuzz/p@1.0.0", &mut buf);
+    let content = data.iter().rev().take(1024).copied().collect::<Vec<u8>>();
+    let record = Record {
+        tag,
+        spec: "fuzz/p@1.0.0".to_owned(),
+        sha256: crate::digest::Digest::of(&content),
+        content: content.clone(),
+    };
+    let was_there = cache.holds(&tag);
+    cache.write(dir.path(), |_| true, std::slice::from_ref(&record));
+    let again = SearchCache::open(dir.path());
+    assert_eq!(again.len(), held + usize::from(!was_there));
+    assert_eq!(
+        again.get(&tag, "fuzz/p@1.0.0", &mut buf),
+        Some(&content[..]),
+        "the release just written"
+    );
+    assert_eq!(again.get(&tag, "fuzz/q@1.0.0", &mut buf), None);
 }

@@ -173,6 +173,11 @@ impl SearchCache {
         self.entries.len()
     }
 
+    /// Whether it holds the release whose tag object is `tag`.
+    pub(crate) fn holds(&self, tag: &ObjectId) -> bool {
+        self.entries.binary_search_by(|e| e.tag.cmp(tag)).is_ok()
+    }
+
     /// The content of the release `spec` whose tag object is `tag`, if the cache holds it
     /// under that name and it matches the checksum the cache recorded with it. Read into
     /// `buf`, which a caller reading many releases reuses.

@@ -161,6 +161,12 @@ pub trait Report: serde::Serialize {
         self.text().into_bytes()
     }
 
+    /// Write the bytes for people to `out`; a long report may write them piece by piece
+    /// instead of building them whole first.
+    fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        out.write_all(&self.bytes())
+    }
+
     /// The report as a SARIF log, for the reports that locate findings in files.
     fn sarif(&self) -> Option<serde_json::Value> {
         None
@@ -193,7 +199,7 @@ impl Output {
                 Some(log) => write_json(out, &log),
                 None => Err(sarif_refused()),
             },
-            Format::Text => out.write_all(&report.bytes()).map_err(out_err),
+            Format::Text => report.write_text(out).map_err(out_err),
         }
     }
 }

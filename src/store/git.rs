@@ -208,7 +208,9 @@ impl GitStore {
                 Ok((hits, missed))
             },
         )?;
-        let (mut hits, mut missed) = (Vec::new(), Vec::new());
+        // Sized once: thousands of hits are not copied as the list grows.
+        let mut hits = Vec::with_capacity(parts.iter().map(|(h, _)| h.len()).sum());
+        let mut missed = Vec::new();
         for (h, m) in parts {
             hits.extend(h);
             missed.extend(m);

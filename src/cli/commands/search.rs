@@ -158,6 +158,15 @@ impl Report for Found {
 
     fn bytes(&self) -> Vec<u8> {
         let mut text = Vec::new();
+        let _ = self.write_text(&mut text);
+        text
+    }
+
+    /// Written through a buffer of its own, a piece at a time: thousands of hits are never
+    /// held as text all at once.
+    fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        const PIECE: usize = 64 << 10;
+        let mut text = Vec::with_capacity(PIECE + 4096);
         if self.releases_only {
             let mut last = None;
             for h in &self.report.hits {
@@ -166,22 +175,22 @@ impl Report for Found {
                     text.push(b'\n');
                     last = Some((&h.name, &h.version));
                 }
+                if text.len() >= PIECE {
+                    out.write_all(&text)?;
+                    text.clear();
+                }
             }
-            return text;
+            return out.write_all(&text);
         }
-        // Room for every line as text shows it, so the buffer is not copied as it grows.
-        let room: usize = self
-            .report
-            .hits
-            .iter()
-            .map(|h| h.name.as_str().len() + h.line_bytes().len() + 32)
-            .sum();
-        text.reserve(room);
         let mut prefix: Prefix<'_> = (None, Vec::new());
         for h in &self.report.hits {
             self.hit(&mut text, h, &mut prefix);
+            if text.len() >= PIECE {
+                out.write_all(&text)?;
+                text.clear();
+            }
         }
-        text
+        out.write_all(&text)
     }
 }
 

@@ -129,7 +129,15 @@ pub struct CachedBackend<B: Backend> {
     root: PathBuf,
     /// What the store is, as pins are keyed.
     pin_key: String,
+    /// The checksums the `metadata.json` files read lately record, by key: reading a
+    /// release reads its metadata and then its content, which is found by that checksum,
+    /// so the metadata file need not be read twice. A release never changes, so an entry
+    /// cannot go stale; at most [`REMEMBERED`] are kept.
+    checksums: std::sync::Mutex<std::collections::HashMap<String, Digest>>,
 }
+
+/// How many metadata checksums a cache keeps in memory (then it starts again).
+const REMEMBERED: usize = 1024;
 
 /// A cached file: its version at the store (`None`: the store said it has no such file),
 /// when it was last known current, and its bytes.
@@ -151,7 +159,23 @@ impl<B: Backend> CachedBackend<B> {
             files: root.join("stores").join(&key),
             root,
             pin_key: address.to_owned(),
+            checksums: std::sync::Mutex::default(),
         }
+    }
+
+    /// Remember the checksum the release metadata `body` of `key` records.
+    fn remember(&self, key: &str, body: &[u8]) {
+        if !key.ends_with(META_FILE) || release_of(key).is_none() {
+            return;
+        }
+        let Some(sha256) = checksum_in(body) else {
+            return;
+        };
+        let mut known = self.checksums.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= REMEMBERED {
+            known.clear();
+        }
+        known.insert(key.to_owned(), sha256);
     }
 
     /// The backend behind the cache.
@@ -208,6 +232,15 @@ impl<B: Backend> CachedBackend<B> {
     /// The checksum the cached `metadata.json` beside `content_key` records.
     fn cached_checksum(&self, content_key: &str) -> Option<Digest> {
         let meta_key = format!("{}{META_FILE}", content_key.strip_suffix(CONTENT_FILE)?);
+        let known = self
+            .checksums
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&meta_key)
+            .copied();
+        if known.is_some() {
+            return known;
+        }
         let entry = self.read_entry(&meta_key)?;
         checksum_in(&entry.body)
     }
@@ -248,6 +281,7 @@ impl<B: Backend> CachedBackend<B> {
             }) = self.read_entry(key)
             && body.len() as u64 <= limit
         {
+            self.remember(key, &body);
             return Ok(Some(Object { bytes: body, etag }));
         }
         if self.options.mode == CacheMode::Offline {
@@ -258,6 +292,7 @@ impl<B: Backend> CachedBackend<B> {
         };
         self.pin(key, &object.bytes)?;
         self.write_entry(key, Some(&object.etag), &object.bytes);
+        self.remember(key, &object.bytes);
         Ok(Some(object))
     }
 
@@ -794,6 +829,51 @@ mod tests {
         damaged[last] ^= 1;
         assert!(parse_entry(&damaged).is_none());
         assert!(parse_entry(b"something else\n{}").is_none());
+    }
+
+    #[test]
+    fn a_release_read_reads_its_cached_metadata_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let content = Bytes::from_static(b"You are a careful reviewer.\n");
+        let meta = format!("{{\"checksum\": \"{}\"}}", Digest::of(&content));
+        let backend = super::super::dir::DirBackend::new(&store);
+        backend
+            .put_new("p/1.0.0/metadata.json", Bytes::from(meta.clone()))
+            .unwrap();
+        backend
+            .put_new("p/1.0.0/content.md", content.clone())
+            .unwrap();
+        let options = CacheOptions {
+            root: Some(dir.path().join("cache")),
+            ..CacheOptions::default()
+        };
+        let cached = CachedBackend::new(backend, "dir:test", dir.path().join("cache"), options);
+        let read = |cached: &CachedBackend<_>| {
+            let got = cached
+                .get("p/1.0.0/metadata.json", 1 << 20)
+                .unwrap()
+                .unwrap();
+            assert_eq!(&got.bytes[..], meta.as_bytes());
+            let mut out = Vec::new();
+            let size = cached.get_into("p/1.0.0/content.md", &mut out).unwrap();
+            (size, out)
+        };
+        assert_eq!(
+            read(&cached),
+            (Some(content.len() as u64), content.to_vec())
+        );
+        // The store is gone: the second read comes from the cache, and its content is found
+        // by the checksum of the metadata just read, without reading that file again.
+        std::fs::remove_dir_all(&store).unwrap();
+        assert_eq!(
+            read(&cached),
+            (Some(content.len() as u64), content.to_vec())
+        );
+        std::fs::remove_file(cached.entry_path("p/1.0.0/metadata.json")).unwrap();
+        let mut out = Vec::new();
+        let size = cached.get_into("p/1.0.0/content.md", &mut out).unwrap();
+        assert_eq!((size, out), (Some(content.len() as u64), content.to_vec()));
     }
 
     #[test]

@@ -129,14 +129,15 @@ pub struct CachedBackend<B: Backend> {
     root: PathBuf,
     /// What the store is, as pins are keyed.
     pin_key: String,
-    /// The checksums the `metadata.json` files read lately record, by key: reading a
-    /// release reads its metadata and then its content, which is found by that checksum,
-    /// so the metadata file need not be read twice. A release never changes, so an entry
-    /// cannot go stale; at most [`REMEMBERED`] are kept.
-    checksums: std::sync::Mutex<std::collections::HashMap<String, Digest>>,
+    /// The release `metadata.json` files read lately, by key: reading a release reads
+    /// its metadata and then its content, which is found by the checksum the metadata
+    /// records, so the metadata file need not be read twice. A release never changes, so
+    /// an entry cannot go stale; at most [`REMEMBERED`] are kept (the bodies are shared,
+    /// not copied, and parsed only when the content is asked for).
+    metadata: std::sync::Mutex<std::collections::HashMap<String, Bytes>>,
 }
 
-/// How many metadata checksums a cache keeps in memory (then it starts again).
+/// How many metadata files a cache keeps in memory (then it starts again).
 const REMEMBERED: usize = 1024;
 
 /// A cached file: its version at the store (`None`: the store said it has no such file),
@@ -159,23 +160,20 @@ impl<B: Backend> CachedBackend<B> {
             files: root.join("stores").join(&key),
             root,
             pin_key: address.to_owned(),
-            checksums: std::sync::Mutex::default(),
+            metadata: std::sync::Mutex::default(),
         }
     }
 
-    /// Remember the checksum the release metadata `body` of `key` records.
-    fn remember(&self, key: &str, body: &[u8]) {
-        if !key.ends_with(META_FILE) || release_of(key).is_none() {
+    /// Remember `body`, if `key` is a release's `metadata.json`.
+    fn remember(&self, key: &str, body: &Bytes) {
+        if !key.ends_with(META_FILE) {
             return;
         }
-        let Some(sha256) = checksum_in(body) else {
-            return;
-        };
-        let mut known = self.checksums.lock().unwrap_or_else(|p| p.into_inner());
+        let mut known = self.metadata.lock().unwrap_or_else(|p| p.into_inner());
         if known.len() >= REMEMBERED {
             known.clear();
         }
-        known.insert(key.to_owned(), sha256);
+        known.insert(key.to_owned(), body.clone());
     }
 
     /// The backend behind the cache.
@@ -233,16 +231,16 @@ impl<B: Backend> CachedBackend<B> {
     fn cached_checksum(&self, content_key: &str) -> Option<Digest> {
         let meta_key = format!("{}{META_FILE}", content_key.strip_suffix(CONTENT_FILE)?);
         let known = self
-            .checksums
+            .metadata
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&meta_key)
-            .copied();
-        if known.is_some() {
-            return known;
-        }
-        let entry = self.read_entry(&meta_key)?;
-        checksum_in(&entry.body)
+            .cloned();
+        let body = match known {
+            Some(body) => body,
+            None => self.read_entry(&meta_key)?.body,
+        };
+        checksum_in(&body)
     }
 
     /// Pin the checksum a release's `metadata.json` records (the first one seen is kept;

@@ -121,7 +121,7 @@ impl GitStore {
     /// sidecars on the branch (`on_branch`).
     fn prompt_facts(
         &self,
-        prompts: &[(&Name, &Vec<(Version, gix::ObjectId)>)],
+        prompts: &[PromptRefs<'_>],
         on_branch: &BTreeMap<Name, Sidecar>,
         query: &Query,
         commit: Option<gix::ObjectId>,
@@ -153,10 +153,11 @@ impl GitStore {
     /// Read and match the releases `plans` chose (one plan per prompt of `prompts`):
     /// from the search cache when it has them (checked against the checksum it keeps
     /// with them), else from the object database, checked against the tag's checksum,
-    /// and then cached. Several threads at once, each reading into one buffer it reuses.
+    /// and then cached. Several threads at once, each part of the releases read into one
+    /// buffer it reuses.
     fn search_releases(
         &self,
-        prompts: &[(&Name, &Vec<(Version, gix::ObjectId)>)],
+        prompts: &[PromptRefs<'_>],
         plans: &[Option<Plan>],
         cache: &SearchCache,
         refs: &BTreeMap<Name, Vec<(Version, gix::ObjectId)>>,
@@ -456,7 +457,7 @@ impl Store for GitStore {
                 refs.len(),
                 ms()
             );
-            let prompts: Vec<(&Name, &Vec<(Version, gix::ObjectId)>)> =
+            let prompts: Vec<PromptRefs<'_>> =
                 refs.iter().filter(|(n, _)| query.covers(n)).collect();
             let joined = |what: &str| Error::other(format!("reading {what} failed"));
             let cache = cache.join().map_err(|_| joined("the search cache"))?;
@@ -521,6 +522,9 @@ impl std::fmt::Debug for GitStore {
             .finish()
     }
 }
+
+/// A prompt and its releases' tag refs (version, tag object), as a search reads them.
+type PromptRefs<'a> = (&'a Name, &'a Vec<(Version, gix::ObjectId)>);
 
 /// What a search needs of a prompt from the branch: its metadata, and its labels when the
 /// query names one.

@@ -236,7 +236,7 @@ fn bench_repo(
     }
     let mut out = vec![measure(label, "warm exact fetch", || fetch(&store))?];
     {
-        let repo = store.repo();
+        let repo = store.repo()?;
         out.push(measure(label, "repository read, context", || {
             let release = repo
                 .release(black_box(name), black_box(version))?

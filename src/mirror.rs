@@ -286,7 +286,7 @@ pub fn fetch(
         }
     };
     let version = store.resolve(name, selector).map_err(beyond_reach)?;
-    let repo = store.repo();
+    let repo = store.repo()?;
     let release = repo
         .release(name, &version)?
         .ok_or_else(|| beyond_reach(crate::meta::no_release(name, &version)))?;

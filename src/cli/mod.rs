@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 
-use crate::config::{self, RepoSettings, Settings};
+use crate::config::{self, Settings};
 use crate::error::{Error, Hint, Result};
 use crate::name::Name;
-use crate::repo::{PromptRepo, SETTINGS_PATH};
+
 use crate::selector::Selector;
 use crate::store::cache::{CacheMode, CacheOptions};
 use crate::store::{GitStore, OpenOptions, Store, StoreKind};
@@ -234,19 +234,16 @@ impl Access {
         if let Some(home) = self.home.get() {
             return Ok(home);
         }
-        let repo = match &self.repo_path {
-            Some(p) => PromptRepo::open(p)?,
+        let store = match &self.repo_path {
+            Some(p) => GitStore::open(p, self.branch.clone())?,
             None => {
                 let cwd = std::env::current_dir()
                     .map_err(|e| Error::io("cannot read the current directory", e))?;
-                PromptRepo::discover(&cwd)?
+                GitStore::discover(&cwd, self.branch.clone())?
             }
         };
-        ::log::debug!(
-            "opened the repository at '{}'",
-            repo.display_path().display()
-        );
-        let store = Arc::new(GitStore::from_repo(repo, self.branch.clone()));
+        ::log::debug!("opened the repository at '{}'", store.path().display());
+        let store = Arc::new(store);
         Ok(self.home.get_or_init(|| store))
     }
 
@@ -258,7 +255,7 @@ impl Access {
     /// The prompt repository (`--repo`/`PULSE_REPO`, or found from the current directory),
     /// for working content, branches and writes.
     pub fn repo(&self) -> Result<crate::store::PooledRepo<'_>> {
-        Ok(self.home()?.repo())
+        self.home()?.repo()
     }
 
     /// Whether releases are read from the repository itself (no `--store`, and no
@@ -358,8 +355,8 @@ impl Access {
         if let Some(s) = self.settings.get() {
             return Ok(s);
         }
-        let repo_settings = match self.repo() {
-            Ok(repo) => read_repo_settings(&repo)?,
+        let repo_settings = match self.home() {
+            Ok(home) => home.repo_settings()?,
             Err(e) => {
                 ::log::debug!("no repository settings: {}", e.message());
                 None
@@ -392,20 +389,6 @@ pub struct Ctx {
     pub out: Output,
     /// Where prompts are read and written.
     pub access: Access,
-}
-
-fn read_repo_settings(repo: &PromptRepo) -> Result<Option<RepoSettings>> {
-    // The checked-out file wins (it is what the user edits); a bare repository uses HEAD's.
-    if let Some(dir) = repo.workdir() {
-        return RepoSettings::read_file(&dir.join(SETTINGS_PATH), SETTINGS_PATH);
-    }
-    let Ok(head) = repo.git().head_id() else {
-        return Ok(None);
-    };
-    match repo.file_at(head.detach(), SETTINGS_PATH)? {
-        Some(bytes) => RepoSettings::parse(&bytes, SETTINGS_PATH).map(Some),
-        None => Ok(None),
-    }
 }
 
 /// Parse `NAME[@SELECTOR]`, with `--version SEL` as another spelling of `@SELECTOR`.

@@ -9,6 +9,7 @@ mod check;
 mod commit;
 mod import;
 mod labels;
+pub(crate) mod light;
 mod lock;
 mod merge;
 mod pack;

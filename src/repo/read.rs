@@ -75,63 +75,15 @@ impl PromptRepo {
     pub(crate) fn for_each_tag(
         &self,
         prefix: &str,
-        mut f: impl FnMut(&[u8], Option<ObjectId>) -> Result<()>,
+        f: impl FnMut(&[u8], Option<ObjectId>) -> Result<()>,
     ) -> Result<()> {
-        let listing = || format!("cannot list refs under '{prefix}'");
-        let mut loose: BTreeMap<Vec<u8>, Option<ObjectId>> = BTreeMap::new();
-        let relative: &gix::path::RelativePath = prefix
-            .try_into()
-            .map_err(|e| Error::other(format!("{}: {e}", listing())))?;
-        for r in self
-            .repo
-            .refs
-            .loose_iter_prefixed(relative)
-            .map_err(|e| Error::io(listing(), e))?
-        {
-            let r = r.map_err(|e| Error::other(format!("{}: {e}", listing())))?;
-            let name = r.name.as_bstr();
-            if !name.starts_with(prefix.as_bytes()) {
-                continue;
-            }
-            if let Some(short) = name.strip_prefix(b"refs/tags/") {
-                loose.insert(short.to_vec(), r.target.try_id().map(|id| id.to_owned()));
-            }
-        }
-        let packed = self
-            .repo
-            .refs
-            .cached_packed_buffer()
-            .map_err(|e| Error::other(format!("cannot read packed-refs: {e}")))?;
-        if let Some(packed) = packed {
-            let records: &[u8] = (**packed).as_ref();
-            for (name, hex) in packed_lines_under(records, prefix.as_bytes()) {
-                let Some(short) = name.strip_prefix(b"refs/tags/") else {
-                    continue;
-                };
-                if loose.contains_key(short) {
-                    continue;
-                }
-                f(short, ObjectId::from_hex(hex).ok())?;
-            }
-        }
-        for (short, id) in &loose {
-            f(short, *id)?;
-        }
-        Ok(())
+        for_each_tag_in(&self.repo.refs, prefix, f)
     }
 
     /// The versions of `name` that have a release tag, with the tag ref's target, unsorted.
     /// Only refs under `refs/tags/<name>@` are read.
     pub fn release_refs(&self, name: &Name) -> Result<Vec<(Version, ObjectId)>> {
-        let skip = name.as_str().len() + 1;
-        let mut out = Vec::new();
-        self.for_each_tag(&tag_prefix(name), |short, id| {
-            if let (Some(id), Some(v)) = (id, short.get(skip..).and_then(parse_version)) {
-                out.push((v, id));
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        release_refs_in(&self.repo.refs, name)
     }
 
     /// Every release tag in the repository, grouped by prompt name. Tags that are not
@@ -201,56 +153,13 @@ impl PromptRepo {
         version: &Version,
         tag_id: ObjectId,
     ) -> Result<Release> {
-        let spec = tag_name(name, version);
-        let malformed = |why: String| {
-            Error::integrity(format!("release tag '{spec}' is malformed: {why}"))
-                .with_hint(format!("inspect it with 'git cat-file -p {spec}'"))
-                .with_hint(Hint::Verify {
-                    name: Some(name.to_string()),
-                })
-        };
-        let object = self
-            .repo
-            .find_object(tag_id)
-            .git_ctx(|| format!("cannot read the object of tag '{spec}'"))?;
-        if object.kind != gix::object::Kind::Tag {
-            return Err(malformed(format!(
-                "it is a lightweight tag pointing to a {}, not an annotated tag",
-                object.kind
-            )));
-        }
-        let tag = object.into_tag();
-        let decoded = tag
-            .decode()
-            .git_ctx(|| format!("cannot decode tag '{spec}'"))?;
-        if decoded.target_kind != gix::object::Kind::Commit {
-            return Err(malformed(format!(
-                "it points to a {}, not a commit",
-                decoded.target_kind
-            )));
-        }
-        let tagger = decoded
-            .tagger
-            .and_then(parse_tagger)
-            .ok_or_else(|| malformed("it has no tagger".into()))?;
-        let (message, trailers) = parse_tag_message(decoded.message).map_err(|e| malformed(e.0))?;
-        if trailers.name != *name || trailers.version != *version {
-            return Err(malformed(format!(
-                "its trailers name '{}@{}'",
-                trailers.name, trailers.version
-            )));
-        }
-        let commit = tag
-            .target_id()
-            .git_ctx(|| format!("tag '{spec}' has no target"))?
-            .detach();
-        Ok(Release {
-            tag: tag_id,
-            commit,
-            tagger,
-            message,
-            trailers,
-        })
+        let object = self.repo.find_object(tag_id).git_ctx(|| {
+            format!(
+                "cannot read the object of tag '{}'",
+                tag_name(name, version)
+            )
+        })?;
+        release_from_tag(name, version, tag_id, object.kind, &object.data)
     }
 
     /// The release `name@version`, if it exists.
@@ -532,6 +441,119 @@ impl PromptRepo {
         }
         Ok(report)
     }
+}
+
+/// Call `f` with the short name and target of every tag ref in `refs` under `prefix`:
+/// [`PromptRepo::for_each_tag`], for a ref store opened with or without the repository.
+pub(crate) fn for_each_tag_in(
+    refs: &gix::RefStore,
+    prefix: &str,
+    mut f: impl FnMut(&[u8], Option<ObjectId>) -> Result<()>,
+) -> Result<()> {
+    let listing = || format!("cannot list refs under '{prefix}'");
+    let mut loose: BTreeMap<Vec<u8>, Option<ObjectId>> = BTreeMap::new();
+    let relative: &gix::path::RelativePath = prefix
+        .try_into()
+        .map_err(|e| Error::other(format!("{}: {e}", listing())))?;
+    for r in refs
+        .loose_iter_prefixed(relative)
+        .map_err(|e| Error::io(listing(), e))?
+    {
+        let r = r.map_err(|e| Error::other(format!("{}: {e}", listing())))?;
+        let name = r.name.as_bstr();
+        if !name.starts_with(prefix.as_bytes()) {
+            continue;
+        }
+        if let Some(short) = name.strip_prefix(b"refs/tags/") {
+            loose.insert(short.to_vec(), r.target.try_id().map(|id| id.to_owned()));
+        }
+    }
+    let packed = refs
+        .cached_packed_buffer()
+        .map_err(|e| Error::other(format!("cannot read packed-refs: {e}")))?;
+    if let Some(packed) = packed {
+        let records: &[u8] = (**packed).as_ref();
+        for (name, hex) in packed_lines_under(records, prefix.as_bytes()) {
+            let Some(short) = name.strip_prefix(b"refs/tags/") else {
+                continue;
+            };
+            if loose.contains_key(short) {
+                continue;
+            }
+            f(short, ObjectId::from_hex(hex).ok())?;
+        }
+    }
+    for (short, id) in &loose {
+        f(short, *id)?;
+    }
+    Ok(())
+}
+
+/// The versions of `name` that have a release tag in `refs`, with the tag ref's target,
+/// unsorted. Only refs under `refs/tags/<name>@` are read.
+pub(crate) fn release_refs_in(
+    refs: &gix::RefStore,
+    name: &Name,
+) -> Result<Vec<(Version, ObjectId)>> {
+    let skip = name.as_str().len() + 1;
+    let mut out = Vec::new();
+    for_each_tag_in(refs, &tag_prefix(name), |short, id| {
+        if let (Some(id), Some(v)) = (id, short.get(skip..).and_then(parse_version)) {
+            out.push((v, id));
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Parse the release tag object `tag_id` of `name@version`, of kind `kind` and with
+/// bytes `data`.
+pub(crate) fn release_from_tag(
+    name: &Name,
+    version: &Version,
+    tag_id: ObjectId,
+    kind: gix::object::Kind,
+    data: &[u8],
+) -> Result<Release> {
+    let spec = tag_name(name, version);
+    let malformed = |why: String| {
+        Error::integrity(format!("release tag '{spec}' is malformed: {why}"))
+            .with_hint(format!("inspect it with 'git cat-file -p {spec}'"))
+            .with_hint(Hint::Verify {
+                name: Some(name.to_string()),
+            })
+    };
+    if kind != gix::object::Kind::Tag {
+        return Err(malformed(format!(
+            "it is a lightweight tag pointing to a {kind}, not an annotated tag"
+        )));
+    }
+    let decoded = gix::objs::TagRef::from_bytes(data, tag_id.kind())
+        .git_ctx(|| format!("cannot decode tag '{spec}'"))?;
+    if decoded.target_kind != gix::object::Kind::Commit {
+        return Err(malformed(format!(
+            "it points to a {}, not a commit",
+            decoded.target_kind
+        )));
+    }
+    let tagger = decoded
+        .tagger
+        .and_then(parse_tagger)
+        .ok_or_else(|| malformed("it has no tagger".into()))?;
+    let (message, trailers) = parse_tag_message(decoded.message).map_err(|e| malformed(e.0))?;
+    if trailers.name != *name || trailers.version != *version {
+        return Err(malformed(format!(
+            "its trailers name '{}@{}'",
+            trailers.name, trailers.version
+        )));
+    }
+    Ok(Release {
+        tag: tag_id,
+        commit: decoded.target(),
+        tagger,
+        message,
+        trailers,
+    })
 }
 
 /// The tagger line of a tag, decoded and trimmed as gix's `TagRef::tagger` does it (`None`

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::{
     Expect, NewRelease, PromptSummary, Recorded, Store, StoreExt, Stored, Unverified, Verified,
@@ -14,6 +14,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::meta::{LabelMove, MetadataUpdate, PromptMeta, ReleaseMeta, Sidecar};
 use crate::name::{Label, Name, NamePrefix};
+use crate::repo::light::LightRepo;
 use crate::repo::search_cache::{self, SearchCache};
 use crate::repo::{AddRequest, Content, ImportRelease, PromptRepo, Provenance, VersionChoice};
 use crate::report::ReleaseId;
@@ -26,18 +27,40 @@ use crate::version::{Version, latest};
 /// A gix repository handle is not shared between threads; the store keeps the
 /// thread-safe form and a small pool of handles made from it, so every call reuses an
 /// open handle (its caches stay warm) and calls on many threads do not wait for each other.
+///
+/// A store found from a directory ([`GitStore::discover`]) opens the repository through
+/// gix only when a call needs it: until then, a prompt's versions and a release's content
+/// are read from its refs and objects alone (`repo::light`), which is most of what a short
+/// read such as `pulse fetch` costs.
 pub struct GitStore {
-    shared: gix::ThreadSafeRepository,
-    pool: Mutex<Vec<PromptRepo>>,
+    /// The repository opened through gix: at once, or on first need.
+    opened: OnceLock<Opened>,
+    /// How to open it, when it is not open yet.
+    start: Option<PathBuf>,
+    /// Reads that need no gix open, while the repository is not open.
+    light: Option<LightRepo>,
     branch: Option<String>,
     path: PathBuf,
     /// The git directory, where the search cache lives.
     git_dir: PathBuf,
 }
 
+/// The repository opened through gix: its thread-safe form and the pool of handles.
+struct Opened {
+    shared: gix::ThreadSafeRepository,
+    pool: Mutex<Vec<PromptRepo>>,
+}
+
+impl Opened {
+    fn lock_pool(&self) -> std::sync::MutexGuard<'_, Vec<PromptRepo>> {
+        // The pool only holds handles; a panic elsewhere cannot leave it inconsistent.
+        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// A repository handle borrowed from a [`GitStore`]'s pool; it goes back on drop.
 pub struct PooledRepo<'a> {
-    store: &'a GitStore,
+    opened: &'a Opened,
     repo: Option<PromptRepo>,
 }
 
@@ -54,7 +77,7 @@ impl std::ops::Deref for PooledRepo<'_> {
 impl Drop for PooledRepo<'_> {
     fn drop(&mut self) {
         if let Some(repo) = self.repo.take() {
-            self.store.lock_pool().push(repo);
+            self.opened.lock_pool().push(repo);
         }
     }
 }
@@ -65,31 +88,103 @@ impl GitStore {
         Ok(GitStore::from_repo(PromptRepo::open(path)?, branch))
     }
 
+    /// The store over the repository containing `start` (this directory or a parent), as
+    /// [`PromptRepo::discover`] finds it; opened through gix on first need.
+    pub fn discover(start: &Path, branch: Option<String>) -> Result<GitStore> {
+        let Some(light) = LightRepo::discover(start) else {
+            let repo = PromptRepo::discover(start)?;
+            ::log::debug!("opened the repository through gix");
+            return Ok(GitStore::from_repo(repo, branch));
+        };
+        let path = light.workdir().unwrap_or(light.git_dir()).to_path_buf();
+        ::log::debug!(
+            "reading releases from refs and objects; gix opens the repository when needed"
+        );
+        Ok(GitStore {
+            opened: OnceLock::new(),
+            start: Some(start.to_path_buf()),
+            git_dir: light.git_dir().to_path_buf(),
+            light: Some(light),
+            branch,
+            path,
+        })
+    }
+
     /// The store over an already open repository.
     pub fn from_repo(mut repo: PromptRepo, branch: Option<String>) -> GitStore {
         let path = repo.display_path();
         let git_dir = repo.git().common_dir().to_path_buf();
-        GitStore {
+        let opened = Opened {
             shared: repo.take_shared(),
             pool: Mutex::new(vec![repo]),
+        };
+        GitStore {
+            opened: OnceLock::from(opened),
+            start: None,
+            light: None,
             branch,
             path,
             git_dir,
         }
     }
 
-    fn lock_pool(&self) -> std::sync::MutexGuard<'_, Vec<PromptRepo>> {
-        // The pool only holds handles; a panic elsewhere cannot leave it inconsistent.
-        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    /// The repository opened through gix (opened now if it was not).
+    fn opened(&self) -> Result<&Opened> {
+        if let Some(opened) = self.opened.get() {
+            return Ok(opened);
+        }
+        let start = self.start.as_deref().unwrap_or(&self.path);
+        let mut repo = PromptRepo::discover(start)?;
+        ::log::debug!("opened the repository through gix");
+        let opened = Opened {
+            shared: repo.take_shared(),
+            pool: Mutex::new(vec![repo]),
+        };
+        Ok(self.opened.get_or_init(|| opened))
+    }
+
+    /// Where the repository is: its worktree, or the git directory of a bare one.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The reads that need no gix open, while the repository is not open: once it is,
+    /// its handles (and their caches) answer everything.
+    fn light(&self) -> Option<&LightRepo> {
+        self.light.as_ref().filter(|_| self.opened.get().is_none())
     }
 
     /// A handle on the repository, from the pool (or a new one made from the shared form).
-    pub fn repo(&self) -> PooledRepo<'_> {
-        let pooled = self.lock_pool().pop();
-        let repo = pooled.unwrap_or_else(|| PromptRepo::from_thread_safe(&self.shared));
-        PooledRepo {
-            store: self,
+    pub fn repo(&self) -> Result<PooledRepo<'_>> {
+        let opened = self.opened()?;
+        let pooled = opened.lock_pool().pop();
+        let repo = pooled.unwrap_or_else(|| PromptRepo::from_thread_safe(&opened.shared));
+        Ok(PooledRepo {
+            opened,
             repo: Some(repo),
+        })
+    }
+
+    /// The repository's own settings file (`.pulse/config.yaml`): the checked-out file,
+    /// or in a bare repository the one at HEAD. `None` when there is none.
+    pub fn repo_settings(&self) -> Result<Option<crate::config::RepoSettings>> {
+        use crate::config::RepoSettings;
+        use crate::repo::SETTINGS_PATH;
+        let workdir = match self.light() {
+            Some(light) => light.workdir().map(Path::to_path_buf),
+            None => self.repo()?.workdir().map(Path::to_path_buf),
+        };
+        // The checked-out file wins (it is what the user edits); a bare repository uses HEAD's.
+        if let Some(dir) = workdir {
+            return RepoSettings::read_file(&dir.join(SETTINGS_PATH), SETTINGS_PATH);
+        }
+        let repo = self.repo()?;
+        let Ok(head) = repo.git().head_id() else {
+            return Ok(None);
+        };
+        match repo.file_at(head.detach(), SETTINGS_PATH)? {
+            Some(bytes) => RepoSettings::parse(&bytes, SETTINGS_PATH).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -105,7 +200,7 @@ impl GitStore {
         if let Some(sidecars) = commit.and_then(|c| search_cache::branch_facts(&self.git_dir, c)) {
             return Ok(sidecars);
         }
-        let repo = self.repo();
+        let repo = self.repo()?;
         let mut sidecars = BTreeMap::new();
         for entry in repo.prompts_at(commit)? {
             let sidecar = repo.sidecar_of(&entry)?;
@@ -134,7 +229,7 @@ impl GitStore {
                     Some(sidecar) => (sidecar.prompt_meta(), None),
                     None if query.label.is_some() => (
                         PromptMeta::default(),
-                        Some(self.repo().sidecar_at(commit, name)?),
+                        Some(self.repo()?.sidecar_at(commit, name)?),
                     ),
                     None => (PromptMeta::default(), None),
                 };
@@ -172,6 +267,7 @@ impl GitStore {
                 }
             }
         }
+        let shared = &self.opened()?.shared;
         let parts = crate::parallel::try_map(
             reads.len().div_ceil(CHUNK),
             crate::search::jobs_for(self),
@@ -192,7 +288,7 @@ impl GitStore {
                         matcher.content_hits(name, version, content, &mut hits);
                         continue;
                     }
-                    let repo = repo.get_or_insert_with(|| PromptRepo::uncached(&self.shared));
+                    let repo = repo.get_or_insert_with(|| PromptRepo::uncached(shared));
                     let release = repo.read_release(name, version, tag)?;
                     let raw = repo.release_blob(&release)?;
                     let content = super::verified(name, version, raw)?;
@@ -232,7 +328,7 @@ impl Store for GitStore {
 
     fn put(&self, r: &NewRelease) -> Result<Stored> {
         super::refuse_sealed(r, &self.describe())?;
-        let added = self.repo().add(
+        let added = self.repo()?.add(
             self.branch(),
             &AddRequest {
                 name: &r.name,
@@ -293,7 +389,7 @@ impl Store for GitStore {
         };
         match self
             .repo()
-            .import(self.branch(), items, &BTreeMap::new(), &load)
+            .and_then(|repo| repo.import(self.branch(), items, &BTreeMap::new(), &load))
         {
             Ok(_) => releases.iter().map(|_| Ok(Stored::Created)).collect(),
             Err(e) => releases
@@ -304,7 +400,12 @@ impl Store for GitStore {
     }
 
     fn read(&self, name: &Name, version: &Version) -> Result<Unverified> {
-        let repo = self.repo();
+        if let Some(light) = self.light()
+            && let Some(found) = light.read(name, version)?
+        {
+            return Ok(found);
+        }
+        let repo = self.repo()?;
         let release = repo
             .release(name, version)?
             .ok_or_else(|| no_release(name, version))?;
@@ -312,7 +413,7 @@ impl Store for GitStore {
     }
 
     fn read_into(&self, name: &Name, version: &Version, out: &mut dyn Write) -> Result<Recorded> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let release = repo
             .release(name, version)?
             .ok_or_else(|| no_release(name, version))?;
@@ -321,7 +422,7 @@ impl Store for GitStore {
 
     fn list(&self, prefix: &NamePrefix) -> Result<Vec<Name>> {
         Ok(self
-            .repo()
+            .repo()?
             .all_release_refs()?
             .into_keys()
             .filter(|n| n.is_under(prefix))
@@ -329,13 +430,16 @@ impl Store for GitStore {
     }
 
     fn delete(&self, name: &Name, version: &Version) -> Result<()> {
-        self.repo()
+        self.repo()?
             .delete_release(self.branch(), name, version, true)
     }
 
     fn versions(&self, name: &Name) -> Result<Vec<Version>> {
+        if let Some(light) = self.light() {
+            return light.versions(name);
+        }
         let mut v: Vec<Version> = self
-            .repo()
+            .repo()?
             .release_refs(name)?
             .into_iter()
             .map(|(v, _)| v)
@@ -345,7 +449,7 @@ impl Store for GitStore {
     }
 
     fn metadata(&self, name: &Name, version: &Version) -> Result<ReleaseMeta> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let release = repo
             .release(name, version)?
             .ok_or_else(|| no_release(name, version))?;
@@ -353,16 +457,16 @@ impl Store for GitStore {
     }
 
     fn prompt_metadata(&self, name: &Name) -> Result<PromptMeta> {
-        self.repo().prompt_meta(self.branch(), name)
+        self.repo()?.prompt_meta(self.branch(), name)
     }
 
     fn update_metadata(&self, name: &Name, update: &MetadataUpdate) -> Result<PromptMeta> {
-        self.repo()
+        self.repo()?
             .update_prompt_metadata(self.branch(), name, update)
     }
 
     fn labels(&self, name: &Name) -> Result<BTreeMap<Label, Version>> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let branch = repo.branch(self.branch())?;
         let s = repo.sidecar_at(branch.read_commit(), name)?;
         Ok(s.typed_labels())
@@ -376,13 +480,16 @@ impl Store for GitStore {
         target: Option<&Version>,
     ) -> Result<Option<Version>> {
         Ok(self
-            .repo()
+            .repo()?
             .set_label(self.branch(), name, label, expect, target)?
             .from)
     }
 
     fn move_labels(&self, moves: &[super::LabelSet]) -> Vec<Result<Option<Version>>> {
-        match self.repo().set_labels(self.branch(), moves) {
+        match self
+            .repo()
+            .and_then(|repo| repo.set_labels(self.branch(), moves))
+        {
             Ok(outcomes) => outcomes,
             Err(e) => moves
                 .iter()
@@ -392,7 +499,7 @@ impl Store for GitStore {
     }
 
     fn explain_missing(&self, error: crate::Error) -> crate::Error {
-        if self.repo().is_shallow() {
+        if self.repo().is_ok_and(|repo| repo.is_shallow()) {
             error.with_hint("this is a shallow clone, which lacks older commits and tags: run 'git fetch --unshallow --tags'")
         } else {
             error
@@ -400,7 +507,7 @@ impl Store for GitStore {
     }
 
     fn label_history(&self, name: &Name) -> Result<Option<Vec<LabelMove>>> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let branch = repo.branch(self.branch())?;
         repo.label_history(name, &branch).map(Some)
     }
@@ -408,7 +515,7 @@ impl Store for GitStore {
     /// The prompts on the branch (released or not) with their latest release, from one
     /// walk of the branch's tree and one pass over the tags.
     fn summaries(&self, prefix: &NamePrefix) -> Result<Vec<PromptSummary>> {
-        let repo = self.repo();
+        let repo = self.repo()?;
         let branch = repo.branch(self.branch())?;
         let prompts: Vec<_> = repo
             .prompts_at(branch.read_commit())?
@@ -443,7 +550,7 @@ impl Store for GitStore {
         let started = std::time::Instant::now();
         let ms = || started.elapsed().as_secs_f64() * 1e3;
         let matcher = query.matcher()?;
-        let commit = self.repo().branch(self.branch())?.read_commit();
+        let commit = self.repo()?.branch(self.branch())?.read_commit();
         std::thread::scope(|scope| {
             let on_branch = scope.spawn(|| {
                 let sidecars = self.branch_sidecars(commit);
@@ -451,7 +558,7 @@ impl Store for GitStore {
                 sidecars
             });
             let cache = scope.spawn(|| SearchCache::open(&self.git_dir));
-            let refs = self.repo().all_release_refs()?;
+            let refs = self.repo()?.all_release_refs()?;
             log::trace!(
                 "search: read the release refs of {} prompts at {:.3} ms",
                 refs.len(),
@@ -510,7 +617,7 @@ impl Store for GitStore {
     /// Also checks what only a git release has: an annotated tag named `name@version`
     /// with matching trailers, whose commit holds the prompt's path.
     fn verify(&self, only: Option<&Name>) -> Result<Verified> {
-        self.repo().verify(only)
+        self.repo()?.verify(only)
     }
 }
 

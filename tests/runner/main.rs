@@ -23,6 +23,7 @@ mod http_faults;
 mod import_export;
 mod labels;
 mod large;
+mod light_reads;
 mod lint;
 mod openapi;
 mod props;

@@ -37,6 +37,13 @@ const MOVING_VARIABLES: &[&str] = &[
     "GIT_NO_REPLACE_OBJECTS",
 ];
 
+/// Whether git variables that move refs or objects elsewhere are set.
+fn moved_by_environment() -> bool {
+    MOVING_VARIABLES
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
 /// The repository's own configuration file is read only up to this size; a larger one is
 /// left to the full open.
 const CONFIG_LIMIT: u64 = 64 * 1024;
@@ -56,14 +63,29 @@ impl LightRepo {
     /// The repository containing `start` (this directory or a parent), found as
     /// `PromptRepo::discover` finds it, when its releases can be read this way.
     pub(crate) fn discover(start: &Path) -> Option<LightRepo> {
-        if MOVING_VARIABLES
-            .iter()
-            .any(|v| std::env::var_os(v).is_some())
-        {
+        if moved_by_environment() {
             return None;
         }
         let (path, _trust) = gix::discover::upwards(start).ok()?;
         let (git_dir, workdir) = path.into_repository_and_work_tree_directories();
+        Self::at(git_dir, workdir)
+    }
+
+    /// The repository whose worktree is exactly `path` (`path/.git` a directory), as
+    /// `PromptRepo::open` opens it, when its releases can be read this way. Other layouts
+    /// (a bare repository, a `.git` file) are left to the full open.
+    pub(crate) fn open(path: &Path) -> Option<LightRepo> {
+        if moved_by_environment() {
+            return None;
+        }
+        let git_dir = path.join(".git");
+        if !git_dir.is_dir() || gix::discover::is_git(&git_dir).is_err() {
+            return None;
+        }
+        Self::at(git_dir, Some(path.to_path_buf()))
+    }
+
+    fn at(git_dir: PathBuf, workdir: Option<PathBuf>) -> Option<LightRepo> {
         if git_dir.join("commondir").exists() || git_dir.join("reftable").exists() {
             return None;
         }

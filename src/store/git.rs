@@ -36,13 +36,22 @@ pub struct GitStore {
     /// The repository opened through gix: at once, or on first need.
     opened: OnceLock<Opened>,
     /// How to open it, when it is not open yet.
-    start: Option<PathBuf>,
+    reopen: Option<Reopen>,
     /// Reads that need no gix open, while the repository is not open.
     light: Option<LightRepo>,
     branch: Option<String>,
     path: PathBuf,
     /// The git directory, where the search cache lives.
     git_dir: PathBuf,
+}
+
+/// How a store read without gix's open opens the repository when a call needs it: as it
+/// was found.
+enum Reopen {
+    /// The repository containing this directory.
+    Discover(PathBuf),
+    /// The repository at exactly this path.
+    At(PathBuf),
 }
 
 /// The repository opened through gix: its thread-safe form and the pool of handles.
@@ -85,7 +94,18 @@ impl Drop for PooledRepo<'_> {
 impl GitStore {
     /// The store over the repository at `path`, acting on `branch` (or the one checked out).
     pub fn open(path: &Path, branch: Option<String>) -> Result<GitStore> {
-        Ok(GitStore::from_repo(PromptRepo::open(path)?, branch))
+        match LightRepo::open(path) {
+            Some(light) => Ok(GitStore::read_light(
+                light,
+                Reopen::At(path.to_path_buf()),
+                branch,
+            )),
+            None => {
+                let repo = PromptRepo::open(path)?;
+                ::log::debug!("opened the repository through gix");
+                Ok(GitStore::from_repo(repo, branch))
+            }
+        }
     }
 
     /// The store over the repository containing `start` (this directory or a parent), as
@@ -96,18 +116,27 @@ impl GitStore {
             ::log::debug!("opened the repository through gix");
             return Ok(GitStore::from_repo(repo, branch));
         };
+        Ok(GitStore::read_light(
+            light,
+            Reopen::Discover(start.to_path_buf()),
+            branch,
+        ))
+    }
+
+    /// The store over a repository read through `light` until it is opened, as `reopen` says.
+    fn read_light(light: LightRepo, reopen: Reopen, branch: Option<String>) -> GitStore {
         let path = light.workdir().unwrap_or(light.git_dir()).to_path_buf();
         ::log::debug!(
             "reading releases from refs and objects; gix opens the repository when needed"
         );
-        Ok(GitStore {
+        GitStore {
             opened: OnceLock::new(),
-            start: Some(start.to_path_buf()),
+            reopen: Some(reopen),
             git_dir: light.git_dir().to_path_buf(),
             light: Some(light),
             branch,
             path,
-        })
+        }
     }
 
     /// The store over an already open repository.
@@ -120,7 +149,7 @@ impl GitStore {
         };
         GitStore {
             opened: OnceLock::from(opened),
-            start: None,
+            reopen: None,
             light: None,
             branch,
             path,
@@ -133,8 +162,11 @@ impl GitStore {
         if let Some(opened) = self.opened.get() {
             return Ok(opened);
         }
-        let start = self.start.as_deref().unwrap_or(&self.path);
-        let mut repo = PromptRepo::discover(start)?;
+        let mut repo = match &self.reopen {
+            Some(Reopen::Discover(start)) => PromptRepo::discover(start)?,
+            Some(Reopen::At(path)) => PromptRepo::open(path)?,
+            None => PromptRepo::open(&self.path)?,
+        };
         ::log::debug!("opened the repository through gix");
         let opened = Opened {
             shared: repo.take_shared(),

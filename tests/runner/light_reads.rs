@@ -165,3 +165,58 @@ fn damaged_content_fails_its_checksum_either_way() {
         out.stderr_str()
     );
 }
+
+#[test]
+fn a_repository_named_by_path_is_read_the_same_way() {
+    let env = Env::new();
+    env.add("p", "1.0.0", b"one\n");
+    let repo = env.repo.to_str().unwrap().to_owned();
+    let elsewhere = env.path("home");
+    let out = env
+        .cmd_in(
+            &elsewhere,
+            &["--log-level", "debug", "--repo", &repo, "fetch", "p@1.0.0"],
+        )
+        .output()
+        .unwrap()
+        .assert_ok();
+    assert_eq!(out.stdout_str(), "one\n");
+    assert!(
+        !out.stderr_str().contains(FULL_OPEN),
+        "{}",
+        out.stderr_str()
+    );
+    // A bare repository (a clone of it) is opened through gix, and reads the same.
+    let bare = env.path("bare.git");
+    env.git(&["clone", "-q", "--bare", &repo, bare.to_str().unwrap()]);
+    let out = env
+        .cmd_in(
+            &elsewhere,
+            &[
+                "--log-level",
+                "debug",
+                "--repo",
+                bare.to_str().unwrap(),
+                "fetch",
+                "p@1.0.0",
+            ],
+        )
+        .output()
+        .unwrap()
+        .assert_ok();
+    assert_eq!(out.stdout_str(), "one\n");
+    assert!(out.stderr_str().contains(FULL_OPEN), "{}", out.stderr_str());
+    // A path that is not a repository is reported as before.
+    env.cmd_in(
+        &elsewhere,
+        &[
+            "--repo",
+            env.path("nowhere").to_str().unwrap(),
+            "fetch",
+            "p",
+        ],
+    )
+    .output()
+    .unwrap()
+    .assert_code(3);
+}

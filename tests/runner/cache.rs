@@ -75,11 +75,7 @@ fn a_warm_cache_answers_without_the_store() {
         &["--offline", "--store", &url, "fetch", "team/q@1.0.0"],
     )
     .assert_code(6);
-    assert!(
-        out.stderr_str().contains("--offline"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("--offline");
 }
 
 #[test]
@@ -141,7 +137,7 @@ fn a_release_seen_once_is_pinned() {
         all.extend(["--store", &url, "fetch", "team/p@1.0.0"]);
         let out = run(&env, &all).assert_code(5);
         assert!(out.stdout.is_empty());
-        assert!(out.stderr_str().contains("changed"), "{}", out.stderr_str());
+        out.assert_stderr_has("changed");
     }
     run(&env, &["cache", "clear", "--pins"]).assert_ok();
     let out = run(&env, &["--store", &url, "fetch", "team/p@1.0.0"]).assert_ok();

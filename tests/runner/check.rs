@@ -91,9 +91,5 @@ fn a_shallow_checkout_is_told_to_fetch_everything() {
         .output()
         .unwrap()
         .assert_code(1);
-    assert!(
-        out.stderr_str().contains("git fetch --unshallow --tags"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("git fetch --unshallow --tags");
 }

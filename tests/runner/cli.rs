@@ -102,11 +102,7 @@ fn non_utf8_paths_are_handled() {
     std::fs::create_dir_all(&bad).unwrap();
     std::fs::write(bad.join("content.md"), b"x").unwrap();
     let out = env.pulse(&["import", dir.to_str().unwrap()]).assert_code(2);
-    assert!(
-        out.stderr_str().contains("not UTF-8"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("not UTF-8");
     let missing = env
         .root
         .path()

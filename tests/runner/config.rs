@@ -48,16 +48,12 @@ fn bad_configuration_is_reported_precisely() {
     let out = env
         .pulse(&["--config", file.to_str().unwrap(), "config"])
         .assert_code(2);
-    assert!(out.stderr_str().contains("line 2"), "{}", out.stderr_str());
+    out.assert_stderr_has("line 2");
     std::fs::write(&file, "colour: blue\nlog_level: info\n").unwrap();
     let out = env
         .pulse(&["--config", file.to_str().unwrap(), "config"])
         .assert_ok();
-    assert!(
-        out.stderr_str().contains("unknown key 'colour' is ignored"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("unknown key 'colour' is ignored");
     let out = env
         .pulse(&["--config", file.to_str().unwrap(), "--quiet", "config"])
         .assert_ok();
@@ -73,11 +69,7 @@ fn bad_configuration_is_reported_precisely() {
     let out = env
         .pulse(&["--config", file.to_str().unwrap(), "config"])
         .assert_code(2);
-    assert!(
-        out.stderr_str().contains("PULSE_TEST_UNSET_VAR"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("PULSE_TEST_UNSET_VAR");
     let mut cmd = env.cmd(&["config"]);
     cmd.env("PULSE_CACHE_TTL", "soon");
     cmd.output().unwrap().assert_code(2);

@@ -203,11 +203,7 @@ fn links_fifos_and_paths_outside_the_project_are_refused() {
     // A symlink where a file goes: never written through.
     std::os::unix::fs::symlink(&outside, app.join("CLAUDE.md")).unwrap();
     let out = run(&env, &app, &["install", "--force"]).assert_code(4);
-    assert!(
-        out.stderr_str().contains("symbolic link"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("symbolic link");
     assert_eq!(std::fs::read(&outside).unwrap(), b"precious\n");
     std::fs::remove_file(app.join("CLAUDE.md")).unwrap();
     // A symlinked directory on the way: the same.
@@ -299,16 +295,8 @@ fn manifest_errors_name_the_line_and_unknown_keys_warn() {
     )
     .unwrap();
     let out = run(&env, &app, &["install"]).assert_ok();
-    assert!(
-        out.stderr_str().contains("line 2: unknown key 'mirror'"),
-        "{}",
-        out.stderr_str()
-    );
-    assert!(
-        out.stderr_str().contains("line 6: unknown key 'colour'"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("line 2: unknown key 'mirror'");
+    out.assert_stderr_has("line 6: unknown key 'colour'");
     // --manifest names pulse.yaml or its directory, nothing else.
     run(
         &env,
@@ -334,11 +322,7 @@ fn manifest_errors_name_the_line_and_unknown_keys_warn() {
     let empty = env.path("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let out = run(&env, &empty, &["status"]).assert_code(3);
-    assert!(
-        out.stderr_str().contains("no pulse.yaml"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("no pulse.yaml");
 }
 
 #[test]
@@ -378,11 +362,7 @@ fn locked_installs_exactly_the_lock_and_fails_when_the_manifest_disagrees() {
     std::fs::write(app.join("pulse.lock"), forged).unwrap();
     std::fs::remove_file(app.join("CLAUDE.md")).unwrap();
     let out = run(&env, &app, &["install", "--locked"]).assert_code(5);
-    assert!(
-        out.stderr_str().contains("is not what pulse.lock records"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("is not what pulse.lock records");
     assert!(!app.join("CLAUDE.md").exists());
     // A lock that is not one: exit 5, saying how to recover.
     std::fs::write(app.join("pulse.lock"), "lock_version: 1\nprompts: {{{\n").unwrap();

@@ -84,7 +84,7 @@ fn a_lock_held_by_a_live_git_is_not_stolen() {
     let out = env
         .pulse_stdin(&["add", "p", "--version", "1.1.0"], b"two")
         .assert_code(4);
-    assert!(out.stderr_str().contains(".lock"), "{}", out.stderr_str());
+    out.assert_stderr_has(".lock");
     assert!(lock.exists());
     assert_eq!(env.refs(), refs);
 }

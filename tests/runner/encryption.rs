@@ -127,12 +127,8 @@ fn a_directory_store_holds_only_ciphertext_and_reads_back_with_an_identity() {
     let out = env
         .pulse(&["--store", store_s, "fetch", "p@1.0.0"])
         .assert_code(6);
-    assert!(out.stderr_str().contains("p@1.0.0"), "{}", out.stderr_str());
-    assert!(
-        out.stderr_str().contains("PULSE_AGE_IDENTITY"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("p@1.0.0");
+    out.assert_stderr_has("PULSE_AGE_IDENTITY");
     assert!(out.stdout.is_empty());
     let shown = env
         .pulse(&["--store", store_s, "show", "p@1.0.0", "--format", "json"])
@@ -174,11 +170,7 @@ fn a_directory_store_holds_only_ciphertext_and_reads_back_with_an_identity() {
         &["--store", store_s, "fetch", "p@1.0.0"],
     )
     .assert_code(6);
-    assert!(
-        out.stderr_str().contains("other recipients"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("other recipients");
 
     // Syncing again writes nothing: whether a release is there is decided by the
     // plaintext checksum, never by ciphertext (which differs at every encryption).
@@ -229,11 +221,7 @@ fn sync_moves_releases_between_encrypted_and_plain_stores_and_to_new_recipients(
     // Encrypted to plain: the releases are decrypted (with the identity) and written in
     // the clear; without the identity nothing is copied (exit 6).
     let out = env.pulse(&["sync", &a, &b, "--no-encrypt"]).assert_code(6);
-    assert!(
-        out.stderr_str().contains("identity"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("identity");
     with_identity(&env, id1, &["sync", &a, &b, "--no-encrypt"]).assert_ok();
     assert_eq!(
         std::fs::read(env.path("b/p/1.0.0/content.md")).unwrap(),
@@ -303,11 +291,7 @@ fn sync_moves_releases_between_encrypted_and_plain_stores_and_to_new_recipients(
     let out = env
         .pulse(&["sync", &b, back.to_str().unwrap(), "--recipient", &pub2])
         .assert_code(2);
-    assert!(
-        out.stderr_str().contains("in the clear"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("in the clear");
     // --no-encrypt and --recipient say opposite things.
     env.pulse(&["sync", &a, &b, "--no-encrypt", "--recipient", &pub2])
         .assert_code(2);
@@ -483,7 +467,7 @@ fn broken_or_hostile_encryption_is_refused_with_its_exit_code() {
     let meta = std::fs::read_to_string(&meta_file).unwrap();
     std::fs::write(&meta_file, meta.replace("\"age\"", "\"rot13\"")).unwrap();
     let out = fetch("p@1.1.0").assert_code(5);
-    assert!(out.stderr_str().contains("rot13"), "{}", out.stderr_str());
+    out.assert_stderr_has("rot13");
 
     // Bad settings are usage errors, said before anything is written.
     let fresh = env.path("fresh");
@@ -530,7 +514,7 @@ fn broken_or_hostile_encryption_is_refused_with_its_exit_code() {
             env.path("nowhere").to_str().unwrap(),
         ])
         .assert_code(3);
-    assert!(out.stderr_str().contains("nowhere"), "{}", out.stderr_str());
+    out.assert_stderr_has("nowhere");
     assert!(!fresh.exists());
 
     // An identity that is not one: a clear error that never echoes the file's lines.
@@ -543,11 +527,7 @@ fn broken_or_hostile_encryption_is_refused_with_its_exit_code() {
         &["--store", store_s, "fetch", "p@1.0.0"],
     )
     .assert_code(2);
-    assert!(
-        out.stderr_str().contains("not an age identity file"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("not an age identity file");
     assert!(
         !out.stderr_str().contains("NOT-REALLY"),
         "{}",
@@ -568,11 +548,7 @@ fn broken_or_hostile_encryption_is_refused_with_its_exit_code() {
         &["--store", store_s, "fetch", "p@1.0.0"],
     )
     .assert_code(2);
-    assert!(
-        out.stderr_str().contains("not a regular file"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("not a regular file");
     // An identity file missing: exit 6, naming it.
     let out = with_identity(
         &env,
@@ -580,11 +556,7 @@ fn broken_or_hostile_encryption_is_refused_with_its_exit_code() {
         &["--store", store_s, "fetch", "p@1.0.0"],
     )
     .assert_code(6);
-    assert!(
-        out.stderr_str().contains("missing.txt"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("missing.txt");
 }
 
 #[test]
@@ -650,10 +622,6 @@ fn a_registry_refuses_encrypted_uploads_it_cannot_keep_or_that_are_not_age_files
         .output()
         .unwrap();
     let out = out.assert_code(2);
-    assert!(
-        out.stderr_str().contains("in the clear"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("in the clear");
     env.pulse(&["fetch", "q@1.0.0"]).assert_code(3);
 }

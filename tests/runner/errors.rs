@@ -100,11 +100,7 @@ fn older_versions_need_allow_older() {
     let out = env
         .pulse_stdin(&["add", "p", "--version", "1.5.0"], b"old")
         .assert_code(4);
-    assert!(
-        out.stderr_str().contains("--allow-older"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("--allow-older");
     env.pulse_stdin(&["add", "p", "--version", "1.5.0", "--allow-older"], b"old")
         .assert_ok();
     // The back-port does not change what latest means.
@@ -119,20 +115,12 @@ fn writing_needs_an_initialised_repository_and_an_identity() {
     let out = env
         .pulse_stdin(&["add", "p", "--version", "1.0.0"], b"x")
         .assert_code(3);
-    assert!(
-        out.stderr_str().contains("pulse init"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("pulse init");
     let mut cmd = env.cmd(&["init"]);
     cmd.env_remove("GIT_COMMITTER_NAME")
         .env_remove("GIT_COMMITTER_EMAIL");
     let out = cmd.output().unwrap().assert_code(2);
-    assert!(
-        out.stderr_str().contains("user.name"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("user.name");
 }
 
 #[test]
@@ -220,9 +208,5 @@ fn a_shallow_clone_without_its_tags_says_what_to_run() {
         .output()
         .unwrap()
         .assert_code(3);
-    assert!(
-        out.stderr_str().contains("git fetch --unshallow --tags"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("git fetch --unshallow --tags");
 }

@@ -68,11 +68,7 @@ fn a_bump_past_the_largest_version_is_refused() {
         let out = env
             .pulse_stdin(&["add", "p", "--bump", bump], b"y")
             .assert_code(2);
-        assert!(
-            out.stderr_str().contains("overflow"),
-            "{}",
-            out.stderr_str()
-        );
+        out.assert_stderr_has("overflow");
         assert_eq!(env.refs(), refs);
     }
 }
@@ -267,20 +263,12 @@ fn log_levels_and_json_diagnostics_do_something() {
     let debug = env
         .pulse(&["--log-level", "debug", "fetch", "p"])
         .assert_ok();
-    assert!(
-        debug.stderr_str().contains("debug: opened the repository"),
-        "{}",
-        debug.stderr_str()
-    );
+    debug.assert_stderr_has("debug: opened the repository");
     assert!(!debug.stderr_str().contains("trace:"));
     let trace = env
         .pulse(&["--log-level", "trace", "fetch", "p"])
         .assert_ok();
-    assert!(
-        trace.stderr_str().contains("trace: "),
-        "{}",
-        trace.stderr_str()
-    );
+    trace.assert_stderr_has("trace: ");
     // info (the default) shows notes; warn hides them.
     let note = env.pulse_stdin(&["add", "p", "--version", "1.0.0"], b"x");
     assert!(note.stderr_str().contains("note: "));
@@ -318,11 +306,7 @@ fn log_levels_and_json_diagnostics_do_something() {
     // A value pulse does not know is refused with a message, never silently accepted.
     std::fs::write(&config, "log_format: xml\n").unwrap();
     let out = env.pulse(&["fetch", "p"]).assert_code(2);
-    assert!(
-        out.stderr_str().contains("log_format"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("log_format");
 }
 
 #[test]
@@ -333,16 +317,8 @@ fn quiet_silences_every_note_and_warning() {
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, "fancy: 1\n").unwrap();
     let loud = env.pulse_stdin(&["add", "p", "--version", "1.0.0"], b"x");
-    assert!(
-        loud.stderr_str().contains("warning: "),
-        "{}",
-        loud.stderr_str()
-    );
-    assert!(
-        loud.stderr_str().contains("note: "),
-        "{}",
-        loud.stderr_str()
-    );
+    loud.assert_stderr_has("warning: ");
+    loud.assert_stderr_has("note: ");
     for args in [
         vec!["--quiet", "add", "p", "--version", "1.0.0"],
         vec!["-q", "fetch", "p"],
@@ -372,15 +348,7 @@ fn label_errors_get_label_hints() {
         assert!(!err.contains("names are"), "{label:?}: {err}");
     }
     let out = env.pulse(&["fetch", "p@staging"]).assert_code(3);
-    assert!(
-        out.stderr_str().contains("'pulse label list p'"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("'pulse label list p'");
     let out = env.pulse(&["label", "rm", "p", "staging"]).assert_code(3);
-    assert!(
-        out.stderr_str().contains("'pulse label list p'"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("'pulse label list p'");
 }

@@ -255,7 +255,7 @@ fn expect_code(env: &Env, url: &str, code: i32) {
     let cwd = env.root.path();
     let out = env.cmd_in(cwd, &["clone", url, "dst"]).output().unwrap();
     let out = out.assert_code(code);
-    assert!(out.stderr_str().contains("hint: "), "{}", out.stderr_str());
+    out.assert_stderr_has("hint: ");
     assert!(!cwd.join("dst").exists(), "clone {url} left a directory");
     for spec in ["p@1.0.0", "p", "p@^1"] {
         let out = env
@@ -270,7 +270,7 @@ fn expect_code(env: &Env, url: &str, code: i32) {
     env.git(&["remote", "set-url", "origin", url]);
     for cmd in ["pull", "push"] {
         let out = env.pulse(&[cmd]).assert_code(code);
-        assert!(out.stderr_str().contains("origin"), "{}", out.stderr_str());
+        out.assert_stderr_has("origin");
     }
 }
 
@@ -334,11 +334,7 @@ fn a_cached_remote_that_is_gone_is_believed_and_one_that_is_down_is_served_stale
     drop(daemon);
     let out = from("p@^1", &url).assert_ok();
     assert_eq!(out.stdout_str(), "first\n");
-    assert!(
-        out.stderr_str().contains("warning:"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("warning:");
     // A path remote that was deleted answers "no such repository": that is believed.
     let moved = env.path("moved.git");
     let plain = moved.to_str().unwrap();
@@ -350,7 +346,7 @@ fn a_cached_remote_that_is_gone_is_believed_and_one_that_is_down_is_served_stale
     std::fs::remove_dir_all(&moved).unwrap();
     let out = from("p", plain).assert_code(3);
     assert!(out.stdout.is_empty());
-    assert!(out.stderr_str().contains(plain), "{}", out.stderr_str());
+    out.assert_stderr_has(plain);
     // An exact release already in the cache needs no remote at all.
     assert_eq!(from("p@1.0.0", plain).assert_ok().stdout_str(), "first\n");
 }

@@ -101,11 +101,7 @@ fn an_answer_cut_off_half_way_is_unavailable_and_never_printed() {
     let (env, liar) = served();
     let out = fetch(&env, &liar.url("cut")).assert_code(6);
     assert!(out.stdout.is_empty(), "printed {} bytes", out.stdout.len());
-    assert!(
-        out.stderr_str().contains(&liar.url("cut")),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has(&liar.url("cut"));
 }
 
 #[test]
@@ -131,11 +127,7 @@ fn a_server_slower_than_the_timeout_is_unavailable() {
     let (env, liar) = served();
     let out = fetch(&env, &liar.url("slow")).assert_code(6);
     assert!(out.stdout.is_empty());
-    assert!(
-        out.stderr_str().contains("no answer in time"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("no answer in time");
 }
 
 #[test]
@@ -157,11 +149,7 @@ fn what_the_server_does_not_have_is_not_found() {
             "1.0.0",
         ])
         .assert_code(2);
-    assert!(
-        out.stderr_str().contains("read-only"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("read-only");
     assert_eq!(
         requests(&env, "/ok/team/p/labels.json"),
         2,
@@ -188,7 +176,7 @@ fn a_failing_server_is_answered_from_the_cache_with_a_warning() {
     assert!(err.contains("warning:") && err.contains(&url), "{err}");
     // What the cache never held cannot be answered: exit 6 naming the store.
     let out = fetch("team/q@1.0.0").assert_code(6);
-    assert!(out.stderr_str().contains(&url), "{}", out.stderr_str());
+    out.assert_stderr_has(&url);
     // --refresh asks the server, which fails.
     env.pulse(&["--refresh", "--store", &url, "fetch", "team/p@production"])
         .assert_code(6);

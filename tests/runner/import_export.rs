@@ -146,11 +146,7 @@ fn import_leaves_conflicts_alone_and_refuses_bad_layouts_before_writing() {
     write("c/1.0.0/content.md", b"fine");
     // A conflict is listed and left alone; the rest is imported (as sync does).
     let out = env.pulse(&["import", dir.to_str().unwrap()]).assert_code(4);
-    assert!(
-        out.stderr_str().contains("'a@1.0.0'"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("'a@1.0.0'");
     assert_eq!(
         env.pulse(&["fetch", "a@1.0.0"]).assert_ok().stdout,
         b"original"

@@ -74,7 +74,7 @@ fn fetch_reads_loose_and_packed_releases_without_a_full_open() {
     assert_read_light(&env, "team/p@1.1.0", "one point one\n");
     // What is not there is still reported as before (through the full open).
     let out = debug_fetch(&env, "team/p@9.9.9").assert_code(3);
-    assert!(out.stderr_str().contains("9.9.9"), "{}", out.stderr_str());
+    out.assert_stderr_has("9.9.9");
     env.pulse(&["versions", "team/p"]).assert_ok();
 }
 
@@ -102,7 +102,7 @@ fn replaced_objects_are_seen_as_gix_sees_them() {
     let other = write_object(&env, "blob", b"swapped\n");
     env.git(&["replace", blob.trim(), &other]);
     let out = debug_fetch(&env, "p@1.0.0").assert_code(5);
-    assert!(out.stderr_str().contains(FULL_OPEN), "{}", out.stderr_str());
+    out.assert_stderr_has(FULL_OPEN);
     assert_eq!(out.stdout_str(), "");
     // Without the replacement, the release reads again, without a full open.
     env.git(&["replace", "-d", blob.trim()]);
@@ -124,7 +124,7 @@ fn unusual_repositories_are_read_through_gix() {
         .unwrap()
         .assert_ok();
     assert_eq!(out.stdout_str(), "one\n");
-    assert!(out.stderr_str().contains(FULL_OPEN), "{}", out.stderr_str());
+    out.assert_stderr_has(FULL_OPEN);
     // The repository's configuration includes another file.
     std::fs::write(env.path("extra.config"), "[core]\n\tabbrev = 12\n").unwrap();
     env.git(&[
@@ -142,7 +142,7 @@ fn unusual_repositories_are_read_through_gix() {
         .output()
         .unwrap()
         .assert_ok();
-    assert!(out.stderr_str().contains(FULL_OPEN), "{}", out.stderr_str());
+    out.assert_stderr_has(FULL_OPEN);
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn a_repository_named_by_path_is_read_the_same_way() {
         .unwrap()
         .assert_ok();
     assert_eq!(out.stdout_str(), "one\n");
-    assert!(out.stderr_str().contains(FULL_OPEN), "{}", out.stderr_str());
+    out.assert_stderr_has(FULL_OPEN);
     // A path that is not a repository is reported as before.
     env.cmd_in(
         &elsewhere,

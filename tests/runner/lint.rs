@@ -61,11 +61,7 @@ prompts/team/trojan.md:2:27: bidi-control: U+2069 POP DIRECTIONAL ISOLATE: text 
 prompts/team/trojan.md:2:29: bidi-control: U+2066 LEFT-TO-RIGHT ISOLATE: text may display in another order than it is read (Trojan Source, CVE-2021-42574)\n\
 5 prompts checked, 7 findings (6 errors)\n"
     );
-    assert!(
-        out.stderr_str().contains("6 lint errors"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("6 lint errors");
     // One prompt by name.
     let out = env.pulse(&["lint", "team/hidden"]).assert_code(1);
     assert_eq!(
@@ -208,20 +204,12 @@ fn exit_codes() {
     env.add("a", "1.0.0", b"fine\n");
     env.pulse(&["lint", "a"]).assert_ok();
     let out = env.pulse(&["lint", "missing"]).assert_code(3);
-    assert!(
-        out.stderr_str().contains("'missing'"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("'missing'");
     env.pulse(&["lint", "Not/A Name"]).assert_code(2);
     env.pulse(&["lint", "--nope"]).assert_code(2);
     // Only lint and check speak SARIF; every other command refuses it before it acts.
     let out = env.pulse(&["--format", "sarif", "list"]).assert_code(2);
-    assert!(
-        out.stderr_str().contains("--format sarif"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("--format sarif");
     env.pulse_stdin(
         &["--format", "sarif", "add", "b", "--version", "1.0.0"],
         b"x",

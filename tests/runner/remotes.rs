@@ -162,11 +162,7 @@ fn two_people_releasing_at_once_both_land() {
     team.run(team.alice(), &["push"]).assert_ok();
     // Bob's push is refused: the remote moved on.
     let out = team.run(&bob, &["push"]).assert_code(4);
-    assert!(
-        out.stderr_str().contains("pulse pull"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("pulse pull");
     let out = team.run(&bob, &["pull"]).assert_ok();
     assert!(
         out.stdout_str().starts_with("main: merged; 2 new releases"),
@@ -256,11 +252,7 @@ fn the_same_label_moved_differently_is_a_conflict() {
         .assert_ok();
     let head = team.env.git_in(&bob, &["rev-parse", "HEAD"]);
     let out = team.run(&bob, &["pull"]).assert_code(4);
-    assert!(
-        out.stderr_str().contains("prompts/reviewer.yaml"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("prompts/reviewer.yaml");
     assert_eq!(team.env.git_in(&bob, &["rev-parse", "HEAD"]), head);
 }
 
@@ -269,7 +261,7 @@ fn unreachable_and_missing_remotes() {
     let env = Env::new();
     env.git(&["remote", "add", "origin", "git://127.0.0.1:1/nothing.git"]);
     let out = env.pulse(&["push"]).assert_code(6);
-    assert!(out.stderr_str().contains("origin"), "{}", out.stderr_str());
+    out.assert_stderr_has("origin");
     env.pulse(&["pull", "nowhere"]).assert_code(2);
     let fresh = Env::new();
     fresh.pulse(&["pull"]).assert_code(2);
@@ -350,17 +342,9 @@ fn fetch_from_a_remote_without_a_clone_online_and_offline() {
     );
     let out = from(&["reviewer@^1"]).assert_ok();
     assert_eq!(out.stdout_str(), "Newer.\n");
-    assert!(
-        out.stderr_str().contains("answering from the cache"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("answering from the cache");
     let out = from(&["reviewer@2.0.0"]).assert_code(6);
-    assert!(
-        out.stderr_str().contains("cannot be reached"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("cannot be reached");
     // A remote never cached and unreachable: exit 6.
     let out = team
         .env

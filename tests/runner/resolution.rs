@@ -55,11 +55,7 @@ fn not_found_cases_exit_3_with_a_hint() {
     let env = Env::new();
     env.add("p", "1.0.0", b"x");
     let out = env.pulse(&["fetch", "p@^2"]).assert_code(3);
-    assert!(
-        out.stderr_str().contains("no release matching '^2'"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("no release matching '^2'");
     assert!(out.stderr_str().contains("hint: 'pulse versions p'"));
     env.pulse(&["fetch", "p@1.2.3"]).assert_code(3);
     env.pulse(&["fetch", "nobody"]).assert_code(3);
@@ -75,11 +71,7 @@ fn not_found_cases_exit_3_with_a_hint() {
     let out = env
         .pulse(&["--repo", env.path("missing").to_str().unwrap(), "list"])
         .assert_code(3);
-    assert!(
-        out.stderr_str().contains("does not exist"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("does not exist");
 }
 
 #[test]

@@ -107,11 +107,7 @@ fn s3s_fs_checks_signatures() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(
-        out.stderr_str().contains("SignatureDoesNotMatch"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("SignatureDoesNotMatch");
 }
 
 /// What one put did, as the client saw it.

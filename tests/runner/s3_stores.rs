@@ -188,11 +188,7 @@ fn misconfigured_s3_says_what_is_wrong_with_its_exit_code() {
     let out = env
         .pulse(&["--store", "s3://prompts", "list"])
         .assert_code(2);
-    assert!(
-        out.stderr_str().contains("credentials"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("credentials");
     configure(&env, &server, "");
     // A malformed address, an unknown setting.
     env.pulse(&["--store", "s3://", "list"]).assert_code(2);
@@ -201,11 +197,7 @@ fn misconfigured_s3_says_what_is_wrong_with_its_exit_code() {
     let out = env
         .pulse(&["--store", "s3://no-such-bucket", "list"])
         .assert_code(3);
-    assert!(
-        out.stderr_str().contains("no-such-bucket"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("no-such-bucket");
     // Wrong credentials: unavailable (permission denied).
     configure(&env, &server, "");
     let config = env.path("config/progress-pulse/config.yaml");
@@ -219,7 +211,7 @@ fn misconfigured_s3_says_what_is_wrong_with_its_exit_code() {
     let out = env
         .pulse(&["--store", "s3://prompts", "list"])
         .assert_code(2);
-    assert!(out.stderr_str().contains("colour"), "{}", out.stderr_str());
+    out.assert_stderr_has("colour");
     // A server that is gone: unavailable, and nothing written.
     configure(&env, &server, "");
     let endpoint = server.endpoint();
@@ -227,7 +219,7 @@ fn misconfigured_s3_says_what_is_wrong_with_its_exit_code() {
     let out = env
         .pulse(&["sync", env.repo.to_str().unwrap(), "s3://prompts"])
         .assert_code(6);
-    assert!(out.stderr_str().contains(&endpoint), "{}", out.stderr_str());
+    out.assert_stderr_has(&endpoint);
 }
 
 #[test]

@@ -328,11 +328,7 @@ fn exit_codes_are_greps() {
     // Without --regex, a pattern is found as written.
     env.pulse(&["search", "("]).assert_code(1);
     let out = env.pulse(&["search", "-E", "("]).assert_code(2);
-    assert!(
-        out.stderr_str().contains("not a valid regular expression"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("not a valid regular expression");
 }
 
 #[test]
@@ -366,11 +362,7 @@ fn a_corrupt_release_is_an_integrity_failure() {
     let out = env
         .pulse(&["--store", dir.to_str().unwrap(), "search", "refund"])
         .assert_code(5);
-    assert!(
-        out.stderr_str().contains("team/a@1.0.0"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("team/a@1.0.0");
 }
 
 #[test]

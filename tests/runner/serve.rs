@@ -1018,11 +1018,7 @@ fn the_token_command_shows_a_secret_once_and_keeps_only_its_hash() {
     ])
     .assert_code(2);
     let out = run(&["token", "revoke", "nobody", "--tokens", f]).assert_code(3);
-    assert!(
-        out.stderr_str().contains("pulse token list"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("pulse token list");
     run(&["token", "revoke", id, "--tokens", f]).assert_ok();
     run(&["token", "revoke", "reader", "--tokens", f]).assert_ok();
     let empty = run(&["token", "list", "--tokens", f, "--format", "json"]).assert_ok();
@@ -1045,11 +1041,7 @@ fn the_token_command_shows_a_secret_once_and_keeps_only_its_hash() {
     ])
     .assert_code(5);
     assert!(out.stdout.is_empty());
-    assert!(
-        out.stderr_str().contains("tokens file"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("tokens file");
 }
 
 #[test]
@@ -1490,11 +1482,7 @@ fn serve_refuses_an_address_in_use_and_says_what_to_do() {
         "{}",
         out.stderr_str()
     );
-    assert!(
-        out.stderr_str().contains("--listen"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("--listen");
     env.cmd_in(env.root.path(), &["serve", "--listen", "localhost"])
         .output()
         .unwrap()
@@ -1584,11 +1572,7 @@ fn the_http_store_takes_its_token_from_pulse_token_or_the_configuration() {
     };
     // No token: the registry refuses (401), which is exit 6 with the way out.
     let out = fetch(&[]).assert_code(6);
-    assert!(
-        out.stderr_str().contains("PULSE_TOKEN"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("PULSE_TOKEN");
     // PULSE_TOKEN.
     let out = fetch(&[("PULSE_TOKEN", &token)]).assert_ok();
     assert_eq!(out.stdout, b"hello\n");

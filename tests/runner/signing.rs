@@ -132,11 +132,7 @@ fn signing_that_cannot_be_set_up_releases_nothing() {
     let out = env
         .pulse_stdin(&["add", "p", "--version", "1.0.0", "--sign"], b"one\n")
         .assert_code(2);
-    assert!(
-        out.stderr_str().contains("user.signingKey"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("user.signingKey");
     assert_eq!(env.git(&["tag", "-l"]), "");
     // A key that does not exist: the signing program fails, and nothing is released.
     env.git(&[
@@ -238,11 +234,7 @@ fn a_label_for_signed_releases_only_refuses_an_unsigned_one() {
     let out = env
         .pulse(&["label", "set", "p", "production", "1.1.0"])
         .assert_code(5);
-    assert!(
-        out.stderr_str().contains("p@1.1.0 is not signed"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("p@1.1.0 is not signed");
     assert_eq!(
         env.pulse(&["fetch", "p@production"]).assert_ok().stdout,
         b"one\n",

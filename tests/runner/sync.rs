@@ -249,11 +249,7 @@ fn a_release_the_destination_has_with_other_content_is_a_conflict() {
     let conflicts = report["conflicts"].as_array().unwrap();
     assert_eq!(conflicts.len(), 1, "{report}");
     assert_eq!(conflicts[0]["version"], "1.0.0");
-    assert!(
-        out.stderr_str().contains("left alone"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("left alone");
     // Nothing was overwritten; everything else was copied.
     assert_eq!(
         std::fs::read(dir.join("team/p/1.0.0/content.md")).unwrap(),
@@ -380,11 +376,7 @@ fn bad_addresses_and_missing_stores_have_their_exit_codes() {
             env.path("dst").to_str().unwrap(),
         ])
         .assert_code(3);
-    assert!(
-        out.stderr_str().contains("nothing-here"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("nothing-here");
     env.pulse(&["--store", missing.to_str().unwrap(), "list"])
         .assert_code(3);
     env.pulse(&["--store", missing.to_str().unwrap(), "fetch", "q"])
@@ -496,7 +488,7 @@ fn fetch_from_a_directory_store_pins_what_it_read() {
     };
     std::fs::write(release.join("metadata.json"), changed).unwrap();
     let out = fetch("q@0.1.0").assert_code(5);
-    assert!(out.stderr_str().contains("changed"), "{}", out.stderr_str());
+    out.assert_stderr_has("changed");
     assert!(out.stdout.is_empty());
 }
 
@@ -621,22 +613,14 @@ fn a_directory_store_says_what_it_allows_and_which_format_it_is() {
     let out = env
         .pulse(&["--store", dst, "delete", "team/p@1.2.0"])
         .assert_code(4);
-    assert!(
-        out.stderr_str().contains("does not allow deleting"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("does not allow deleting");
     assert!(dir.join("team/p/1.2.0/content.md").exists());
     // A layout newer than this pulse reads is refused, not guessed at.
     std::fs::write(dir.join("_pulse.json"), br#"{"format": 99}"#).unwrap();
     let out = env
         .pulse(&["--store", dst, "label", "set", "q", "x", "0.1.0"])
         .assert_code(2);
-    assert!(
-        out.stderr_str().contains("format 99"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("format 99");
 }
 
 #[test]

@@ -35,11 +35,7 @@ fn an_uncommitted_edit_is_never_overwritten() {
     let out = env
         .pulse_stdin(&["add", "a", "--version", "1.1.0"], b"other")
         .assert_code(4);
-    assert!(
-        out.stderr_str().contains("uncommitted changes"),
-        "{}",
-        out.stderr_str()
-    );
+    out.assert_stderr_has("uncommitted changes");
     assert_eq!(
         std::fs::read(env.repo.join("prompts/a.md")).unwrap(),
         b"my local edit"

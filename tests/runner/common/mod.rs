@@ -190,6 +190,9 @@ pub trait OutputExt {
     fn stderr_str(&self) -> String;
     /// stdout parsed as JSON (`--format json`, `--format sarif`).
     fn stdout_json(&self) -> serde_json::Value;
+    /// Assert that stderr contains `needle` (printing stderr when it does not).
+    #[track_caller]
+    fn assert_stderr_has(&self, needle: &str) -> &Self;
 }
 
 impl OutputExt for Output {
@@ -226,6 +229,16 @@ impl OutputExt for Output {
     fn stdout_json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", self.stdout_str()))
+    }
+
+    #[track_caller]
+    fn assert_stderr_has(&self, needle: &str) -> &Self {
+        let stderr = self.stderr_str();
+        assert!(
+            stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{stderr}"
+        );
+        self
     }
 }
 

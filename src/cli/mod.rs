@@ -17,7 +17,6 @@ use clap::{Parser, ValueEnum};
 use crate::config::{self, Settings};
 use crate::error::{Error, Hint, Result};
 use crate::name::Name;
-
 use crate::selector::Selector;
 use crate::store::cache::{CacheMode, CacheOptions};
 use crate::store::{GitStore, OpenOptions, Store, StoreKind};

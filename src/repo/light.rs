@@ -55,8 +55,30 @@ pub(crate) struct LightRepo {
     refs: gix::RefStore,
     /// `objects/` of the repository.
     objects: PathBuf,
-    /// The pack indexes in `objects/pack`, listed on first need.
-    indexes: std::sync::OnceLock<Vec<PathBuf>>,
+    /// The packs in `objects/pack`, listed on first need.
+    packs: std::sync::OnceLock<Vec<Pack>>,
+}
+
+/// A pack: its index, and its data, mapped on first need and then kept (a release read
+/// finds its tag and its blob, usually in the same pack).
+struct Pack {
+    index: PathBuf,
+    data: std::sync::OnceLock<Option<gix::odb::pack::data::File>>,
+}
+
+impl Pack {
+    /// The pack's data, or `None` when it cannot be mapped.
+    fn data(&self) -> Option<&gix::odb::pack::data::File> {
+        self.data
+            .get_or_init(|| {
+                gix::odb::pack::data::File::at(
+                    self.index.with_extension("pack"),
+                    gix::hash::Kind::Sha1,
+                )
+                .ok()
+            })
+            .as_ref()
+    }
 }
 
 impl LightRepo {
@@ -107,7 +129,7 @@ impl LightRepo {
             workdir,
             refs,
             objects,
-            indexes: std::sync::OnceLock::new(),
+            packs: std::sync::OnceLock::new(),
         })
     }
 
@@ -171,9 +193,9 @@ impl LightRepo {
     /// The object `id`: its kind, with its bytes in `out`. `None` when it is not here or
     /// cannot be read this way; the full open then reads it, or says what is wrong.
     fn find(&self, id: &gix::oid, out: &mut Vec<u8>) -> Option<gix::object::Kind> {
-        for index in self.indexes() {
-            match offset_in_index(index, id) {
-                Ok(Some(offset)) => return read_packed(index, offset, out),
+        for pack in self.packs() {
+            match offset_in_index(&pack.index, id) {
+                Ok(Some(offset)) => return read_packed(pack, offset, out),
                 Ok(None) => continue,
                 Err(_) => return None,
             }
@@ -182,36 +204,39 @@ impl LightRepo {
         loose.try_find(id, out).ok().flatten().map(|data| data.kind)
     }
 
-    /// The `.idx` files in `objects/pack`.
-    fn indexes(&self) -> &[PathBuf] {
-        self.indexes.get_or_init(|| {
+    /// The packs in `objects/pack` (those with an `.idx` file).
+    fn packs(&self) -> &[Pack] {
+        self.packs.get_or_init(|| {
             let Ok(listing) = std::fs::read_dir(self.objects.join("pack")) else {
                 return Vec::new();
             };
             listing
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
                 .filter(|path| path.extension().is_some_and(|x| x == "idx"))
+                .map(|index| Pack {
+                    index,
+                    data: std::sync::OnceLock::new(),
+                })
                 .collect()
         })
     }
 }
 
-/// Decode the object at `offset` of the pack that `index` indexes into `out` (following
-/// deltas within the pack); its kind, or `None` when that fails.
-fn read_packed(index: &Path, offset: u64, out: &mut Vec<u8>) -> Option<gix::object::Kind> {
+/// Decode the object at `offset` of `pack` into `out` (following deltas within the
+/// pack); its kind, or `None` when that fails.
+fn read_packed(pack: &Pack, offset: u64, out: &mut Vec<u8>) -> Option<gix::object::Kind> {
     use gix::odb::pack::data::decode::entry::ResolvedBase;
-    let pack =
-        gix::odb::pack::data::File::at(index.with_extension("pack"), gix::hash::Kind::Sha1).ok()?;
-    let entry = pack.entry(offset).ok()?;
+    let data = pack.data()?;
+    let entry = data.entry(offset).ok()?;
     let mut inflate = gix::zlib::Inflate::default();
     let base_in_pack = |base: &gix::oid, _: &mut Vec<u8>| {
-        Ok(offset_in_index(index, base)
+        Ok(offset_in_index(&pack.index, base)
             .ok()
             .flatten()
-            .and_then(|at| pack.entry(at).ok())
+            .and_then(|at| data.entry(at).ok())
             .map(ResolvedBase::InPack))
     };
-    let outcome = pack
+    let outcome = data
         .decode_entry(
             entry,
             out,

@@ -61,6 +61,15 @@ struct Opened {
 }
 
 impl Opened {
+    /// The thread-safe form of `repo`, just opened through gix, with `repo` in the pool.
+    fn new(mut repo: PromptRepo) -> Opened {
+        ::log::debug!("opened the repository through gix");
+        Opened {
+            shared: repo.take_shared(),
+            pool: Mutex::new(vec![repo]),
+        }
+    }
+
     fn lock_pool(&self) -> std::sync::MutexGuard<'_, Vec<PromptRepo>> {
         // The pool only holds handles; a panic elsewhere cannot leave it inconsistent.
         self.pool.lock().unwrap_or_else(|p| p.into_inner())
@@ -100,11 +109,7 @@ impl GitStore {
                 Reopen::At(path.to_path_buf()),
                 branch,
             )),
-            None => {
-                let repo = PromptRepo::open(path)?;
-                ::log::debug!("opened the repository through gix");
-                Ok(GitStore::from_repo(repo, branch))
-            }
+            None => Ok(GitStore::from_repo(PromptRepo::open(path)?, branch)),
         }
     }
 
@@ -112,9 +117,7 @@ impl GitStore {
     /// [`PromptRepo::discover`] finds it; opened through gix on first need.
     pub fn discover(start: &Path, branch: Option<String>) -> Result<GitStore> {
         let Some(light) = LightRepo::discover(start) else {
-            let repo = PromptRepo::discover(start)?;
-            ::log::debug!("opened the repository through gix");
-            return Ok(GitStore::from_repo(repo, branch));
+            return Ok(GitStore::from_repo(PromptRepo::discover(start)?, branch));
         };
         Ok(GitStore::read_light(
             light,
@@ -140,15 +143,11 @@ impl GitStore {
     }
 
     /// The store over an already open repository.
-    pub fn from_repo(mut repo: PromptRepo, branch: Option<String>) -> GitStore {
+    pub fn from_repo(repo: PromptRepo, branch: Option<String>) -> GitStore {
         let path = repo.display_path();
         let git_dir = repo.git().common_dir().to_path_buf();
-        let opened = Opened {
-            shared: repo.take_shared(),
-            pool: Mutex::new(vec![repo]),
-        };
         GitStore {
-            opened: OnceLock::from(opened),
+            opened: OnceLock::from(Opened::new(repo)),
             reopen: None,
             light: None,
             branch,
@@ -162,16 +161,14 @@ impl GitStore {
         if let Some(opened) = self.opened.get() {
             return Ok(opened);
         }
-        let mut repo = match &self.reopen {
+        // A store made from an open repository has it from the start: only a store read
+        // through `light` gets here, and it always knows how it was found.
+        let repo = match &self.reopen {
             Some(Reopen::Discover(start)) => PromptRepo::discover(start)?,
             Some(Reopen::At(path)) => PromptRepo::open(path)?,
             None => PromptRepo::open(&self.path)?,
         };
-        ::log::debug!("opened the repository through gix");
-        let opened = Opened {
-            shared: repo.take_shared(),
-            pool: Mutex::new(vec![repo]),
-        };
+        let opened = Opened::new(repo);
         Ok(self.opened.get_or_init(|| opened))
     }
 
@@ -202,15 +199,14 @@ impl GitStore {
     pub fn repo_settings(&self) -> Result<Option<crate::config::RepoSettings>> {
         use crate::config::RepoSettings;
         use crate::repo::SETTINGS_PATH;
-        let workdir = match self.light() {
-            Some(light) => light.workdir().map(Path::to_path_buf),
-            None => self.repo()?.workdir().map(Path::to_path_buf),
-        };
         // The checked-out file wins (it is what the user edits); a bare repository uses HEAD's.
-        if let Some(dir) = workdir {
+        if let Some(dir) = self.light().and_then(LightRepo::workdir) {
             return RepoSettings::read_file(&dir.join(SETTINGS_PATH), SETTINGS_PATH);
         }
         let repo = self.repo()?;
+        if let Some(dir) = repo.workdir() {
+            return RepoSettings::read_file(&dir.join(SETTINGS_PATH), SETTINGS_PATH);
+        }
         let Ok(head) = repo.git().head_id() else {
             return Ok(None);
         };

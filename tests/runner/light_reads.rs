@@ -13,21 +13,14 @@ fn debug_fetch(env: &Env, spec: &str) -> Output {
     env.pulse(&["--log-level", "debug", "fetch", spec])
 }
 
-fn assert_read_light(env: &Env, spec: &str, content: &str) {
+/// Fetch `spec` with the debug log: it prints `content`, and opened the repository
+/// through gix exactly when `full`.
+fn assert_read(env: &Env, spec: &str, content: &str, full: bool) {
     let out = debug_fetch(env, spec).assert_ok();
     assert_eq!(out.stdout_str(), content, "{spec}");
-    assert!(
-        !out.stderr_str().contains(FULL_OPEN),
-        "{spec}: {}",
-        out.stderr_str()
-    );
-}
-
-fn assert_read_full(env: &Env, spec: &str, content: &str) {
-    let out = debug_fetch(env, spec).assert_ok();
-    assert_eq!(out.stdout_str(), content, "{spec}");
-    assert!(
+    assert_eq!(
         out.stderr_str().contains(FULL_OPEN),
+        full,
         "{spec}: {}",
         out.stderr_str()
     );
@@ -35,19 +28,9 @@ fn assert_read_full(env: &Env, spec: &str, content: &str) {
 
 /// Write `bytes` as a git object of `kind` (`blob`, `tag`); returns its id.
 fn write_object(env: &Env, kind: &str, bytes: &[u8]) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("git")
-        .current_dir(&env.repo)
-        .args(["hash-object", "-w", "-t", kind, "--stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    env.git_stdin(&["hash-object", "-w", "-t", kind, "--stdin"], bytes)
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -62,16 +45,16 @@ fn fetch_reads_loose_and_packed_releases_without_a_full_open() {
         ("team/p", "one point one\n"),
         ("team/p@2.0.0-rc.1", "candidate\n"),
     ] {
-        assert_read_light(&env, spec, content);
+        assert_read(&env, spec, content, false);
     }
     // Packed refs and one pack of deltified objects, as after a clone.
     env.git(&["gc", "-q", "--aggressive"]);
-    assert_read_light(&env, "team/p@1.0.0", "one\n");
-    assert_read_light(&env, "team/p@^1", "one point one\n");
+    assert_read(&env, "team/p@1.0.0", "one\n", false);
+    assert_read(&env, "team/p@^1", "one point one\n", false);
     // A release made after that: its tag ref and objects are loose, next to packed ones.
     env.add("team/q", "1.0.0", b"loose\n");
-    assert_read_light(&env, "team/q@^1", "loose\n");
-    assert_read_light(&env, "team/p@1.1.0", "one point one\n");
+    assert_read(&env, "team/q@^1", "loose\n", false);
+    assert_read(&env, "team/p@1.1.0", "one point one\n", false);
     // What is not there is still reported as before (through the full open).
     let out = debug_fetch(&env, "team/p@9.9.9").assert_code(3);
     out.assert_stderr_has("9.9.9");
@@ -85,7 +68,7 @@ fn labels_and_flags_that_need_the_repository_open_it() {
     env.add("p", "1.1.0", b"two\n");
     env.pulse(&["label", "set", "p", "production", "1.0.0"])
         .assert_ok();
-    assert_read_full(&env, "p@production", "one\n");
+    assert_read(&env, "p@production", "one\n", true);
     let out = env
         .pulse(&["--log-level", "debug", "fetch", "p", "--ref", "HEAD"])
         .assert_ok();
@@ -106,7 +89,7 @@ fn replaced_objects_are_seen_as_gix_sees_them() {
     assert_eq!(out.stdout_str(), "");
     // Without the replacement, the release reads again, without a full open.
     env.git(&["replace", "-d", blob.trim()]);
-    assert_read_light(&env, "p@1.0.0", "released\n");
+    assert_read(&env, "p@1.0.0", "released\n", false);
 }
 
 #[test]
@@ -116,12 +99,10 @@ fn unusual_repositories_are_read_through_gix() {
     // A linked worktree: refs and objects live in the main repository.
     env.git(&["worktree", "add", "-q", "--detach", "../linked"]);
     let out = env
-        .cmd_in(
+        .pulse_in(
             &env.path("linked"),
             &["--log-level", "debug", "fetch", "p@1.0.0"],
         )
-        .output()
-        .unwrap()
         .assert_ok();
     assert_eq!(out.stdout_str(), "one\n");
     out.assert_stderr_has(FULL_OPEN);
@@ -132,9 +113,9 @@ fn unusual_repositories_are_read_through_gix() {
         "include.path",
         env.path("extra.config").to_str().unwrap(),
     ]);
-    assert_read_full(&env, "p@1.0.0", "one\n");
+    assert_read(&env, "p@1.0.0", "one\n", true);
     env.git(&["config", "--unset", "include.path"]);
-    assert_read_light(&env, "p@1.0.0", "one\n");
+    assert_read(&env, "p@1.0.0", "one\n", false);
     // Git variables that move refs or objects elsewhere.
     let out = env
         .cmd(&["--log-level", "debug", "fetch", "p@1.0.0"])
@@ -173,12 +154,10 @@ fn a_repository_named_by_path_is_read_the_same_way() {
     let repo = env.repo.to_str().unwrap().to_owned();
     let elsewhere = env.path("home");
     let out = env
-        .cmd_in(
+        .pulse_in(
             &elsewhere,
             &["--log-level", "debug", "--repo", &repo, "fetch", "p@1.0.0"],
         )
-        .output()
-        .unwrap()
         .assert_ok();
     assert_eq!(out.stdout_str(), "one\n");
     assert!(
@@ -190,7 +169,7 @@ fn a_repository_named_by_path_is_read_the_same_way() {
     let bare = env.path("bare.git");
     env.git(&["clone", "-q", "--bare", &repo, bare.to_str().unwrap()]);
     let out = env
-        .cmd_in(
+        .pulse_in(
             &elsewhere,
             &[
                 "--log-level",
@@ -201,13 +180,11 @@ fn a_repository_named_by_path_is_read_the_same_way() {
                 "p@1.0.0",
             ],
         )
-        .output()
-        .unwrap()
         .assert_ok();
     assert_eq!(out.stdout_str(), "one\n");
     out.assert_stderr_has(FULL_OPEN);
     // A path that is not a repository is reported as before.
-    env.cmd_in(
+    env.pulse_in(
         &elsewhere,
         &[
             "--repo",
@@ -216,7 +193,5 @@ fn a_repository_named_by_path_is_read_the_same_way() {
             "p",
         ],
     )
-    .output()
-    .unwrap()
     .assert_code(3);
 }

@@ -90,19 +90,14 @@ impl Env {
         self.pulse_stdin_in(&self.repo, args, stdin)
     }
 
+    /// Run `pulse args` in `cwd`.
+    pub fn pulse_in(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.cmd_in(cwd, args).output().unwrap()
+    }
+
     /// Run `pulse args` in `cwd` with `stdin` as input.
     pub fn pulse_stdin_in(&self, cwd: &Path, args: &[&str], stdin: &[u8]) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .cmd_in(cwd, args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // pulse may refuse its arguments before it reads stdin: a closed pipe is fine.
-        let _ = child.stdin.take().unwrap().write_all(stdin);
-        child.wait_with_output().unwrap()
+        with_stdin(self.cmd_in(cwd, args), stdin)
     }
 
     /// `pulse add NAME --version V` with `content` on stdin; asserts success.
@@ -117,6 +112,17 @@ impl Env {
         self.apply(&mut cmd, cwd);
         cmd.args(args);
         cmd
+    }
+
+    /// Run git in the repository with `stdin` as input; asserts success and returns stdout.
+    pub fn git_stdin(&self, args: &[&str], stdin: &[u8]) -> String {
+        let out = with_stdin(self.git_cmd_in(&self.repo, args), stdin);
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// Run git in the repository; asserts success and returns stdout.
@@ -181,6 +187,20 @@ impl Env {
     pub fn refs(&self) -> String {
         self.git(&["for-each-ref", "--format=%(refname) %(objectname)"])
     }
+}
+
+/// Run `cmd` with `stdin` as its input, and collect its output.
+fn with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The program may refuse its arguments before it reads stdin: a closed pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
 }
 
 pub trait OutputExt {
